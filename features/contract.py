@@ -1,0 +1,185 @@
+"""The input data contract: every table, column and type, declared once.
+
+The loader validates against it, the simulator writes it, and docs/data-contract.md
+describes it; keeping the definition in one place keeps the three in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """How a column's text is coerced."""
+
+    ID = "id"  # string, whitespace-trimmed; never a float
+    TEXT = "text"
+    DATE = "date"  # calendar day
+    TIMESTAMP = "timestamp"  # day with optional time of day
+    NUMBER = "number"  # float
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Kind
+    required: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    required: bool
+    description: str
+    columns: tuple[Column, ...]
+    key: str | None
+    """Column whose value identifies a row (None: rows are identified by all columns)."""
+    event_date: str
+    """The column that dates the row, for date ranges and point-in-time cuts."""
+    past_only: tuple[str, ...]
+    """Date columns recording something that already happened: no value after the as-of date.
+    (A deadline, a promised day or a contract end may lie ahead and are not listed.)"""
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+COMPLAINT_CATEGORIES = ("quality", "installation", "delivery", "service", "packaging", "other")
+COMPLAINT_CATEGORY_ALIASES = {
+    "质量": "quality",
+    "安装": "installation",
+    "物流": "delivery",
+    "配送": "delivery",
+    "送货": "delivery",
+    "服务": "service",
+    "包装": "packaging",
+    "其他": "other",
+    "其它": "other",
+}
+CANCELLED_STATUSES = frozenset({"cancelled", "canceled", "取消", "已取消", "作废"})
+
+DEALERS = Table(
+    name="dealers",
+    required=True,
+    description="One row per dealer (distributor, franchised showroom).",
+    key="dealer_id",
+    event_date="opened_on",
+    past_only=("opened_on",),
+    columns=(
+        Column("dealer_id", Kind.ID, True, "Dealer identifier, unique."),
+        Column("name", Kind.TEXT, True, "Dealer's trading name (Chinese allowed)."),
+        Column("region", Kind.TEXT, True, "Sales region, e.g. 华东."),
+        Column("tier", Kind.TEXT, True, "Dealer tier, e.g. A, B, C."),
+        Column("opened_on", Kind.DATE, True, "Contract start."),
+        Column("city", Kind.TEXT, False, "City."),
+        Column("channel", Kind.TEXT, False, "showroom, online or project."),
+        Column("sales_rep_id", Kind.ID, False, "Current sales rep."),
+        Column("closed_on", Kind.DATE, False, "Contract end: the dealer churned on this day."),
+    ),
+)
+
+ORDERS = Table(
+    name="orders",
+    required=True,
+    description="Order lines; a negative quantity is a return.",
+    key=None,
+    event_date="order_date",
+    past_only=("order_date",),
+    columns=(
+        Column("order_id", Kind.ID, True, "Order identifier; several lines share it."),
+        Column("dealer_id", Kind.ID, True, "Ordering dealer."),
+        Column("order_date", Kind.DATE, True, "Day the order was placed."),
+        Column("product_category", Kind.TEXT, True, "cabinets, countertops, wardrobes ..."),
+        Column("quantity", Kind.NUMBER, True, "Units; negative for a return."),
+        Column("net_amount", Kind.NUMBER, True, "Invoiced amount after discount (CNY)."),
+        Column("sku", Kind.ID, False, "Product code."),
+        Column("list_amount", Kind.NUMBER, False, "Amount at list price (for discount depth)."),
+        Column("status", Kind.TEXT, False, "Line status; cancelled lines are excluded."),
+    ),
+)
+
+TICKETS = Table(
+    name="tickets",
+    required=False,
+    description="Dealer support requests (order, design, advertising, sales guidance ...).",
+    key="ticket_id",
+    event_date="opened_at",
+    past_only=("opened_at", "closed_at"),
+    columns=(
+        Column("ticket_id", Kind.ID, True, "Ticket identifier, unique."),
+        Column("dealer_id", Kind.ID, True, "Requesting dealer."),
+        Column("opened_at", Kind.TIMESTAMP, True, "When the request was raised."),
+        Column("category", Kind.TEXT, True, "order, design, advertising, sales_guidance ..."),
+        Column("due_at", Kind.TIMESTAMP, True, "Deadline for the answer."),
+        Column("closed_at", Kind.TIMESTAMP, False, "When it was answered; empty while open."),
+        Column("escalated", Kind.BOOLEAN, False, "Escalated to management."),
+    ),
+)
+
+COMPLAINTS = Table(
+    name="complaints",
+    required=False,
+    description="Consumer complaints about a dealer's installations.",
+    key="complaint_id",
+    event_date="received_on",
+    past_only=("received_on", "resolved_on"),
+    columns=(
+        Column("complaint_id", Kind.ID, True, "Complaint identifier, unique."),
+        Column("dealer_id", Kind.ID, True, "Dealer concerned."),
+        Column("received_on", Kind.DATE, True, "Day the complaint came in."),
+        Column("category", Kind.TEXT, True, ", ".join(COMPLAINT_CATEGORIES) + " (or 质量 ...)."),
+        Column("severity", Kind.INTEGER, True, "1 (minor) to 3 (severe)."),
+        Column("resolved_on", Kind.DATE, False, "Day it was resolved; empty while open."),
+    ),
+)
+
+DELIVERIES = Table(
+    name="deliveries",
+    required=False,
+    description="Deliveries to dealers, promised vs actual.",
+    key="delivery_id",
+    event_date="promised_on",
+    past_only=("delivered_on",),
+    columns=(
+        Column("delivery_id", Kind.ID, True, "Delivery identifier, unique."),
+        Column("dealer_id", Kind.ID, True, "Receiving dealer."),
+        Column("promised_on", Kind.DATE, True, "Promised delivery day."),
+        Column("delivered_on", Kind.DATE, False, "Actual delivery day; empty if not yet."),
+        Column("order_id", Kind.ID, False, "Order delivered."),
+        Column("damaged", Kind.BOOLEAN, False, "Goods arrived damaged."),
+    ),
+)
+
+VISITS = Table(
+    name="visits",
+    required=False,
+    description="Sales rep visits and calls.",
+    key="visit_id",
+    event_date="visited_on",
+    past_only=("visited_on",),
+    columns=(
+        Column("visit_id", Kind.ID, True, "Visit identifier, unique."),
+        Column("dealer_id", Kind.ID, True, "Dealer visited."),
+        Column("visited_on", Kind.DATE, True, "Day of the visit or call."),
+        Column("kind", Kind.TEXT, True, "visit, call, wechat ..."),
+        Column("sales_rep_id", Kind.ID, False, "Rep who made it (reveals rep changes)."),
+    ),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (DEALERS, ORDERS, TICKETS, COMPLAINTS, DELIVERIES, VISITS)}
+"""All tables in load order: dealers first, since the others refer to it."""

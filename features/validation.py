@@ -1,0 +1,495 @@
+"""Checking a data folder against the contract, row by row, losing nothing.
+
+Every row read ends up in exactly one place: accepted, rejected (with the reason, the
+column, the value and its row number in the source file), dropped as an exact duplicate,
+or excluded as a cancelled order line. The report shows that the four add up.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from features.coercion import coerce, is_blank
+from features.contract import (
+    CANCELLED_STATUSES,
+    COMPLAINT_CATEGORIES,
+    COMPLAINT_CATEGORY_ALIASES,
+    TABLES,
+    Kind,
+    Table,
+)
+from features.reading import (
+    ContractError,
+    RawTable,
+    find_table_files,
+    missing_table_message,
+    read_table,
+)
+from features.settings import ContractSettings
+
+REJECT_COLUMNS = ["row", "reason", "column", "value", "detail"]
+_UNREADABLE = {
+    Kind.DATE: ("unparseable_date", "is not a date (expected YYYY-MM-DD)"),
+    Kind.TIMESTAMP: ("unparseable_date", "is not a date/time (expected YYYY-MM-DD HH:MM)"),
+    Kind.NUMBER: ("unparseable_number", "is not a number"),
+    Kind.INTEGER: ("unparseable_number", "is not a whole number"),
+    Kind.BOOLEAN: ("unparseable_boolean", "is not yes/no (expected 1/0, true/false, 是/否)"),
+}
+
+
+@dataclass
+class TableReport:
+    table: str
+    file: str
+    file_format: str
+    encoding: str | None
+    delimiter: str | None
+    rows_read: int
+    accepted: int
+    rejected_by_reason: dict[str, int]
+    duplicates: int
+    cancelled: int
+    date_column: str
+    date_min: str | None
+    date_max: str | None
+    ignored_columns: list[str] = field(default_factory=list)
+    absent_optional_columns: list[str] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return sum(self.rejected_by_reason.values())
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_read == self.accepted + self.rejected + self.duplicates + self.cancelled
+
+
+@dataclass
+class ValidationReport:
+    data_dir: str
+    as_of: str
+    tables: dict[str, TableReport]
+    absent_tables: list[str]
+    ignored_files: list[str]
+    dealers_without_orders: int
+    orders_per_dealer: dict[str, float]
+
+    @property
+    def total_rejected(self) -> int:
+        return sum(t.rejected for t in self.tables.values())
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        for name, table in self.tables.items():
+            out["tables"][name]["rejected"] = table.rejected
+            out["tables"][name]["balanced"] = table.balanced
+        out["total_rejected"] = self.total_rejected
+        return out
+
+
+@dataclass
+class LoadedData:
+    """Accepted rows per table (typed), rejected rows per table, and the report."""
+
+    tables: dict[str, pd.DataFrame]
+    rejects: dict[str, pd.DataFrame]
+    report: ValidationReport
+
+
+def load_data(
+    data_dir: Path, settings: ContractSettings, *, today: date | None = None
+) -> LoadedData:
+    """Read and check every table in a folder. Raises ContractError for table-level problems."""
+    data_dir = Path(data_dir)
+    as_of = settings.as_of or today or date.today()
+    files, ignored = find_table_files(data_dir)
+    tables: dict[str, pd.DataFrame] = {}
+    rejects: dict[str, pd.DataFrame] = {}
+    reports: dict[str, TableReport] = {}
+    absent: list[str] = []
+    dealer_ids: pd.Index | None = None
+    rejected_dealers: dict[str, int] = {}
+    for name, table in TABLES.items():
+        if name not in files:
+            if table.required:
+                raise ContractError(missing_table_message(data_dir, name, ignored))
+            absent.append(name)
+            continue
+        raw = read_table(table, files[name])
+        checker = _TableCheck(raw, as_of, settings, dealer_ids, rejected_dealers)
+        accepted, rejected, report = checker.run()
+        if table.required and report.rows_read == 0:
+            raise ContractError(f"{raw.path}: required table '{name}' has no rows")
+        if name == "dealers":
+            dealer_ids = pd.Index(accepted["dealer_id"])
+            rejected_dealers = _first_row_per_id(rejected)
+        tables[name], rejects[name], reports[name] = accepted, rejected, report
+    report = ValidationReport(
+        data_dir=str(data_dir),
+        as_of=as_of.isoformat(),
+        tables=reports,
+        absent_tables=absent,
+        ignored_files=ignored,
+        **_orders_profile(tables["dealers"], tables["orders"]),
+    )
+    return LoadedData(tables=tables, rejects=rejects, report=report)
+
+
+def _first_row_per_id(rejected: pd.DataFrame) -> dict[str, int]:
+    if rejected.empty or "dealer_id" not in rejected:
+        return {}
+    ids = rejected[["dealer_id", "row"]].dropna().drop_duplicates("dealer_id")
+    return dict(zip(ids["dealer_id"].astype(str), ids["row"].astype(int), strict=True))
+
+
+def _orders_profile(dealers: pd.DataFrame, orders: pd.DataFrame) -> dict:
+    per_dealer = orders.groupby("dealer_id")["order_id"].nunique()
+    without = int((~dealers["dealer_id"].isin(per_dealer.index)).sum())
+    if per_dealer.empty:
+        profile = {}
+    else:
+        q = per_dealer.quantile([0, 0.25, 0.5, 0.75, 1.0]).to_numpy()
+        profile = dict(zip(["min", "p25", "median", "p75", "max"], map(float, q), strict=True))
+    return {"dealers_without_orders": without, "orders_per_dealer": profile}
+
+
+class _TableCheck:
+    """One table's checks; collects failures in order so a row's first problem is its reason."""
+
+    def __init__(
+        self,
+        raw: RawTable,
+        as_of: date,
+        settings: ContractSettings,
+        dealer_ids: pd.Index | None,
+        rejected_dealers: dict[str, int],
+    ) -> None:
+        self.raw = raw
+        self.table: Table = raw.table
+        self.as_of = pd.Timestamp(as_of)
+        self.settings = settings
+        self.dealer_ids = dealer_ids
+        self.rejected_dealers = rejected_dealers
+        self.failures: list[tuple[pd.Series, str, str, pd.Series]] = []
+
+    def run(self) -> tuple[pd.DataFrame, pd.DataFrame, TableReport]:
+        table, frame = self.table, self.raw.frame
+        self._require_columns(list(frame.columns))
+        present = [c for c in table.column_names if c in frame.columns]
+        frame = frame[present]
+        rows_read = len(frame) + (0 if self.raw.malformed is None else len(self.raw.malformed))
+
+        duplicated = frame.duplicated(keep="first").to_numpy()
+        cancelled = np.zeros(len(frame), dtype=bool)
+        if "status" in frame:
+            status = frame["status"].astype("string").str.strip().str.lower()
+            cancelled = status.isin(CANCELLED_STATUSES).fillna(False).to_numpy() & ~duplicated
+        kept = frame[~duplicated & ~cancelled]
+        if table.name == "dealers":
+            self._refuse_conflicting_dealers(kept)
+
+        typed = self._coerce(kept)
+        self._check_rows(kept, typed)
+        reason, column, value, detail = self._first_failures(kept)
+        bad = reason.notna().to_numpy()
+
+        accepted = typed[~bad].reset_index(drop=True)
+        for col in table.columns:
+            if col.name not in accepted:
+                accepted[col.name] = _empty_column(col.kind, len(accepted))
+        accepted = accepted[list(table.column_names)]
+        rejected = self._rejects(kept[bad], reason[bad], column[bad], value[bad], detail[bad])
+
+        dates = accepted[table.event_date].dropna()
+        report = TableReport(
+            table=table.name,
+            file=str(self.raw.path),
+            file_format=self.raw.file_format,
+            encoding=self.raw.encoding,
+            delimiter=self.raw.delimiter,
+            rows_read=rows_read,
+            accepted=len(accepted),
+            rejected_by_reason={k: int(v) for k, v in rejected["reason"].value_counts().items()},
+            duplicates=int(duplicated.sum()),
+            cancelled=int(cancelled.sum()),
+            date_column=table.event_date,
+            date_min=None if dates.empty else dates.min().date().isoformat(),
+            date_max=None if dates.empty else dates.max().date().isoformat(),
+            ignored_columns=[c for c in self.raw.frame.columns if c not in table.column_names],
+            absent_optional_columns=[c for c in table.column_names if c not in present],
+        )
+        return accepted, rejected, report
+
+    # -- table-level -----------------------------------------------------------------
+    def _require_columns(self, columns: list[str]) -> None:
+        for name in self.table.required_columns:
+            if name in columns:
+                continue
+            msg = f"{self.raw.path}: required column '{name}' is missing"
+            unknown = [c for c in columns if c not in self.table.column_names]
+            near = difflib.get_close_matches(name, unknown, n=1, cutoff=0.5)
+            if near:
+                msg += f"; the closest column in the file is '{near[0]}'"
+            else:
+                msg += f" (columns found: {', '.join(columns) or 'none'})"
+            raise ContractError(msg)
+
+    def _refuse_conflicting_dealers(self, kept: pd.DataFrame) -> None:
+        ids = kept["dealer_id"].astype("string").str.strip()
+        ids = ids[~is_blank(ids)]
+        clash = ids[ids.duplicated(keep=False)]
+        if clash.empty:
+            return
+        first_id = clash.iloc[0]
+        rows = [int(i) + 1 for i in clash[clash == first_id].index[:2]]
+        more = clash.nunique() - 1
+        raise ContractError(
+            f"{self.raw.path}: dealer_id '{first_id}' appears in rows {rows[0]} and {rows[1]} "
+            f"with different values; keep one row per dealer"
+            + (f" ({more} more dealer ids are duplicated)" if more else "")
+        )
+
+    # -- row-level -------------------------------------------------------------------
+    def _fail(self, mask: pd.Series, reason: str, column: str,
+              describe: Callable[[pd.Index], pd.Series] | str) -> None:
+        """Record a failed check; the detail text is built for the failing rows only."""
+        mask = mask.fillna(False).astype(bool)
+        if not mask.any():
+            return
+        rows = mask.index[mask.to_numpy()]
+        text = (pd.Series(describe, index=rows, dtype="string") if isinstance(describe, str)
+                else describe(rows).astype("string"))
+        detail = pd.Series(pd.NA, index=mask.index, dtype="string")
+        detail[rows] = text
+        self.failures.append((mask, reason, column, detail))
+
+    def _coerce(self, kept: pd.DataFrame) -> pd.DataFrame:
+        typed = pd.DataFrame(index=kept.index)
+        for col in self.table.columns:
+            if col.name not in kept:
+                continue
+            values, unreadable = coerce(kept[col.name], col.kind)
+            typed[col.name] = values
+            if col.kind in _UNREADABLE and unreadable.any():
+                reason, text = _UNREADABLE[col.kind]
+                raw = kept[col.name]
+                self._fail(unreadable, reason, col.name,
+                           lambda r, c=col.name, raw=raw, text=text:
+                           c + ": '" + raw[r].astype("string") + "' " + text)
+        for col in self.table.columns:
+            if col.required and col.name in typed:
+                missing = is_blank(kept[col.name])
+                reason = "missing_id" if col.kind == Kind.ID else "missing_value"
+                self._fail(missing, reason, col.name, f"{col.name}: required value is empty")
+        return typed
+
+    def _check_rows(self, kept: pd.DataFrame, typed: pd.DataFrame) -> None:
+        for name in self.table.past_only:
+            if name in typed:
+                future = typed[name] >= self.as_of + pd.Timedelta(days=1)
+                self._fail(future, "future_date", name,
+                           lambda r, c=name: c + ": " + _day(typed[c][r])
+                           + f" is after the data's as-of date {self.as_of:%Y-%m-%d}")
+        check = getattr(self, f"_check_{self.table.name}")
+        check(typed)
+        if self.table.name != "dealers":
+            self._check_dealer_known(typed)
+            if self.table.key is not None:
+                self._check_key_unique(kept, typed)
+
+    def _check_dealers(self, t: pd.DataFrame) -> None:
+        self._order("closed_on", "opened_on", t, "closed_before_opened")
+
+    def _check_orders(self, t: pd.DataFrame) -> None:
+        qty, amount = t["quantity"], t["net_amount"]
+        self._fail(
+            (amount < 0) & (qty >= 0),
+            "negative_amount_not_return",
+            "net_amount",
+            lambda r: "net_amount: " + _num(amount[r]) + " is negative but quantity "
+            + _num(qty[r]) + " is not a return",
+        )
+        self._fail(
+            (amount > 0) & (qty < 0),
+            "return_with_positive_amount",
+            "net_amount",
+            lambda r: "net_amount: " + _num(amount[r]) + " is positive on a return line "
+            "(quantity " + _num(qty[r]) + ")",
+        )
+        limit = self.settings.max_abs_quantity
+        self._fail(
+            qty.abs() > limit,
+            "absurd_quantity",
+            "quantity",
+            lambda r: "quantity: " + _num(qty[r]) + f" is beyond the bound of {limit:g} units "
+            "(settings: contract.max_abs_quantity)",
+        )
+
+    def _check_tickets(self, t: pd.DataFrame) -> None:
+        self._order("closed_at", "opened_at", t, "closed_before_opened")
+        self._order("due_at", "opened_at", t, "due_before_opened")
+
+    def _check_complaints(self, t: pd.DataFrame) -> None:
+        self._order("resolved_on", "received_on", t, "resolved_before_received")
+        severity = t["severity"]
+        self._fail(
+            severity.notna() & ~severity.isin([1, 2, 3]),
+            "bad_severity",
+            "severity",
+            lambda r: "severity: " + _num(severity[r]) + " is not 1, 2 or 3",
+        )
+        category = t["category"].str.lower().replace(COMPLAINT_CATEGORY_ALIASES)
+        t["category"] = category
+        self._fail(
+            category.notna() & ~category.isin(COMPLAINT_CATEGORIES),
+            "unknown_category",
+            "category",
+            lambda r: "category: '" + category[r] + "' is not one of "
+            + ", ".join(COMPLAINT_CATEGORIES),
+        )
+
+    def _check_deliveries(self, t: pd.DataFrame) -> None:
+        pass  # early, late and undelivered are all facts to learn from, not errors
+
+    def _check_visits(self, t: pd.DataFrame) -> None:
+        pass
+
+    def _order(self, later: str, earlier: str, t: pd.DataFrame, reason: str) -> None:
+        if later not in t:
+            return
+        a, b = t[later], t[earlier]
+        fmt = "%Y-%m-%d %H:%M" if self.table.column(later).kind == Kind.TIMESTAMP else "%Y-%m-%d"
+        self._fail(a < b, reason, later,
+                   lambda r: later + ": " + _day(a[r], fmt) + " is before " + earlier + " "
+                   + _day(b[r], fmt))
+
+    def _check_dealer_known(self, t: pd.DataFrame) -> None:
+        assert self.dealer_ids is not None, "dealers are loaded first"
+        ids = t["dealer_id"]
+        unknown = ids.notna() & ~ids.isin(self.dealer_ids)
+        if not unknown.any():
+            return
+        def describe(rows: pd.Index) -> pd.Series:
+            where = ids[rows].map(
+                lambda d: f" (rejected in dealers, row {self.rejected_dealers[d]})"
+                if d in self.rejected_dealers
+                else " (not in the dealers table)"
+            )
+            return "dealer_id: '" + ids[rows] + "' is not an accepted dealer" + where
+
+        self._fail(unknown, "unknown_dealer", "dealer_id", describe)
+
+    def _check_key_unique(self, kept: pd.DataFrame, t: pd.DataFrame) -> None:
+        key = self.table.key
+        ids = t[key]
+        repeated = ids.notna() & ids.duplicated(keep="first")
+        if not repeated.any():
+            return
+        first_row = ids.reset_index().drop_duplicates(key).set_index(key)["index"] + 1
+        self._fail(repeated, "duplicate_id", key,
+                   lambda r: key + ": '" + ids[r] + "' was already used in row "
+                   + ids[r].map(first_row).astype("string") + " with different values")
+
+    # -- assembling rejects -------------------------------------------------------------
+    def _first_failures(self, kept: pd.DataFrame):
+        reason = pd.Series(pd.NA, index=kept.index, dtype="string")
+        column = pd.Series(pd.NA, index=kept.index, dtype="string")
+        value = pd.Series(pd.NA, index=kept.index, dtype="string")
+        detail = pd.Series(pd.NA, index=kept.index, dtype="string")
+        for mask, why, col, text in self.failures:
+            first = mask & reason.isna()
+            reason[first] = why
+            column[first] = col
+            value[first] = kept.loc[first, col].astype("string") if col in kept else pd.NA
+            also = mask & ~first
+            detail[first] = text[first]
+            detail[also] = detail[also] + "; " + text[also]
+        return reason, column, value, detail
+
+    def _rejects(self, rows, reason, column, value, detail) -> pd.DataFrame:
+        out = pd.DataFrame(
+            {
+                "row": (rows.index.to_numpy() + 1).astype("int64"),
+                "reason": reason.to_numpy(),
+                "column": column.to_numpy(),
+                "value": value.to_numpy(),
+                "detail": detail.to_numpy(),
+            }
+        )
+        originals = rows.reset_index(drop=True).astype("string")
+        out = pd.concat([out, originals], axis=1)
+        malformed = self.raw.malformed
+        if malformed is not None and len(malformed):
+            expected = malformed.attrs.get("fields_expected")
+            extra = pd.DataFrame(
+                {
+                    "row": malformed["row"].astype("int64"),
+                    "reason": "malformed_record",
+                    "column": pd.NA,
+                    "value": malformed["text"],
+                    "detail": f"record does not have the header's {expected} fields",
+                }
+            )
+            out = pd.concat([out, extra], ignore_index=True).sort_values("row", kind="stable")
+        return out.reset_index(drop=True)
+
+
+def _num(values: pd.Series) -> pd.Series:
+    return values.map(lambda v: f"{v:g}" if pd.notna(v) else "empty").astype("string")
+
+
+def _day(values: pd.Series, fmt: str = "%Y-%m-%d") -> pd.Series:
+    return values.dt.strftime(fmt).astype("string")
+
+
+def _empty_column(kind: Kind, n: int) -> pd.Series:
+    dtype = {
+        Kind.ID: "string",
+        Kind.TEXT: "string",
+        Kind.DATE: "datetime64[ns]",
+        Kind.TIMESTAMP: "datetime64[ns]",
+        Kind.NUMBER: "float64",
+        Kind.INTEGER: "Int64",
+        Kind.BOOLEAN: "boolean",
+    }[kind]
+    return pd.Series(pd.NA if dtype in ("string", "Int64", "boolean") else None, index=range(n),
+                     dtype=dtype)
+
+
+def write_rejects(rejects: dict[str, pd.DataFrame], work_dir: Path) -> dict[str, Path]:
+    """Replace <work>/rejects/ with this run's rejects, atomically per file.
+
+    Files are UTF-8 with a BOM so that Excel on Chinese Windows shows the text correctly.
+    A table with no rejects leaves no file, so a stale file never outlives its run.
+    """
+    folder = Path(work_dir) / "rejects"
+    folder.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    for name in TABLES:
+        target = folder / f"{name}.csv"
+        frame = rejects.get(name)
+        if frame is None or frame.empty:
+            target.unlink(missing_ok=True)
+            continue
+        tmp = folder / f".{name}.csv.tmp"
+        frame.to_csv(tmp, index=False, encoding="utf-8-sig")
+        tmp.replace(target)
+        written[name] = target
+    return written
+
+
+__all__ = [
+    "ContractError",
+    "LoadedData",
+    "TableReport",
+    "ValidationReport",
+    "load_data",
+    "write_rejects",
+]
