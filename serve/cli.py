@@ -1,0 +1,192 @@
+"""The `dealer-risk` command line: one subcommand per stage, no logic of its own.
+
+Exit codes: 0 success (including data with rejected rows), 2 unusable input or settings
+(the message names the file or setting; never a traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from features.reading import ContractError
+from features.simulator import simulate as run_simulation
+from features.validation import load_data, write_rejects
+from serve.report import print_report, report_json
+from serve.settings import ConfigError, Settings, load_settings
+
+app = typer.Typer(
+    help="dealer-risk: early warning of dealers about to cut their orders or leave.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Inspect the effective settings.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+console = Console()
+errors = Console(stderr=True)
+
+EXIT_BAD_INPUT = 2
+
+
+class _State:
+    config: Path | None = None
+
+
+def fail(message: str) -> typer.Exit:
+    errors.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+def settings() -> Settings:
+    try:
+        return load_settings(_State.config)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
+@app.callback()
+def main(
+    config: Annotated[Path | None, typer.Option(
+        "--config", help="Settings file (TOML). Default: ./dealer-risk.toml if present, "
+        "or $DEALER_RISK_CONFIG.")] = None,
+) -> None:
+    _State.config = config
+
+
+@config_app.command("show")
+def config_show(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of TOML-like text.")]
+    = False,
+) -> None:
+    """Print the effective settings (defaults, file and environment combined)."""
+    values = settings().model_dump(mode="json")
+    if as_json:
+        console.print_json(json.dumps(values, ensure_ascii=False))
+        return
+    _print_toml(values)
+
+
+def _print_toml(values: dict, prefix: str = "") -> None:
+    scalars = {k: v for k, v in values.items() if not isinstance(v, dict)}
+    if prefix and scalars:
+        console.print(f"[{prefix}]", highlight=False)
+    for key, value in scalars.items():
+        shown = "# not set" if value is None else json.dumps(value, ensure_ascii=False)
+        console.print(f"{key} = {shown}", highlight=False)
+    for key, value in values.items():
+        if isinstance(value, dict):
+            console.print()
+            _print_toml(value, f"{prefix}.{key}" if prefix else key)
+
+
+@app.command()
+def simulate(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write the data tables into.")],
+    dealers: Annotated[int | None, typer.Option(help="Dealers in the network.")] = None,
+    months: Annotated[int | None, typer.Option(help="Months to simulate.")] = None,
+    start: Annotated[str | None, typer.Option(help="First month, YYYY-MM.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed: same seed, same bytes.")] = None,
+    file_format: Annotated[str | None, typer.Option(
+        "--format", help="parquet or csv.")] = None,
+) -> None:
+    """Write a simulated dealer network (all six tables, plus ground truth in _truth/)."""
+    sim = _simulator_settings(dealers, months, start, seed, file_format)
+    summary = _simulate(out_dir, sim)
+    console.print(f"Simulated {summary.dealers:,} dealers over {summary.months} months from "
+                  f"{summary.first_month} into {out_dir} (as of {summary.as_of}; "
+                  f"{summary.churners:,} churned)")
+    for name, rows in summary.rows.items():
+        console.print(f"  {name:<11} {rows:>12,} rows")
+
+
+def _simulator_settings(dealers, months, start, seed, file_format):
+    base = settings().simulator
+    overrides = {k: v for k, v in dict(dealers=dealers, months=months, start=start, seed=seed,
+                                       format=file_format).items() if v is not None}
+    try:
+        return base.model_validate(base.model_dump() | overrides)
+    except ValueError as exc:
+        raise fail(f"invalid simulator option: {exc}") from None
+
+
+def _simulate(out_dir: Path, sim):
+    with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed}/"
+                  "{task.total} dealer chunks"), TimeElapsedColumn(), console=errors,
+                  transient=True) as bar:
+        task = bar.add_task("simulate", total=None)
+        try:
+            return run_simulation(out_dir, sim,
+                                  progress=lambda i, n: bar.update(task, completed=i, total=n))
+        except (FileExistsError, PermissionError) as exc:
+            raise fail(str(exc)) from None
+
+
+@app.command()
+def validate(
+    data_dir: Annotated[Path | None, typer.Argument(
+        help="Folder with the contract's tables. Default: settings' data_dir.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_of: Annotated[str | None, typer.Option(
+        help="The data's as-of date YYYY-MM-DD (later events are rejected). Default: today.")]
+    = None,
+) -> None:
+    """Check a data folder against the contract; write rejected rows to <work>/rejects/."""
+    cfg = settings()
+    _validate(data_dir or cfg.effective_data_dir, cfg, as_of=_date(as_of), as_json=as_json)
+
+
+def _date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise fail(f"'{text}' is not a date (expected YYYY-MM-DD)") from None
+
+
+def _validate(data_dir: Path, cfg: Settings, *, as_of: date | None, as_json: bool):
+    contract = cfg.contract.model_copy(update={"as_of": as_of}) if as_of else cfg.contract
+    try:
+        loaded = load_data(data_dir, contract)
+    except ContractError as exc:
+        raise fail(str(exc)) from None
+    written = write_rejects(loaded.rejects, cfg.work_dir)
+    rejects_dir = str(cfg.work_dir / "rejects") if written else None
+    if as_json:
+        sys.stdout.write(report_json(loaded.report, rejects_dir) + "\n")
+    else:
+        print_report(loaded.report, console, rejects_dir)
+    return loaded
+
+
+@app.command()
+def demo(
+    dealers: Annotated[int | None, typer.Option(help="Dealers in the sample network.")] = None,
+    months: Annotated[int | None, typer.Option(help="Months in the sample network.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+) -> None:
+    """The main job on the embedded defaults: simulate a sample network and validate it."""
+    cfg = settings()
+    sim = _simulator_settings(dealers, months, None, seed, None)
+    out = cfg.sample_data_dir
+    console.rule("1. Simulate a sample dealer network")
+    summary = _simulate(out, sim)
+    console.print(f"{summary.dealers:,} dealers, {summary.months} months from "
+                  f"{summary.first_month}, {summary.rows['orders']:,} order lines -> {out}")
+    console.rule("2. Validate it against the data contract")
+    _validate(out, cfg, as_of=date.fromisoformat(summary.as_of), as_json=False)
+    console.rule("Next")
+    console.print(f"Try your own data: dealer-risk validate PATH/TO/FOLDER\n"
+                  f"Settings in force: dealer-risk config show")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

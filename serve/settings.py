@@ -1,0 +1,93 @@
+"""The one settings object: defaults that work, a TOML file, and DEALER_RISK_* variables.
+
+Precedence, highest first: values passed in code, environment variables
+(``DEALER_RISK_WORK_DIR``, nested with ``__`` as in ``DEALER_RISK_CONTRACT__AS_OF``),
+the TOML file (``dealer-risk.toml`` in the current folder, or the path in
+``DEALER_RISK_CONFIG``), then the defaults below. Each layer gets only its own section.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from features.settings import ContractSettings
+from features.simulator.settings import SimulatorSettings
+
+CONFIG_ENV = "DEALER_RISK_CONFIG"
+DEFAULT_CONFIG = Path("dealer-risk.toml")
+_explicit_config: ContextVar[Path | None] = ContextVar("explicit_config", default=None)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DEALER_RISK_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    work_dir: Path = Field(
+        default=Path(".dealer-risk"),
+        description="Where generated artefacts go: rejects, panels, MLflow store, snapshots.",
+    )
+    data_dir: Path | None = Field(
+        default=None,
+        description="The data folder to use when a command is given none. "
+        "Empty means the sample network under the work directory.",
+    )
+    contract: ContractSettings = Field(default_factory=ContractSettings)
+    simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
+
+    @property
+    def sample_data_dir(self) -> Path:
+        return self.work_dir / "sample-data"
+
+    @property
+    def effective_data_dir(self) -> Path:
+        return self.data_dir if self.data_dir is not None else self.sample_data_dir
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_path())
+        return (init_settings, env_settings, toml)
+
+
+def config_path() -> Path:
+    """The TOML file in force: --config, else $DEALER_RISK_CONFIG, else ./dealer-risk.toml."""
+    return _explicit_config.get() or Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+class ConfigError(Exception):
+    """The settings could not be read; the message says where and what."""
+
+
+def load_settings(config: Path | None = None) -> Settings:
+    """Build the effective settings, optionally from an explicit TOML file."""
+    if config is not None and not config.is_file():
+        raise ConfigError(f"{config}: settings file not found")
+    if config is None and os.environ.get(CONFIG_ENV) and not config_path().is_file():
+        raise ConfigError(f"{config_path()}: settings file not found (from {CONFIG_ENV})")
+    token = _explicit_config.set(config)
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic's ValidationError, TOML decode errors
+        raise ConfigError(f"invalid settings ({config_path()} or DEALER_RISK_*): {exc}") from None
+    finally:
+        _explicit_config.reset(token)
