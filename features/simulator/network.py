@@ -1,0 +1,371 @@
+"""The network's month-by-month state: who is open, how healthy, what is going wrong, who leaves.
+
+Everything here is a dealer x month array; the order lines, tickets and other events are
+drawn from these arrays afterwards (events.py), one chunk of dealers at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from features.simulator.seasons import monthly_calendar
+from features.simulator.world import (
+    CATEGORIES,
+    CAUSES,
+    CHANNEL_REVENUE,
+    CHANNELS,
+    REGIONS,
+    SKUS_PER_CATEGORY,
+    TIER_MONTHLY_REVENUE,
+    TIERS,
+    World,
+)
+
+SUDDEN = len(CAUSES)  # cause index of a churn with no episode behind it
+NO_CAUSE = -1
+NO_MONTH = -(10**6)  # month indices can be negative (burn-in), so "none" needs its own value
+
+
+@dataclass
+class Network:
+    """Dealer attributes (one row per dealer) and dealer x month state arrays."""
+
+    month_starts: pd.DatetimeIndex
+    dealers: pd.DataFrame
+    alive: np.ndarray  # bool [dealer, month]: open, not churned; may order
+    health: np.ndarray  # float [dealer, month]
+    hazard: np.ndarray  # float [dealer, month]: true churn hazard that month
+    expected_amount: np.ndarray  # float [dealer, month]: expected net orders (CNY)
+    ramps: np.ndarray  # float [cause, dealer, month]: strength of each cause's footprint
+    category_pref: np.ndarray  # float [dealer, category]: share of lines per category
+    category_drop_at: np.ndarray  # float [dealer, category]: competitor ramp that drops it
+    sku_factors: np.ndarray  # float [category, sku]: price factor of each SKU, ascending
+    rep_of: np.ndarray  # int [dealer, month]: rep number
+    rep_diligence: np.ndarray  # float [rep]
+    service_level: np.ndarray  # float [region, month]: higher = slower answers
+    market: np.ndarray  # float [region, month]: regional demand index
+    slumps: pd.DataFrame
+    episodes: pd.DataFrame
+    calendar: dict[str, dict]
+
+    @property
+    def period_end(self) -> pd.Timestamp:
+        return self.month_starts[-1] + pd.offsets.MonthEnd(1)
+
+    def month_date(self, index: np.ndarray) -> list:
+        """First day of each month index (negative: before the period), None for NO_MONTH."""
+        first = pd.Period(self.month_starts[0], freq="M")
+        return [None if i == NO_MONTH else (first + int(i)).start_time.date() for i in index]
+
+
+def simulate_network(
+    n_dealers: int, n_months: int, start: str, seed: int, world: World
+) -> Network:
+    rng = np.random.default_rng([seed, 0])
+    month_starts = pd.date_range(pd.Timestamp(start + "-01"), periods=n_months, freq="MS")
+    dealers, pref, drop_at = _dealers(n_dealers, n_months, month_starts, rng, world)
+    region_names = list(REGIONS)
+    market, slumps = _markets(region_names, n_months, rng, world)
+    service_level = _service_levels(region_names, n_months, rng)
+    rep_of, rep_diligence, rep_changed = _reps(dealers, n_months, rng, world)
+    calendar = monthly_calendar(month_starts, list(CHANNELS))
+
+    n, m, k = n_dealers, n_months, len(CAUSES)
+    alive = np.zeros((n, m), dtype=bool)
+    health = np.zeros((n, m), dtype=np.float32)
+    hazard = np.zeros((n, m), dtype=np.float32)
+    ramps = np.zeros((k, n, m), dtype=np.float32)
+
+    open_month = dealers["open_month"].to_numpy()
+    h0 = dealers["h0"].to_numpy()
+    region = dealers["region_idx"].to_numpy()
+    h = h0 + rng.normal(0, world.health_noise, n)
+    churned = np.zeros(n, dtype=bool)
+    churn_month = np.full(n, NO_MONTH)
+    churn_cause = np.full(n, NO_CAUSE)
+    churn_secondary = np.full(n, NO_CAUSE)
+    churn_onset = np.full(n, NO_MONTH)
+    planned = np.zeros(n, dtype=bool)
+    # two episode slots per dealer: cause, onset month, severity
+    ep_cause = np.full((2, n), NO_CAUSE)
+    ep_onset = np.full((2, n), -1)
+    ep_sev = np.zeros((2, n))
+    last_cause = np.full(n, NO_CAUSE)  # the latest episode that ended: health may still be low
+    last_onset = np.full(n, NO_MONTH)
+    ramp = np.zeros((k, n))
+    episode_log: list[tuple[int, int, int, int, float, str]] = []
+    weights = np.asarray(world.cause_weights) / np.sum(world.cause_weights)
+    neglect, service = CAUSES.index("neglect"), CAUSES.index("service")
+
+    for t in range(-world.burn_in_months, m):
+        # burn-in months (t < 0) let episodes reach their steady state; nobody churns in them
+        tc = max(t, 0)
+        live = (open_month <= t) & ~churned
+        # new primary episodes, with cause odds depending on the dealer's situation
+        cause_rates = np.tile(weights * world.episode_rate, (n, 1))
+        cause_rates[:, neglect] *= np.where(rep_changed[:, tc], world.neglect_after_rep_change, 1)
+        cause_rates[:, service] *= 1 + world.service_region_effect * service_level[region, tc]
+        starts = live & (ep_cause[0] == NO_CAUSE) & (rng.random(n) < cause_rates.sum(1))
+        cause = _draw_rows(cause_rates[starts], rng)
+        ep_cause[0, starts], ep_onset[0, starts] = cause, t
+        ep_sev[0, starts] = rng.uniform(*world.severity_range, starts.sum())
+        # secondary episodes overlap a primary one, with another cause
+        second = live & (ep_cause[0] != NO_CAUSE) & (ep_cause[1] == NO_CAUSE)
+        second &= rng.random(n) < world.secondary_rate
+        rates2 = cause_rates[second].copy()
+        rates2[np.arange(second.sum()), ep_cause[0, second]] = 0
+        ep_cause[1, second], ep_onset[1, second] = _draw_rows(rates2, rng), t
+        ep_sev[1, second] = rng.uniform(*world.severity_range, second.sum())
+
+        # footprints ramp in while an episode runs and fade once it is over
+        ramp *= 0.5
+        pressure = np.zeros(n)
+        for slot in (0, 1):
+            on = ep_cause[slot] != NO_CAUSE
+            strength = np.minimum(1.0, (t - ep_onset[slot] + 1) / world.ramp_months)
+            idx = np.flatnonzero(on)
+            ramp[ep_cause[slot, idx], idx] = np.maximum(ramp[ep_cause[slot, idx], idx],
+                                                        strength[idx])
+            pressure += np.where(on, ep_sev[slot] * strength, 0.0)
+
+        target = h0 - pressure
+        h = world.health_persistence * h + (1 - world.health_persistence) * target
+        h = h + rng.normal(0, world.health_noise, n)
+        haz = world.base_hazard + world.health_hazard * np.maximum(0.0, -h) ** (
+            world.health_hazard_power)
+        haz = np.minimum(haz, 0.5)
+
+        can_churn = live & (t >= open_month + 2) & (t >= 0)
+        leaving = can_churn & (rng.random(n) < haz)
+        closing = can_churn & ~leaving & (rng.random(n) < world.planned_closure_rate)
+        gone = leaving | closing
+        # a churn is 'sudden' when the base hazard caused it, else it is the cause of the
+        # running (or, once over, the last) episode that drove health down
+        by_health = leaving & (rng.random(n) * haz >= world.base_hazard)
+        running = ep_cause[0] != NO_CAUSE
+        cause_now = np.where(running, ep_cause[0], last_cause)
+        onset_now = np.where(running, ep_onset[0], last_onset)
+        explained = by_health & (cause_now != NO_CAUSE)
+        churn_month[gone] = t
+        churn_cause[gone] = np.where(explained[gone], cause_now[gone], SUDDEN)
+        churn_secondary[gone] = np.where(explained[gone] & running[gone], ep_cause[1, gone],
+                                         NO_CAUSE)
+        churn_onset[gone] = np.where(explained[gone], onset_now[gone], NO_MONTH)
+        planned[closing] = True
+        churned |= gone
+
+        # episodes end in recovery, or with the dealer; log them either way
+        for slot in (1, 0):
+            on = ep_cause[slot] != NO_CAUSE
+            recover = on & ~gone & (t - ep_onset[slot] >= 3) & (rng.random(n) < world.recovery_rate)
+            for outcome, mask in (("recovered", recover), ("churned", on & gone)):
+                for d in np.flatnonzero(mask):
+                    episode_log.append((d, ep_cause[slot, d], ep_onset[slot, d], t,
+                                        float(ep_sev[slot, d]), outcome))
+            ended = recover | (on & gone)
+            last_cause[recover] = ep_cause[slot, recover]
+            last_onset[recover] = ep_onset[slot, recover]
+            ep_cause[slot, ended] = NO_CAUSE
+        promote = (ep_cause[0] == NO_CAUSE) & (ep_cause[1] != NO_CAUSE)
+        for arr in (ep_cause, ep_onset, ep_sev):
+            arr[0, promote] = arr[1, promote]
+        ep_cause[1, promote] = NO_CAUSE
+
+        if t >= 0:
+            alive[:, t] = live & ~gone
+            health[:, t] = h
+            hazard[:, t] = np.where(live, haz, 0.0)
+            ramps[:, :, t] = ramp
+
+    for slot in (0, 1):
+        for d in np.flatnonzero(ep_cause[slot] != NO_CAUSE):
+            episode_log.append((d, ep_cause[slot, d], ep_onset[slot, d], NO_MONTH,
+                                float(ep_sev[slot, d]), "ongoing"))
+
+    dealers = dealers.assign(
+        churn_month=churn_month,
+        churn_cause=churn_cause,
+        churn_secondary=churn_secondary,
+        churn_onset=churn_onset,
+        planned_closure=planned,
+    )
+    expected = _expected_amount(dealers, month_starts, market, calendar, health, ramps, alive,
+                                rng, world)
+    episodes = pd.DataFrame(episode_log,
+                            columns=["dealer", "cause", "onset", "end", "severity", "outcome"])
+    return Network(
+        month_starts=month_starts,
+        dealers=dealers,
+        alive=alive,
+        health=health,
+        hazard=hazard,
+        expected_amount=expected,
+        ramps=ramps,
+        category_pref=pref,
+        category_drop_at=drop_at,
+        sku_factors=np.sort(np.exp(rng.normal(0, world.sku_price_sigma,
+                                              (len(CATEGORIES), SKUS_PER_CATEGORY))), axis=1),
+        rep_of=rep_of,
+        rep_diligence=rep_diligence,
+        service_level=service_level,
+        market=market,
+        slumps=slumps,
+        episodes=episodes,
+        calendar=calendar,
+    )
+
+
+def _draw_rows(rates: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One categorical draw per row, proportional to the row's rates."""
+    if len(rates) == 0:
+        return np.zeros(0, dtype=int)
+    cum = np.cumsum(rates, axis=1)
+    u = rng.random(len(rates)) * cum[:, -1]
+    return np.minimum((u[:, None] > cum).sum(axis=1), rates.shape[1] - 1)
+
+
+def _dealers(n: int, m: int, month_starts: pd.DatetimeIndex, rng: np.random.Generator,
+             world: World) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    region_names = list(REGIONS)
+    shares = np.array([REGIONS[r]["share"] for r in region_names])
+    region_idx = rng.choice(len(region_names), n, p=shares / shares.sum())
+    city = np.array([rng.choice(REGIONS[region_names[r]]["cities"]) for r in region_idx])
+    tier = rng.choice(list(TIERS), n, p=list(TIERS.values()))
+    channel = rng.choice(list(CHANNELS), n, p=list(CHANNELS.values()))
+    incumbent = rng.random(n) < world.incumbent_share
+    open_month = np.where(incumbent, -rng.integers(1, world.incumbent_max_tenure_months + 1, n),
+                          rng.integers(1, max(2, m - 3), n))
+    first = pd.Period(month_starts[0], freq="M")
+    opened = pd.PeriodIndex.from_ordinals(first.ordinal + open_month, freq="M").to_timestamp()
+    opened_on = opened + pd.to_timedelta(rng.integers(0, 28, n), unit="D")
+    median = np.array([TIER_MONTHLY_REVENUE[t] for t in tier])
+    size = median * np.array([CHANNEL_REVENUE[c] for c in channel])
+    size *= np.exp(rng.normal(0, world.revenue_sigma, n))
+
+    channel_col = {c: i for i, c in enumerate(CHANNELS)}
+    cat_weights = np.array([w for _, _, w in CATEGORIES.values()])  # [category, channel]
+    alpha = cat_weights[:, [channel_col[c] for c in channel]].T * 2.0
+    pref = rng.gamma(alpha)
+    carried = {"A": (6, 6), "B": (4, 6), "C": (2, 5)}
+    breadth = np.array([rng.integers(carried[t][0], carried[t][1] + 1) for t in tier])
+    rank = np.argsort(np.argsort(-pref, axis=1), axis=1)
+    pref = np.where(rank < breadth[:, None], pref, 0.0)
+    pref /= pref.sum(axis=1, keepdims=True)
+    # the order in which a dealer losing to a competitor drops its secondary categories
+    drop_at = rng.uniform(0.15, 1.0 / world.competitor_breadth_loss, pref.shape)
+    drop_at[np.arange(n), pref.argmax(axis=1)] = np.inf  # the core category stays
+
+    discount = np.array([world.discount_by_tier[t] for t in tier]) + rng.normal(0, 0.02, n)
+    frame = pd.DataFrame({
+        "dealer": np.arange(n),
+        "dealer_id": [f"D{i + 1:05d}" for i in range(n)],
+        "region_idx": region_idx,
+        "region": np.array(region_names)[region_idx],
+        "city": city,
+        "tier": tier,
+        "channel": channel,
+        "open_month": open_month,
+        "opened_on": opened_on,
+        "size": size,
+        "h0": rng.normal(world.health_mean, world.health_sd, n),
+        "discount": np.clip(discount, 0.0, 0.5),
+    })
+    frame["name"] = _dealer_names(frame, rng)
+    return frame, pref, drop_at
+
+
+_NAME_WORDS = ("鑫", "华", "盛", "美", "佳", "居", "雅", "豪", "福", "润", "家", "安", "宏", "达",
+               "恒", "泰", "信", "诚", "尚", "品")
+_NAME_KINDS = ("橱柜", "整体家居", "全屋定制", "家居", "建材", "装饰")
+
+
+def _dealer_names(frame: pd.DataFrame, rng: np.random.Generator) -> list[str]:
+    a = rng.choice(_NAME_WORDS, len(frame))
+    b = rng.choice(_NAME_WORDS, len(frame))
+    kind = rng.choice(_NAME_KINDS, len(frame))
+    return [f"{c}{x}{y}{k}{i % 97 + 1}店" for c, x, y, k, i in
+            zip(frame["city"], a, b, kind, frame["dealer"], strict=True)]
+
+
+def _markets(regions: list[str], m: int, rng: np.random.Generator,
+             world: World) -> tuple[np.ndarray, pd.DataFrame]:
+    r = len(regions)
+    growth = np.array([REGIONS[x]["growth"] for x in regions])
+    noise = np.zeros((r, m))
+    for t in range(1, m):
+        noise[:, t] = 0.8 * noise[:, t - 1] + rng.normal(0, 0.03, r)
+    slump_effect = np.zeros((r, m))
+    rows = []
+    for i in range(r):
+        t = 0
+        while t < m:
+            if rng.random() < world.slump_rate:
+                depth = rng.uniform(*world.slump_depth)
+                length = int(rng.integers(world.slump_months[0], world.slump_months[1] + 1))
+                shape = np.minimum(1.0, np.minimum(np.arange(1, length + 1),
+                                                   np.arange(length, 0, -1)) / 2.0)
+                end = min(m, t + length)
+                slump_effect[i, t:end] = np.log1p(-depth * shape[: end - t])
+                rows.append((regions[i], t, end, depth))
+                t = end
+            t += 1
+    log_market = growth[:, None] * np.arange(m)[None, :] / 12 + noise + slump_effect
+    slumps = pd.DataFrame(rows, columns=["region", "start", "end", "depth"])
+    return np.exp(log_market), slumps
+
+
+def _service_levels(regions: list[str], m: int, rng: np.random.Generator) -> np.ndarray:
+    base = np.array([REGIONS[x]["service"] for x in regions])
+    phase = rng.uniform(0, 2 * np.pi, len(regions))
+    cycle = 0.1 * np.sin(2 * np.pi * np.arange(m)[None, :] / 24 + phase[:, None])
+    return np.maximum(0.0, base[:, None] + cycle)
+
+
+def _reps(dealers: pd.DataFrame, m: int, rng: np.random.Generator,
+          world: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Reps cover 15-40 dealers of a region; when one leaves, a new rep takes the territory."""
+    n = len(dealers)
+    territory = np.zeros(n, dtype=int)
+    n_territories = 0
+    for r in np.unique(dealers["region_idx"]):
+        members = np.flatnonzero(dealers["region_idx"].to_numpy() == r)
+        span = rng.integers(world.rep_span[0], world.rep_span[1] + 1)
+        k = max(1, int(np.ceil(len(members) / span)))
+        territory[members] = n_territories + rng.integers(0, k, len(members))
+        n_territories += k
+    rep = np.zeros((n_territories, m), dtype=int)
+    changed = np.zeros((n_territories, m), dtype=bool)
+    current = np.arange(n_territories)
+    next_rep = n_territories
+    last_change = np.full(n_territories, -100)
+    for t in range(m):
+        leave = rng.random(n_territories) < world.rep_leave_rate
+        new = np.arange(next_rep, next_rep + leave.sum())
+        current = current.copy()
+        current[leave] = new
+        next_rep += leave.sum()
+        last_change[leave] = t
+        rep[:, t] = current
+        changed[:, t] = t - last_change < 6
+    diligence = rng.uniform(0.5, 1.3, next_rep)
+    return rep[territory], diligence, changed[territory]
+
+
+def _expected_amount(dealers: pd.DataFrame, month_starts: pd.DatetimeIndex, market: np.ndarray,
+                     calendar: dict, health: np.ndarray, ramps: np.ndarray, alive: np.ndarray,
+                     rng: np.random.Generator, world: World) -> np.ndarray:
+    n, m = alive.shape
+    t = np.arange(m)[None, :]
+    age = t - dealers["open_month"].to_numpy()[:, None]
+    onboarding = 1 - np.exp(-(np.maximum(age, 0) + 1) / world.onboarding_months)
+    season = np.stack([calendar[c]["factor"] for c in dealers["channel"]])
+    level = dealers["size"].to_numpy()[:, None] * market[dealers["region_idx"].to_numpy()]
+    h0 = dealers["h0"].to_numpy()[:, None]
+    competitor = ramps[CAUSES.index("competitor")]
+    amount = (level * season * onboarding * np.exp(world.health_on_orders * (health - h0))
+              * (1 - world.competitor_volume * competitor)
+              * np.exp(rng.normal(0, world.month_noise_sigma, (n, m))))
+    return np.where(alive, amount, 0.0).astype(np.float64)

@@ -1,0 +1,135 @@
+"""The simulated world's parameters, in one place. docs/simulator.md explains each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+REGIONS: dict[str, dict] = {
+    # share of dealers, yearly market growth, cities, service quality (higher = slower answers)
+    "华东": {"share": 0.27, "growth": 0.04, "service": 0.00,
+             "cities": ["上海", "杭州", "南京", "苏州", "宁波", "合肥", "无锡"]},
+    "华南": {"share": 0.19, "growth": 0.05, "service": 0.05,
+             "cities": ["广州", "深圳", "佛山", "东莞", "厦门", "南宁"]},
+    "华北": {"share": 0.15, "growth": 0.01, "service": 0.10,
+             "cities": ["北京", "天津", "石家庄", "太原", "济南", "青岛"]},
+    "华中": {"share": 0.13, "growth": 0.03, "service": 0.10,
+             "cities": ["武汉", "长沙", "郑州", "南昌"]},
+    "西南": {"share": 0.12, "growth": 0.07, "service": 0.20,
+             "cities": ["成都", "重庆", "昆明", "贵阳"]},
+    "西北": {"share": 0.07, "growth": 0.02, "service": 0.30,
+             "cities": ["西安", "兰州", "银川", "乌鲁木齐"]},
+    "东北": {"share": 0.07, "growth": -0.03, "service": 0.25,
+             "cities": ["沈阳", "大连", "长春", "哈尔滨"]},
+}
+
+TIERS = {"A": 0.15, "B": 0.35, "C": 0.50}
+TIER_MONTHLY_REVENUE = {"A": 420_000.0, "B": 140_000.0, "C": 45_000.0}  # median, CNY
+CHANNELS = {"showroom": 0.70, "online": 0.15, "project": 0.15}
+CHANNEL_REVENUE = {"showroom": 1.0, "online": 0.8, "project": 1.4}
+
+# category: (list price per unit in CNY, mean extra units per line, showroom/online/project weight)
+CATEGORIES: dict[str, tuple[float, float, tuple[float, float, float]]] = {
+    "cabinets": (2600.0, 2.0, (3.0, 2.0, 4.0)),
+    "countertops": (1400.0, 2.0, (2.0, 1.5, 2.5)),
+    "wardrobes": (2100.0, 2.0, (2.5, 2.0, 3.0)),
+    "doors": (1700.0, 1.5, (1.5, 1.0, 3.0)),
+    "hardware": (90.0, 12.0, (1.5, 2.5, 1.0)),
+    "appliances": (3300.0, 0.5, (1.2, 2.0, 0.6)),
+}
+SKUS_PER_CATEGORY = 40
+
+CAUSES = ("service", "quality", "logistics", "price", "competitor", "neglect")
+ALL_CAUSES = (*CAUSES, "sudden")
+
+TICKET_CATEGORIES = {
+    # category: (share, answer deadline in hours)
+    "order": (0.25, 48),
+    "design": (0.18, 120),
+    "advertising": (0.08, 168),
+    "sales_guidance": (0.12, 96),
+    "promotion": (0.12, 72),
+    "logistics": (0.15, 48),
+    "quality": (0.10, 72),
+}
+COMPLAINT_MIX = {"quality": 0.24, "installation": 0.24, "delivery": 0.16, "service": 0.16,
+                 "packaging": 0.10, "other": 0.10}
+VISIT_KINDS = {"visit": 0.45, "call": 0.40, "wechat": 0.15}
+
+
+@dataclass(frozen=True)
+class World:
+    """Rates and effect sizes of the simulated network (monthly unless said otherwise)."""
+
+    incumbent_share: float = 0.78  # dealers already open when the period starts
+    incumbent_max_tenure_months: int = 120
+    revenue_sigma: float = 0.6  # log-normal spread of dealer size within a tier
+    month_noise_sigma: float = 0.25
+    onboarding_months: float = 4.0  # e-folding time of a new dealer's ramp
+    project_order_probability: float = 0.35  # project dealers order in about a third of months
+
+    # latent health: AR(1) pulled towards the dealer's own level minus active problems
+    health_mean: float = 0.5
+    health_sd: float = 0.2
+    health_persistence: float = 0.7
+    health_noise: float = 0.08
+    health_on_orders: float = 0.7  # orders scale with exp(this * (health - own level))
+
+    # problem episodes: each has a cause, a severity, a footprint that ramps in
+    burn_in_months: int = 12
+    episode_rate: float = 0.03
+    secondary_rate: float = 0.006
+    cause_weights: tuple[float, ...] = (0.19, 0.17, 0.14, 0.18, 0.19, 0.13)
+    severity_range: tuple[float, float] = (0.6, 1.5)
+    ramp_months: float = 4.0
+    recovery_rate: float = 0.08  # per month, once an episode is 3 months old
+    neglect_after_rep_change: float = 6.0  # multiplier of neglect onsets for 6 months
+    service_region_effect: float = 1.5  # service episodes more frequent where service is poor
+
+    # churn hazard: small base (sudden) plus a term that grows as health falls below zero
+    base_hazard: float = 0.0011
+    health_hazard: float = 0.12
+    health_hazard_power: float = 1.5
+    planned_closure_rate: float = 0.0004
+    closed_on_share: float = 0.6  # churners whose contract is formally closed
+    closed_on_lag_days: tuple[int, int] = (30, 120)
+
+    # regional slumps hit every dealer of a region: a reason peer comparison matters
+    slump_rate: float = 0.012
+    slump_depth: tuple[float, float] = (0.2, 0.35)
+    slump_months: tuple[int, int] = (6, 10)
+
+    # order lines
+    lines_per_order: dict[str, float] = field(
+        default_factory=lambda: {"showroom": 5.0, "online": 3.0, "project": 12.0})
+    sku_price_sigma: float = 0.3
+    discount_by_tier: dict[str, float] = field(
+        default_factory=lambda: {"A": 0.22, "B": 0.17, "C": 0.12})
+    return_share: float = 0.012
+    cancelled_share: float = 0.01
+    duplicate_share: float = 0.0005
+
+    # footprints of each cause at full ramp
+    price_discount_extra: float = 0.12
+    price_mix_tilt: float = 4.0  # SKU choice skews to cheaper ones: u ** (1 + tilt * ramp)
+    price_order_shrink: float = 0.4  # fewer units per line at full ramp
+    competitor_breadth_loss: float = 0.7  # share of secondary categories dropped
+    competitor_volume: float = 0.35
+    service_ticket_extra: float = 1.5
+    service_slowdown: float = 1.4  # log-increase of resolution time
+    quality_complaint_extra: float = 6.0
+    logistics_late_extra: float = 0.45
+    logistics_damage_extra: float = 0.12
+    neglect_visit_cut: float = 0.92
+
+    # service and logistics baselines
+    tickets_by_tier: dict[str, float] = field(
+        default_factory=lambda: {"A": 3.0, "B": 2.0, "C": 1.2})
+    resolution_log_mean: float = -0.55  # log of (resolution time / deadline) in a good region
+    resolution_log_sd: float = 0.5
+    complaints_per_million: float = 1.2
+    late_delivery_base: float = 0.10
+    damage_base: float = 0.02
+    visits_by_tier: dict[str, float] = field(
+        default_factory=lambda: {"A": 3.0, "B": 2.0, "C": 1.0})
+    rep_span: tuple[int, int] = (15, 40)
+    rep_leave_rate: float = 0.015
