@@ -94,7 +94,7 @@ def _to_boolean(values: pd.Series) -> pd.Series:
     if values.dtype.kind == "b":
         return values.astype("boolean")
     if values.dtype.kind in "fi":
-        mapped = values.map({1: True, 0: False, 1.0: True, 0.0: False})
+        mapped = values.map({1: True, 0: False})
         return mapped.astype("boolean")
     text = values.astype("string").str.strip().str.lower()
     out = pd.Series(pd.NA, index=values.index, dtype="boolean")

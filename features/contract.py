@@ -181,5 +181,7 @@ VISITS = Table(
     ),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (DEALERS, ORDERS, TICKETS, COMPLAINTS, DELIVERIES, VISITS)}
+TABLES: dict[str, Table] = {
+    t.name: t for t in (DEALERS, ORDERS, TICKETS, COMPLAINTS, DELIVERIES, VISITS)
+}
 """All tables in load order: dealers first, since the others refer to it."""

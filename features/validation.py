@@ -34,7 +34,13 @@ from features.reading import (
 )
 from features.settings import ContractSettings
 
-REJECT_COLUMNS = ["row", "reason", "column", "value", "detail"]
+REJECT_REASONS = frozenset({
+    "malformed_record", "unparseable_date", "unparseable_number", "unparseable_boolean",
+    "missing_id", "missing_value", "future_date", "closed_before_opened", "due_before_opened",
+    "resolved_before_received", "negative_amount_not_return", "return_with_positive_amount",
+    "absurd_quantity", "bad_severity", "unknown_category", "unknown_dealer", "duplicate_id",
+})
+"""Every reason a row can be rejected for; docs/data-contract.md explains each."""
 _UNREADABLE = {
     Kind.DATE: ("unparseable_date", "is not a date (expected YYYY-MM-DD)"),
     Kind.TIMESTAMP: ("unparseable_date", "is not a date/time (expected YYYY-MM-DD HH:MM)"),
@@ -260,6 +266,7 @@ class _TableCheck:
     def _fail(self, mask: pd.Series, reason: str, column: str,
               describe: Callable[[pd.Index], pd.Series] | str) -> None:
         """Record a failed check; the detail text is built for the failing rows only."""
+        assert reason in REJECT_REASONS, reason
         mask = mask.fillna(False).astype(bool)
         if not mask.any():
             return

@@ -184,8 +184,8 @@ def demo(
     console.rule("2. Validate it against the data contract")
     _validate(out, cfg, as_of=date.fromisoformat(summary.as_of), as_json=False)
     console.rule("Next")
-    console.print(f"Try your own data: dealer-risk validate PATH/TO/FOLDER\n"
-                  f"Settings in force: dealer-risk config show")
+    console.print("Try your own data: dealer-risk validate PATH/TO/FOLDER\n"
+                  "Settings in force: dealer-risk config show")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -29,12 +29,12 @@ CHANNEL_REVENUE = {"showroom": 1.0, "online": 0.8, "project": 1.4}
 
 # category: (list price per unit in CNY, mean extra units per line, showroom/online/project weight)
 CATEGORIES: dict[str, tuple[float, float, tuple[float, float, float]]] = {
-    "cabinets": (2600.0, 2.0, (3.0, 2.0, 4.0)),
-    "countertops": (1400.0, 2.0, (2.0, 1.5, 2.5)),
-    "wardrobes": (2100.0, 2.0, (2.5, 2.0, 3.0)),
-    "doors": (1700.0, 1.5, (1.5, 1.0, 3.0)),
-    "hardware": (90.0, 12.0, (1.5, 2.5, 1.0)),
-    "appliances": (3300.0, 0.5, (1.2, 2.0, 0.6)),
+    "cabinets": (2600.0, 0.8, (3.0, 2.0, 4.0)),
+    "countertops": (1400.0, 0.8, (2.0, 1.5, 2.5)),
+    "wardrobes": (2100.0, 0.8, (2.5, 2.0, 3.0)),
+    "doors": (1700.0, 0.6, (1.5, 1.0, 3.0)),
+    "hardware": (90.0, 6.0, (1.5, 2.5, 1.0)),
+    "appliances": (3300.0, 0.2, (1.2, 2.0, 0.6)),
 }
 SKUS_PER_CATEGORY = 40
 

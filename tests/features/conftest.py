@@ -35,7 +35,8 @@ def folder(tmp_path: Path):
     data.mkdir()
 
     def write(tables: dict[str, str | bytes] | None = None, *, base: bool = True) -> Path:
-        files: dict[str, str | bytes] = {"dealers.csv": DEALERS, "orders.csv": ORDERS} if base else {}
+        files: dict[str, str | bytes] = (
+            {"dealers.csv": DEALERS, "orders.csv": ORDERS} if base else {})
         files.update(tables or {})
         for name, content in files.items():
             path = data / name

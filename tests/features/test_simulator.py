@@ -186,6 +186,11 @@ class Windows:
         keep = (data[date_col] < end) & (data[date_col] >= end - WINDOW)
         return data[keep.fillna(False)]
 
+    def orders(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Order lines in the window, and in the same window a year earlier."""
+        return (self.frame("orders", "order_date"),
+                self.frame("orders", "order_date", year_earlier=True))
+
     def by_cause(self, values: pd.Series) -> pd.Series:
         return values.groupby(self.cause.reindex(values.index)).mean()
 
@@ -232,7 +237,7 @@ def unit_price(orders: pd.DataFrame) -> pd.Series:
 
 
 def test_price_churners_were_squeezed_on_margin(windows):
-    now, before = windows.frame("orders", "order_date"), windows.frame("orders", "order_date", year_earlier=True)
+    now, before = windows.orders()
     depth = lambda o: 1 - o.groupby("dealer_id")["net_amount"].sum() / o.groupby(  # noqa: E731
         "dealer_id")["list_amount"].sum()
     deeper = windows.by_cause(depth(now) - depth(before))
@@ -242,7 +247,7 @@ def test_price_churners_were_squeezed_on_margin(windows):
 
 
 def test_competitor_churners_narrowed_their_range_without_complaints(windows):
-    now, before = windows.frame("orders", "order_date"), windows.frame("orders", "order_date", year_earlier=True)
+    now, before = windows.orders()
     breadth = lambda o: o.groupby("dealer_id")["product_category"].nunique()  # noqa: E731
     change = windows.by_cause((breadth(now) - breadth(before)).dropna())
     assert change["competitor"] < change["none"] - 0.5
@@ -261,7 +266,7 @@ def test_neglected_churners_were_no_longer_visited(windows):
 
 
 def test_sudden_churners_gave_no_warning_in_their_orders(windows):
-    now, before = windows.frame("orders", "order_date"), windows.frame("orders", "order_date", year_earlier=True)
+    now, before = windows.orders()
     change = np.log(now.groupby("dealer_id")["net_amount"].sum()
                     / before.groupby("dealer_id")["net_amount"].sum())
     drop = windows.by_cause(change.replace([np.inf, -np.inf], np.nan).dropna())
