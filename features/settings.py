@@ -24,3 +24,48 @@ class ContractSettings(BaseModel):
         gt=0,
         description="Order lines with |quantity| above this are rejected as absurd.",
     )
+
+
+class ChurnLabel(BaseModel):
+    """A dealer churns when it stops ordering, or its contract closes, within the horizon."""
+
+    horizon_days: int = Field(default=90, gt=0, description="Days after the cutoff.")
+    active_days: int = Field(
+        default=180, gt=0,
+        description="Population: a positive order within this many days before the cutoff, "
+        "and the contract not closed.")
+
+
+class DeclineLabel(BaseModel):
+    """A dealer declines when next quarter's orders fall well below its reference quarter."""
+
+    drop: float = Field(default=0.30, gt=0, lt=1,
+                        description="Relative fall that counts as a decline (0.30 = 30%).")
+    horizon_months: int = Field(default=3, gt=0, description="Months summed after the cutoff.")
+    min_tenure_months: int = Field(
+        default=15, gt=0,
+        description="From this tenure the reference is the same months a year earlier; "
+        "younger dealers are compared with the trailing months.")
+
+
+class ForecastTarget(BaseModel):
+    horizon_months: int = Field(default=3, gt=0, description="Net orders summed over these "
+                                "months after the cutoff.")
+
+
+class LabelSettings(BaseModel):
+    churn: ChurnLabel = Field(default_factory=ChurnLabel)
+    decline: DeclineLabel = Field(default_factory=DeclineLabel)
+    forecast: ForecastTarget = Field(default_factory=ForecastTarget)
+
+
+class PanelSettings(BaseModel):
+    """How the dealer x cutoff panel is built."""
+
+    min_peer_group: int = Field(
+        default=10, ge=2,
+        description="A region x tier group smaller than this falls back to the whole region.")
+    dormant_after_months: int = Field(
+        default=12, gt=0,
+        description="Dealers without any order for this long (and past their first year) "
+        "leave the panel: they are dormant, not at risk.")

@@ -16,6 +16,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from features.io import write_parquet_atomically
+from features.panel import CutoffError, build_panel, feature_columns, parse_cutoffs
 from features.reading import ContractError
 from features.simulator import simulate as run_simulation
 from features.validation import load_data, write_rejects
@@ -152,7 +154,8 @@ def _date(text: str | None) -> date | None:
         raise fail(f"'{text}' is not a date (expected YYYY-MM-DD)") from None
 
 
-def _validate(data_dir: Path, cfg: Settings, *, as_of: date | None, as_json: bool):
+def _validate(data_dir: Path, cfg: Settings, *, as_of: date | None, as_json: bool,
+              quiet: bool = False):
     contract = cfg.contract.model_copy(update={"as_of": as_of}) if as_of else cfg.contract
     try:
         loaded = load_data(data_dir, contract)
@@ -162,9 +165,52 @@ def _validate(data_dir: Path, cfg: Settings, *, as_of: date | None, as_json: boo
     rejects_dir = str(cfg.work_dir / "rejects") if written else None
     if as_json:
         sys.stdout.write(report_json(loaded.report, rejects_dir) + "\n")
+    elif quiet:
+        rejected = loaded.report.total_rejected
+        console.print(f"Validated {data_dir}: {rejected:,} rows rejected"
+                      + (f" (see {rejects_dir}/)" if rejected else ""))
     else:
         print_report(loaded.report, console, rejects_dir)
     return loaded
+
+
+@app.command()
+def features(
+    data_dir: Annotated[Path | None, typer.Argument(
+        help="Folder with the contract's tables. Default: settings' data_dir.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Parquet file to write. Default: <work_dir>/panel.parquet.")] = None,
+    cutoffs: Annotated[list[str] | None, typer.Option(
+        "--cutoff", help="A cutoff YYYY-MM-01 (repeat for several). Default: every month.")]
+    = None,
+    as_of: Annotated[str | None, typer.Option(
+        help="The data's as-of date YYYY-MM-DD for validation. Default: today.")] = None,
+) -> None:
+    """Build the dealer x cutoff panel (keys, features, labels) and write it as Parquet."""
+    cfg = settings()
+    loaded = _validate(data_dir or cfg.effective_data_dir, cfg, as_of=_date(as_of),
+                       as_json=False, quiet=True)
+    try:
+        chosen = parse_cutoffs(cutoffs, loaded.tables) if cutoffs else None
+    except CutoffError as exc:
+        raise fail(str(exc)) from None
+    with Progress(TextColumn("{task.description:<40}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                  console=errors, transient=True) as bar:
+        task = bar.add_task("monthly aggregates", total=None)
+        panel = build_panel(loaded.tables, chosen, panel=cfg.panel, labels=cfg.labels,
+                            progress=lambda step, i, n: bar.update(task, description=step,
+                                                                   completed=i, total=n))
+    target = out or cfg.work_dir / "panel.parquet"
+    write_parquet_atomically(panel, target)
+    cut = panel["cutoff"]
+    console.print(f"Panel: {len(panel):,} rows ({panel['dealer_id'].nunique():,} dealers x "
+                  f"{cut.nunique()} cutoffs {cut.min():%Y-%m-%d} .. {cut.max():%Y-%m-%d}), "
+                  f"{len(feature_columns(panel))} features -> {target}")
+    for label in ("churn", "decline"):
+        known = panel[label].dropna()
+        console.print(f"  {label}: {len(known):,} labelled rows, rate {known.mean():.1%}"
+                      if len(known) else f"  {label}: no labelled rows (horizon not complete)")
 
 
 @app.command()

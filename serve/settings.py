@@ -20,7 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from features.settings import ContractSettings
+from features.settings import ContractSettings, LabelSettings, PanelSettings
 from features.simulator.settings import SimulatorSettings
 
 CONFIG_ENV = "DEALER_RISK_CONFIG"
@@ -46,6 +46,8 @@ class Settings(BaseSettings):
         "Empty means the sample network under the work directory.",
     )
     contract: ContractSettings = Field(default_factory=ContractSettings)
+    panel: PanelSettings = Field(default_factory=PanelSettings)
+    labels: LabelSettings = Field(default_factory=LabelSettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
 
     @property

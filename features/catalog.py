@@ -1,0 +1,424 @@
+"""The feature catalog: one definition of every feature, used by training, scoring and the API.
+
+Each entry has a name derived from its parameters, a business group, a unit, whether the
+manufacturer can act on it, a short description and a sentence template in English and
+Chinese, and a pure compute function over the monthly aggregates (features/families.py).
+Templates take {value} (formatted in the feature's unit) and {dir} (a direction word from
+the unit's pair, by the value's sign): see features/text.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+
+from features import families as f
+
+GROUPS = ("orders", "price", "mix", "service", "complaints", "logistics", "engagement",
+          "profile", "peers", "season")
+CATEGORICAL = "category"
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    group: str
+    unit: str
+    actionable: bool
+    description_en: str
+    description_zh: str
+    template_en: str
+    template_zh: str
+    compute: Callable[..., np.ndarray] | None
+    """None for features computed across dealers (peers) or read from the dealer's profile."""
+    params: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    requires: str = "orders"
+    """The table the feature needs; it is left out when that optional table is absent."""
+    words: tuple[tuple[str, str], tuple[str, str]] | None = None
+    """Direction words (for a negative/false value, for a positive/true one) in English and
+    Chinese, where the unit's defaults do not fit (flags)."""
+
+    @property
+    def categorical(self) -> bool:
+        return self.unit == CATEGORICAL
+
+
+def _feature(feature_name, group, unit, actionable, desc, template, compute=None, /,
+             requires="orders", words=None, **params) -> Feature:
+    return Feature(name=feature_name, group=group, unit=unit, actionable=actionable,
+                   description_en=desc[0], description_zh=desc[1], template_en=template[0],
+                   template_zh=template[1], compute=compute,
+                   params=MappingProxyType(params), requires=requires, words=words)
+
+
+def _orders() -> list[Feature]:
+    out = []
+    for w in (1, 3, 6, 12):
+        out.append(_feature(
+            f"orders_amount_{w}m", "orders", "CNY", False,
+            (f"Net order amount over the last {w} months", f"近{w}个月净订单额"),
+            (f"Orders in the last {w} months: {{value}}", f"近{w}个月订单额{{value}}"),
+            f.window_sum, name="amount", months=w))
+    for w in (3, 12):
+        out.append(_feature(
+            f"orders_quantity_{w}m", "orders", "units", False,
+            (f"Units ordered over the last {w} months", f"近{w}个月订货数量"),
+            (f"{{value}} units ordered in the last {w} months", f"近{w}个月订货{{value}}件"),
+            f.window_sum, name="quantity", months=w))
+        out.append(_feature(
+            f"orders_count_{w}m", "orders", "count", False,
+            (f"Orders placed over the last {w} months", f"近{w}个月下单次数"),
+            (f"{{value}} orders in the last {w} months", f"近{w}个月下单{{value}}次"),
+            f.window_sum, name="orders", months=w))
+    for w in (6, 12):
+        out.append(_feature(
+            f"orders_active_months_{w}m", "orders", "months", False,
+            (f"Months with orders among the last {w}", f"近{w}个月中有订单的月数"),
+            (f"Ordered in {{value}} of the last {w} months", f"近{w}个月中有{{value}}个月下单"),
+            f.window_sum, name="active_month", months=w))
+    out += [
+        _feature("orders_days_since_last", "orders", "days", False,
+                 ("Days since the last order", "距上次下单天数"),
+                 ("Last order {value} days ago", "已有{value}天未下单"),
+                 f.days_since, event="order"),
+        _feature("orders_monthly_mean_12m", "orders", "CNY", False,
+                 ("Mean monthly net order amount over 12 months", "近12个月月均订单额"),
+                 ("Average monthly orders over the last year: {value}",
+                  "近一年月均订单额{value}"),
+                 f.window_mean, name="amount", months=12),
+        _feature("orders_volatility_12m", "orders", "ratio", False,
+                 ("Coefficient of variation of monthly amounts over 12 months",
+                  "近12个月月度订单额波动系数"),
+                 ("Monthly orders vary by {value} of their mean", "月度订单额波动为均值的{value}"),
+                 f.monthly_cv, months=12),
+        _feature("orders_trend_12m", "orders", "per_month", False,
+                 ("Trend of monthly amounts over 12 months (share of the mean per month)",
+                  "近12个月订单额趋势（每月占均值比例）"),
+                 ("Orders have been {dir} by {value} a month over the last year",
+                  "近一年订单额每月{dir}{value}"),
+                 f.trend_slope, months=12),
+        _feature("orders_change_mom", "orders", "change", False,
+                 ("Last month's amount against the month before", "上月订单额环比变化"),
+                 ("Orders last month were {value} {dir} the month before",
+                  "上月订单额环比{dir}{value}"),
+                 f.window_change, name="amount", months=1, lag=1),
+        _feature("orders_change_qoq", "orders", "change", False,
+                 ("Last 3 months' amount against the 3 months before", "近3个月订单额环比变化"),
+                 ("Orders in the last 3 months are {value} {dir} the 3 months before",
+                  "近3个月订单额较前3个月{dir}{value}"),
+                 f.window_change, name="amount", months=3, lag=3),
+        _feature("orders_change_yoy_3m", "orders", "change", False,
+                 ("Last 3 months' amount against the same months a year earlier",
+                  "近3个月订单额同比变化"),
+                 ("Orders in the last 3 months are {value} {dir} the same period last year",
+                  "近3个月订单额较去年同期{dir}{value}"),
+                 f.window_change, name="amount", months=3, lag=12),
+        _feature("orders_change_yoy_12m", "orders", "change", False,
+                 ("Last 12 months' amount against the 12 months before", "近12个月订单额同比变化"),
+                 ("Orders over the last year are {value} {dir} the year before",
+                  "近一年订单额较上一年{dir}{value}"),
+                 f.window_change, name="amount", months=12, lag=12),
+        _feature("orders_returns_share_6m", "orders", "share", True,
+                 ("Returns as a share of gross orders over 6 months", "近6个月退货额占比"),
+                 ("Returns were {value} of orders in the last 6 months",
+                  "近6个月退货额占订单额的{value}"),
+                 f.window_share, num="returns", den="gross", months=6),
+    ]
+    return out
+
+
+def _price_and_mix() -> list[Feature]:
+    return [
+        _feature("price_unit_3m", "price", "CNY_per_unit", False,
+                 ("Net amount per unit over the last 3 months", "近3个月平均单价"),
+                 ("Average unit price in the last 3 months: {value}", "近3个月平均单价{value}"),
+                 f.window_share, num="gross", den="quantity", months=3),
+        _feature("price_unit_change_6m", "price", "change", True,
+                 ("Unit price of the last 3 months against the 6 months before",
+                  "近3个月单价较此前6个月的变化"),
+                 ("Unit price is {value} {dir} its level of the 6 months before",
+                  "单价较此前6个月{dir}{value}"),
+                 f.ratio_change, num="gross", den="quantity", months=3, base_months=6,
+                 base_lag=3),
+        _feature("price_unit_change_12m", "price", "change", True,
+                 ("Unit price of the last 3 months against the 12 months before",
+                  "近3个月单价较此前12个月的变化"),
+                 ("Unit price is {value} {dir} its level of the 12 months before",
+                  "单价较此前12个月{dir}{value}"),
+                 f.ratio_change, num="gross", den="quantity", months=3, base_months=12,
+                 base_lag=3),
+        _feature("price_unit_change_yoy_3m", "price", "change", True,
+                 ("Unit price of the last 3 months against the same months a year earlier",
+                  "近3个月单价同比变化"),
+                 ("Unit price is {value} {dir} the same period last year",
+                  "单价较去年同期{dir}{value}"),
+                 f.ratio_change, num="gross", den="quantity", months=3, base_months=3,
+                 base_lag=12),
+        _feature("price_discount_3m", "price", "share", True,
+                 ("Discount off list price over the last 3 months", "近3个月折扣深度"),
+                 ("Discount off list price in the last 3 months: {value}",
+                  "近3个月平均折扣{value}"),
+                 f.one_minus_share, num="listed_net", den="listed_list", months=3),
+        _feature("price_discount_change_12m", "price", "points", True,
+                 ("Discount of the last 3 months against the 12 months before",
+                  "近3个月折扣较此前12个月的变化"),
+                 ("Discounts are {value} {dir} than in the 12 months before",
+                  "折扣深度较此前12个月{dir}{value}"),
+                 f.discount_change, months=3, base_months=12, base_lag=3),
+        _feature("mix_category_breadth_6m", "mix", "count", True,
+                 ("Product categories ordered over the last 6 months", "近6个月订购品类数"),
+                 ("Ordered {value} product categories in the last 6 months",
+                  "近6个月订购{value}个品类"),
+                 f.category_breadth, months=6),
+        _feature("mix_category_breadth_change_6m", "mix", "count_change", True,
+                 ("Categories ordered in the last 6 months minus the 6 months before",
+                  "近6个月品类数较前6个月的变化"),
+                 ("{value} {dir} product categories than in the 6 months before",
+                  "品类数较前6个月{dir}{value}个"),
+                 f.category_breadth_change, months=6),
+        _feature("mix_top_category_share_6m", "mix", "share", False,
+                 ("Share of the largest category in the last 6 months' orders",
+                  "近6个月最大品类占比"),
+                 ("The largest category is {value} of orders", "最大品类占订单额的{value}"),
+                 f.top_category_share, months=6),
+    ]
+
+
+def _service() -> list[Feature]:
+    out = []
+    for w in (3, 12):
+        out.append(_feature(
+            f"service_tickets_{w}m", "service", "count", False,
+            (f"Support requests raised over the last {w} months", f"近{w}个月支持请求数"),
+            (f"{{value}} support requests in the last {w} months",
+             f"近{w}个月提出{{value}}个支持请求"),
+            f.window_sum, requires="tickets", name="tickets", months=w))
+        out.append(_feature(
+            f"service_overdue_share_{w}m", "service", "share", True,
+            (f"Share of requests due in the last {w} months answered late or still open",
+             f"近{w}个月到期请求中超期比例"),
+            (f"{{value}} of support requests due in the last {w} months were overdue",
+             f"近{w}个月到期的支持请求有{{value}}超期"),
+            f.window_share, requires="tickets", num="tickets_overdue", den="tickets_due",
+            months=w))
+    out += [
+        _feature("service_overdue_share_change", "service", "points", True,
+                 ("Overdue share of the last 3 months against the 12 months before",
+                  "近3个月超期比例较此前12个月的变化"),
+                 ("The overdue share of support requests is {value} {dir} than in the year "
+                  "before", "支持请求超期比例较此前一年{dir}{value}"),
+                 f.share_change, requires="tickets", num="tickets_overdue", den="tickets_due",
+                 months=3, base_months=12, base_lag=3),
+        _feature("service_escalations_3m", "service", "count", True,
+                 ("Requests escalated over the last 3 months", "近3个月升级的请求数"),
+                 ("{value} support requests escalated in the last 3 months",
+                  "近3个月有{value}个支持请求被升级"),
+                 f.window_sum, requires="tickets", name="escalated", months=3),
+        _feature("service_resolution_hours_3m", "service", "hours", True,
+                 ("Mean hours to answer requests closed in the last 3 months",
+                  "近3个月请求平均处理时长（小时）"),
+                 ("Support requests took {value} hours on average to answer",
+                  "支持请求平均{value}小时才答复"),
+                 f.window_share, requires="tickets", num="resolution_hours",
+                 den="tickets_closed", months=3),
+        _feature("service_open_backlog", "service", "count", True,
+                 ("Requests open at the cutoff", "截至当前未关闭的请求数"),
+                 ("{value} support requests are still open", "仍有{value}个支持请求未关闭"),
+                 f.running_count, requires="tickets", name="tickets_open"),
+        _feature("service_overdue_open", "service", "count", True,
+                 ("Requests past their deadline and still open at the cutoff",
+                  "已超期且仍未关闭的请求数"),
+                 ("{value} support requests are past their deadline and still open",
+                  "有{value}个支持请求已超期仍未解决"),
+                 f.running_count, requires="tickets", name="tickets_overdue_open"),
+    ]
+    return out
+
+
+def _complaints() -> list[Feature]:
+    out = [
+        _feature(f"complaints_count_{w}m", "complaints", "count", True,
+                 (f"Consumer complaints over the last {w} months", f"近{w}个月消费者投诉数"),
+                 (f"{{value}} consumer complaints in the last {w} months",
+                  f"近{w}个月有{{value}}起消费者投诉"),
+                 f.window_sum, requires="complaints", name="complaints", months=w)
+        for w in (3, 12)
+    ]
+    out += [
+        _feature("complaints_per_million_6m", "complaints", "per_million", True,
+                 ("Complaints per CNY 1M of orders over 6 months", "近6个月每百万元订单投诉数"),
+                 ("{value} complaints per ¥1M of orders", "每百万元订单{value}起投诉"),
+                 f.window_share, requires="complaints", num="complaints", den="gross",
+                 months=6, scale=1e6),
+        _feature("complaints_per_million_change_yoy_3m", "complaints", "per_million_change",
+                 True,
+                 ("Complaints per CNY 1M over 3 months minus the same months a year earlier",
+                  "近3个月每百万元投诉数同比变化"),
+                 ("{value} {dir} complaints per ¥1M than the same period last year",
+                  "每百万元投诉数较去年同期{dir}{value}起"),
+                 f.share_change, requires="complaints", num="complaints", den="gross",
+                 months=3, base_months=3, base_lag=12, scale=1e6),
+        _feature("complaints_surge_3m", "complaints", "count_change", True,
+                 ("Complaints in the last 3 months minus the dealer's usual 3 months",
+                  "近3个月投诉数较自身常态的增量"),
+                 ("{value} {dir} complaints than usual in the last 3 months",
+                  "近3个月投诉较常态{dir}{value}起"),
+                 f.surge, requires="complaints", name="complaints", months=3, base_months=12),
+        _feature("complaints_severe_share_6m", "complaints", "share", True,
+                 ("Share of severe (level 3) complaints over 6 months", "近6个月严重投诉占比"),
+                 ("{value} of complaints were severe", "严重投诉占{value}"),
+                 f.window_share, requires="complaints", num="complaints_severe",
+                 den="complaints", months=6),
+        _feature("complaints_quality_share_6m", "complaints", "share", True,
+                 ("Share of quality and installation complaints over 6 months",
+                  "近6个月质量与安装类投诉占比"),
+                 ("{value} of complaints were about quality or installation",
+                  "质量与安装类投诉占{value}"),
+                 f.window_share, requires="complaints", num="complaints_quality",
+                 den="complaints", months=6),
+        _feature("complaints_unresolved", "complaints", "count", True,
+                 ("Complaints unresolved at the cutoff", "截至当前未解决的投诉数"),
+                 ("{value} consumer complaints are unresolved", "有{value}起消费者投诉尚未解决"),
+                 f.running_count, requires="complaints", name="complaints_open"),
+    ]
+    return out
+
+
+def _logistics() -> list[Feature]:
+    out = [
+        _feature(f"logistics_late_share_{w}m", "logistics", "share", True,
+                 (f"Share of deliveries due in the last {w} months that came late",
+                  f"近{w}个月到期交付中延迟比例"),
+                 (f"{{value}} of deliveries due in the last {w} months were late",
+                  f"近{w}个月{{value}}的交付延迟"),
+                 f.window_share, requires="deliveries", num="deliveries_late",
+                 den="deliveries_due", months=w)
+        for w in (3, 12)
+    ]
+    out += [
+        _feature("logistics_delay_days_3m", "logistics", "days", True,
+                 ("Mean days late of deliveries made in the last 3 months",
+                  "近3个月交付平均延迟天数"),
+                 ("Deliveries arrived {value} days late on average", "交付平均延迟{value}天"),
+                 f.window_share, requires="deliveries", num="delay_days", den="delivered",
+                 months=3),
+        _feature("logistics_damage_share_6m", "logistics", "share", True,
+                 ("Share of deliveries arriving damaged over 6 months", "近6个月货损比例"),
+                 ("{value} of deliveries arrived damaged", "{value}的交付有货损"),
+                 f.window_share, requires="deliveries", num="damaged", den="delivered",
+                 months=6),
+    ]
+    return out
+
+
+def _engagement() -> list[Feature]:
+    out = [
+        _feature(f"engagement_visits_{w}m", "engagement", "count", True,
+                 (f"Rep visits and calls over the last {w} months", f"近{w}个月业务员拜访次数"),
+                 (f"{{value}} rep visits or calls in the last {w} months",
+                  f"近{w}个月业务员拜访{{value}}次"),
+                 f.window_sum, requires="visits", name="visits", months=w)
+        for w in (3, 12)
+    ]
+    out += [
+        _feature("engagement_visits_vs_usual_3m", "engagement", "count_change", True,
+                 ("Visits in the last 3 months minus the dealer's usual 3 months",
+                  "近3个月拜访次数较常态的变化"),
+                 ("{value} {dir} rep visits than usual in the last 3 months",
+                  "近3个月业务员拜访较常态{dir}{value}次"),
+                 f.surge, requires="visits", name="visits", months=3, base_months=12),
+        _feature("engagement_days_since_visit", "engagement", "days", True,
+                 ("Days since the last rep visit or call", "距上次业务员拜访天数"),
+                 ("No rep visit for {value} days", "业务员已{value}天未拜访"),
+                 f.days_since, requires="visits", event="visit"),
+        _feature("engagement_rep_changed_6m", "engagement", "flag", True,
+                 ("The visiting rep changed in the last 6 months", "近6个月更换了业务员"),
+                 ("The sales rep {dir} changed in the last 6 months",
+                  "近6个月业务员{dir}更换"),
+                 f.rep_changed, requires="visits", words=(("has not", "has"), ("未", "已")),
+                 months=6),
+    ]
+    return out
+
+
+def _profile() -> list[Feature]:
+    return [
+        _feature("profile_region", "profile", CATEGORICAL, False, ("Sales region", "所属区域"),
+                 ("Region {value}", "区域：{value}")),
+        _feature("profile_tier", "profile", CATEGORICAL, False, ("Dealer tier", "经销商等级"),
+                 ("Tier {value}", "等级：{value}")),
+        _feature("profile_channel", "profile", CATEGORICAL, False, ("Sales channel", "渠道"),
+                 ("Channel {value}", "渠道：{value}")),
+        _feature("profile_tenure_months", "profile", "months", False,
+                 ("Months since the contract started", "合作月数"),
+                 ("Dealer for {value} months", "已合作{value}个月"), f.tenure_months),
+        _feature("profile_is_new", "profile", "flag", False,
+                 ("In its first 12 months", "合作未满12个月"),
+                 ("The dealer {dir} in its first year", "经销商{dir}处于合作首年"),
+                 f.is_new, words=(("is not", "is"), ("不", "正")), months=12),
+    ]
+
+
+PEER_BASES = {
+    "orders": "orders_change_yoy_3m",
+    "price": "price_unit_change_yoy_3m",
+    "complaints": "complaints_per_million_change_yoy_3m",
+}
+_PEER_TEXT = {
+    "orders": ("order change against last year", "订单同比变化", "orders"),
+    "price": ("unit-price change against last year", "单价同比变化", "orders"),
+    "complaints": ("complaint-rate change against last year", "投诉率同比变化", "complaints"),
+}
+
+
+def _peers() -> list[Feature]:
+    out = []
+    for key in PEER_BASES:
+        en, zh, requires = _PEER_TEXT[key]
+        gap_unit = "points" if key != "complaints" else "per_million_change"
+        out.append(_feature(
+            f"peers_{key}_yoy_gap", "peers", gap_unit, key != "orders",
+            (f"Dealer's {en} minus its peer group's median", f"{zh}与同组经销商中位数之差"),
+            (f"Its {en} is {{value}} {{dir}} than its peers' median",
+             f"{zh}较同组中位数{{dir}}{{value}}"),
+            requires=requires))
+        out.append(_feature(
+            f"peers_{key}_yoy_percentile", "peers", "percentile", False,
+            (f"Percentile of the dealer's {en} in its peer group", f"{zh}在同组中的百分位"),
+            (f"Its {en} ranks at the {{value}}th percentile of its peers",
+             f"{zh}位于同组第{{value}}百分位"),
+            requires=requires))
+    return out
+
+
+def _season() -> list[Feature]:
+    return [
+        _feature("season_month_of_year", "season", "month", False,
+                 ("Calendar month of the cutoff", "截止日所在月份"),
+                 ("Scored in month {value}", "评分月份：{value}月"), f.month_of_year),
+        _feature("season_festival_next_3m", "season", "flag", False,
+                 ("The Spring Festival falls in the next 3 months", "未来3个月包含春节"),
+                 ("The Spring Festival {dir} in the next 3 months", "未来3个月{dir}春节"),
+                 f.festival_ahead, words=(("does not fall", "falls"), ("不含", "包含")),
+                 months=3),
+        _feature("season_orders_same_quarter_last_year", "season", "CNY", False,
+                 ("Net orders in the coming 3 months of last year", "去年同期（未来3个月）订单额"),
+                 ("Last year the coming 3 months brought {value} of orders",
+                  "去年同期未来3个月订单额{value}"),
+                 f.window_sum, name="amount", months=3, lag=9),
+    ]
+
+
+CATALOG: tuple[Feature, ...] = tuple(
+    _orders() + _price_and_mix() + _service() + _complaints() + _logistics() + _engagement()
+    + _profile() + _peers() + _season()
+)
+BY_NAME: dict[str, Feature] = {feat.name: feat for feat in CATALOG}
+
+
+def feature_names(tables: frozenset[str] | set[str]) -> list[str]:
+    """The catalog's features that the given tables can feed, in catalog order."""
+    return [feat.name for feat in CATALOG if feat.requires in tables]

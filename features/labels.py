@@ -1,0 +1,74 @@
+"""Labels: what happened in [cutoff, cutoff + horizon), for the dealers each label is about.
+
+A label exists only when its horizon lies wholly inside the data; otherwise it is NaN and
+the row is one to score, not to learn from.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.monthly import Monthly
+from features.settings import LabelSettings
+
+LABEL_COLUMNS = ("churn", "decline", "next_amount")
+
+
+def active_mask(days_since_order: np.ndarray, closed: np.ndarray, active_days: int) -> np.ndarray:
+    """Active at the cutoff: a positive order within `active_days`, contract not closed."""
+    return (days_since_order <= active_days) & ~closed
+
+
+def churn_label(orders: pd.DataFrame, dealers: pd.DataFrame, rows: pd.DataFrame,
+                data_end: pd.Timestamp, settings: LabelSettings) -> np.ndarray:
+    """1: no positive order within the horizon, or the contract closes within it."""
+    horizon = pd.Timedelta(days=settings.churn.horizon_days)
+    placed = orders.loc[orders["net_amount"] > 0, ["dealer_id", "order_date"]]
+    codes = pd.Categorical(placed["dealer_id"], categories=dealers["dealer_id"]).codes
+    days = placed["order_date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    big = np.int64(1 << 32)
+    keys = np.sort(codes.astype(np.int64) * big + days)
+    row_code = pd.Categorical(rows["dealer_id"], categories=dealers["dealer_id"]).codes
+    row_code = row_code.astype(np.int64)
+    start = rows["cutoff"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    at = np.searchsorted(keys, row_code * big + start)
+    found = at < len(keys)
+    nxt = np.where(found, keys[np.minimum(at, len(keys) - 1)], 0)
+    same_dealer = found & (nxt // big == row_code)
+    ordered = same_dealer & ((nxt % big) < start + horizon.days)
+    closed_on = rows["dealer_id"].map(dealers.set_index("dealer_id")["closed_on"])
+    closes = ((closed_on >= rows["cutoff"]) & (closed_on < rows["cutoff"] + horizon)).to_numpy()
+    label = (~ordered | closes).astype(float)
+    complete = (rows["cutoff"] + horizon <= data_end).to_numpy()
+    return np.where(complete & rows["active"].to_numpy(), label, np.nan)
+
+
+def amount_labels(m: Monthly, rows_dealer: np.ndarray, rows_cut: np.ndarray,
+                  tenure: np.ndarray, active: np.ndarray, complete_months: int,
+                  settings: LabelSettings) -> tuple[np.ndarray, np.ndarray]:
+    """(decline, next_amount) for each row; NaN outside the population or the data."""
+    h = settings.forecast.horizon_months
+    cum = m.cumulative("amount")
+    last = cum.shape[1] - 1
+
+    def months_sum(end: np.ndarray, length: int) -> np.ndarray:
+        start = end - length
+        ok = (start >= 0) & (end <= last)
+        out = cum[rows_dealer, np.clip(end, 0, last)] - cum[rows_dealer, np.clip(start, 0, last)]
+        return np.where(ok, out, np.nan)
+
+    next_amount = months_sum(rows_cut + h, h)
+    known = active & (rows_cut + h <= complete_months)
+    next_amount = np.where(known, next_amount, np.nan)
+
+    d = settings.decline
+    ahead = months_sum(rows_cut + d.horizon_months, d.horizon_months)
+    year_ago = months_sum(rows_cut + d.horizon_months - 12, d.horizon_months)
+    trailing = months_sum(rows_cut, d.horizon_months)
+    reference = np.where(tenure >= d.min_tenure_months, year_ago, trailing)
+    with np.errstate(invalid="ignore"):
+        decline = np.where(reference > 0, (ahead < (1 - d.drop) * reference).astype(float),
+                           np.nan)
+    known = active & (rows_cut + d.horizon_months <= complete_months)
+    return np.where(known, decline, np.nan), next_amount

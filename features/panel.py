@@ -1,0 +1,169 @@
+"""The dealer x cutoff panel: keys, every catalog feature, and the labels.
+
+`build_panel(tables, cutoffs)` is the one code path for training (many cutoffs), batch
+scoring (the newest cutoff) and the API (one dealer's posted history). A cutoff is the
+first day of a month; everything computed for it uses records dated strictly before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from features.catalog import CATALOG, PEER_BASES, Feature
+from features.labels import LABEL_COLUMNS, active_mask, amount_labels, churn_label
+from features.monthly import Monthly, build_monthly
+from features.settings import LabelSettings, PanelSettings
+
+KEYS = ("dealer_id", "cutoff")
+
+
+class CutoffError(ValueError):
+    """A cutoff the data cannot answer for; the message says why."""
+
+
+def data_end(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
+    """The first day the order history does not cover."""
+    return tables["orders"]["order_date"].max().normalize() + pd.Timedelta(days=1)
+
+
+def default_cutoffs(tables: dict[str, pd.DataFrame]) -> pd.DatetimeIndex:
+    """Every month start from the second month of order history to the newest complete one."""
+    first = pd.Period(tables["orders"]["order_date"].min(), freq="M")
+    last = data_end(tables).to_period("M")
+    return pd.period_range(first + 1, last, freq="M").to_timestamp()
+
+
+def parse_cutoffs(values: Iterable[str | pd.Timestamp], tables: dict[str, pd.DataFrame]
+                  ) -> pd.DatetimeIndex:
+    """Check that each cutoff is a month start inside the data, with a clear message if not."""
+    allowed = default_cutoffs(tables)
+    out = []
+    for value in values:
+        try:
+            ts = pd.Timestamp(date.fromisoformat(value) if isinstance(value, str) else value)
+        except (ValueError, TypeError):
+            raise CutoffError(f"cutoff '{value}' is not a date (expected YYYY-MM-DD)") from None
+        if ts != ts.normalize() or ts.day != 1:
+            raise CutoffError(f"cutoff {ts:%Y-%m-%d} is not the first day of a month "
+                              "(features use whole months before the cutoff)")
+        if ts < allowed[0]:
+            raise CutoffError(f"cutoff {ts:%Y-%m-%d} is before the order history has a full "
+                              f"month (first possible cutoff: {allowed[0]:%Y-%m-%d})")
+        if ts > allowed[-1]:
+            raise CutoffError(f"cutoff {ts:%Y-%m-%d} is after the last complete month of the "
+                              f"order history (newest possible cutoff: {allowed[-1]:%Y-%m-%d})")
+        out.append(ts)
+    return pd.DatetimeIndex(sorted(set(out)))
+
+
+def build_panel(
+    tables: dict[str, pd.DataFrame],
+    cutoffs: Iterable | None = None,
+    *,
+    panel: PanelSettings | None = None,
+    labels: LabelSettings | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> pd.DataFrame:
+    """One row per dealer in the panel at each cutoff: keys, `active`, features, labels."""
+    panel = panel or PanelSettings()
+    labels = labels or LabelSettings()
+    cutoffs = default_cutoffs(tables) if cutoffs is None else parse_cutoffs(cutoffs, tables)
+    end = data_end(tables)
+    m = build_monthly(tables, last_cutoff=end.to_period("M").to_timestamp())
+    cut = m.cutoff_index(cutoffs)
+    dealers = tables["dealers"]
+    features = [f for f in CATALOG if f.requires in m.tables]
+    computed = [f for f in features if f.compute is not None]
+    steps = len(computed) + 3
+
+    def tick(step: str, i: int) -> None:
+        if progress:
+            progress(step, i, steps)
+
+    tick("population", 0)
+    in_panel, active = _population(m, cutoffs, cut, dealers, panel, labels)
+    row_cut, row_dealer = np.nonzero(in_panel.T)  # sorted by cutoff, then dealer
+    frame = {
+        "dealer_id": dealers["dealer_id"].to_numpy()[row_dealer],
+        "cutoff": cutoffs[row_cut],
+        "active": active[row_dealer, row_cut],
+    }
+    for i, feature in enumerate(computed, start=1):
+        tick(feature.name, i)
+        values = feature.compute(m, cut, **feature.params)
+        frame[feature.name] = values[row_dealer, row_cut]
+    for name, column in (("profile_region", "region"), ("profile_tier", "tier"),
+                         ("profile_channel", "channel")):
+        values = dealers[column].astype("string").fillna("unknown")
+        frame[name] = pd.Categorical(values.to_numpy()[row_dealer],
+                                     categories=sorted(values.unique()))
+    out = pd.DataFrame(frame)
+    tick("peers", len(computed) + 1)
+    _add_peers(out, features, panel.min_peer_group)
+    tick("labels", len(computed) + 2)
+    _add_labels(out, m, tables, row_dealer, cut[row_cut], end, labels)
+    ordered = list(KEYS) + ["active"] + [f.name for f in features] + list(LABEL_COLUMNS)
+    return out[ordered]
+
+
+def feature_columns(frame: pd.DataFrame) -> list[str]:
+    """The catalog's features present in a panel, in catalog order."""
+    return [f.name for f in CATALOG if f.name in frame.columns]
+
+
+def _population(m: Monthly, cutoffs: pd.DatetimeIndex, cut: np.ndarray, dealers: pd.DataFrame,
+                panel: PanelSettings, labels: LabelSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Who is in the panel at each cutoff, and who is active (the labels' population)."""
+    day = cutoffs.to_numpy(dtype="datetime64[D]").astype(np.int64)[None, :]
+    opened = dealers["opened_on"].to_numpy(dtype="datetime64[D]").astype(np.int64)[:, None]
+    closed_on = dealers["closed_on"].to_numpy(dtype="datetime64[D]")
+    closed_day = np.where(np.isnat(closed_on), np.iinfo(np.int64).max,
+                          closed_on.astype(np.int64))[:, None]
+    closed = closed_day < day
+    dormant = (cutoffs - pd.DateOffset(months=panel.dormant_after_months)).to_numpy(
+        dtype="datetime64[D]").astype(np.int64)[None, :]
+    last_order = m.last_day["order"][:, cut]
+    recent = last_order >= dormant
+    young = opened >= dormant
+    in_panel = (opened < day) & ~closed & (recent | young)
+    since = day - last_order
+    active = in_panel & active_mask(np.nan_to_num(since, nan=np.inf), closed,
+                                    labels.churn.active_days)
+    return in_panel, active
+
+
+def _add_peers(out: pd.DataFrame, features: list[Feature], min_group: int) -> None:
+    """Dealer minus its peer group's median, and its percentile in the group, per cutoff.
+
+    The group is region x tier, or the whole region when that group has fewer than
+    `min_group` dealers with a value. Peers' values are their own point-in-time features,
+    so no peer's future is used either.
+    """
+    names = {f.name for f in features}
+    for key, base in PEER_BASES.items():
+        if f"peers_{key}_yoy_gap" not in names:
+            continue
+        value = out[base]
+        fine = out.groupby(["cutoff", "profile_region", "profile_tier"], observed=True)[base]
+        coarse = out.groupby(["cutoff", "profile_region"], observed=True)[base]
+        use_fine = fine.transform("count") >= min_group
+        median = fine.transform("median").where(use_fine, coarse.transform("median"))
+        pct = fine.rank(pct=True).where(use_fine, coarse.rank(pct=True)) * 100
+        out[f"peers_{key}_yoy_gap"] = (value - median).where(value.notna())
+        out[f"peers_{key}_yoy_percentile"] = pct.where(value.notna())
+
+
+def _add_labels(out: pd.DataFrame, m: Monthly, tables: dict[str, pd.DataFrame],
+                row_dealer: np.ndarray, row_cut: np.ndarray, end: pd.Timestamp,
+                labels: LabelSettings) -> None:
+    out["churn"] = churn_label(tables["orders"], tables["dealers"], out, end, labels)
+    complete_months = m.n_months  # months [0, n_months) are complete
+    decline, next_amount = amount_labels(
+        m, row_dealer, row_cut, out["profile_tenure_months"].to_numpy(),
+        out["active"].to_numpy(), complete_months, labels)
+    out["decline"] = decline
+    out["next_amount"] = next_amount

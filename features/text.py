@@ -1,0 +1,70 @@
+"""Feature values in plain words, English and Chinese, from the catalog's templates."""
+
+from __future__ import annotations
+
+import math
+
+from features.catalog import BY_NAME, Feature
+
+LANGS = ("en", "zh")
+
+# (word for a negative value, word for a positive one), per language
+DIRECTIONS: dict[str, dict[str, tuple[str, str]]] = {
+    "change": {"en": ("below", "above"), "zh": ("下降", "上升")},
+    "per_month": {"en": ("falling", "rising"), "zh": ("下降", "增长")},
+    "points": {"en": ("lower", "higher"), "zh": ("下降", "上升")},
+    "count_change": {"en": ("fewer", "more"), "zh": ("减少", "增加")},
+    "per_million_change": {"en": ("fewer", "more"), "zh": ("减少", "增加")},
+    "flag": {"en": ("is not", "is"), "zh": ("不", "是")},
+}
+
+
+def _number(value: float) -> str:
+    value = abs(value)
+    return f"{value:,.0f}" if abs(value - round(value)) < 0.05 or value >= 100 else f"{value:,.1f}"
+
+
+def format_value(unit: str, value: object, lang: str) -> str:
+    """A value in its unit, without sign: the template's direction word carries the sign."""
+    if unit == "category":
+        return str(value)
+    v = float(value)  # type: ignore[arg-type]
+    zh = lang == "zh"
+    if unit == "CNY":
+        if zh:
+            return f"{abs(v) / 1e4:,.1f}万元" if abs(v) >= 1e4 else f"{abs(v):,.0f}元"
+        return f"¥{abs(v) / 1e6:,.2f}M" if abs(v) >= 1e6 else f"¥{abs(v):,.0f}"
+    if unit == "CNY_per_unit":
+        return f"{abs(v):,.0f}元/件" if zh else f"¥{abs(v):,.0f} per unit"
+    if unit in ("change", "per_month", "share", "ratio"):
+        return f"{abs(v) * 100:.0f}%" if abs(v) >= 0.01 or v == 0 else f"{abs(v) * 100:.1f}%"
+    if unit == "points":
+        return f"{abs(v) * 100:.1f}个百分点" if zh else f"{abs(v) * 100:.1f} points"
+    if unit == "per_million":
+        return f"{abs(v):.1f}"
+    return _number(v)
+
+
+def direction(feature: Feature, value: object, lang: str) -> str:
+    words = DIRECTIONS.get(feature.unit)
+    if feature.words is not None:
+        pair = feature.words[LANGS.index(lang)]
+    elif words is not None:
+        pair = words[lang]
+    else:
+        return ""
+    positive = float(value) >= 0.5 if feature.unit == "flag" else float(value) > 0  # type: ignore[arg-type]
+    return pair[1] if positive else pair[0]
+
+
+def sentence(name: str, value: object, lang: str = "en") -> str | None:
+    """The feature's sentence for a value; None when the value is unknown."""
+    if lang not in LANGS:
+        raise ValueError(f"language must be one of {', '.join(LANGS)}, got {lang!r}")
+    feature = BY_NAME[name]
+    if value is None or (not isinstance(value, str) and math.isnan(float(value))):
+        return None
+    template = feature.template_zh if lang == "zh" else feature.template_en
+    text = template.format(value=format_value(feature.unit, value, lang),
+                           dir=direction(feature, value, lang))
+    return text[0].upper() + text[1:] if lang == "en" else text
