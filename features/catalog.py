@@ -57,10 +57,11 @@ def _feature(feature_name, group, unit, actionable, desc, template, compute=None
 def _orders() -> list[Feature]:
     out = []
     for w in (1, 3, 6, 12):
+        span = "month" if w == 1 else f"{w} months"
         out.append(_feature(
             f"orders_amount_{w}m", "orders", "CNY", False,
-            (f"Net order amount over the last {w} months", f"近{w}个月净订单额"),
-            (f"Orders in the last {w} months: {{value}}", f"近{w}个月订单额{{value}}"),
+            (f"Net order amount over the last {span}", f"近{w}个月净订单额"),
+            (f"Orders in the last {span}: {{value}}", f"近{w}个月订单额{{value}}"),
             f.window_sum, name="amount", months=w))
     for w in (3, 12):
         out.append(_feature(

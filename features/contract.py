@@ -28,6 +28,9 @@ class Column:
     kind: Kind
     required: bool
     description: str
+    many_values: bool = False
+    """Text with about as many distinct values as rows (order and record ids): kept as plain
+    strings, while other text is held as categoricals (each distinct value stored once)."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,8 @@ ORDERS = Table(
     event_date="order_date",
     past_only=("order_date",),
     columns=(
-        Column("order_id", Kind.ID, True, "Order identifier; several lines share it."),
+        Column("order_id", Kind.ID, True, "Order identifier; several lines share it.",
+               many_values=True),
         Column("dealer_id", Kind.ID, True, "Ordering dealer."),
         Column("order_date", Kind.DATE, True, "Day the order was placed."),
         Column("product_category", Kind.TEXT, True, "cabinets, countertops, wardrobes ..."),
@@ -121,7 +125,7 @@ TICKETS = Table(
     event_date="opened_at",
     past_only=("opened_at", "closed_at"),
     columns=(
-        Column("ticket_id", Kind.ID, True, "Ticket identifier, unique."),
+        Column("ticket_id", Kind.ID, True, "Ticket identifier, unique.", many_values=True),
         Column("dealer_id", Kind.ID, True, "Requesting dealer."),
         Column("opened_at", Kind.TIMESTAMP, True, "When the request was raised."),
         Column("category", Kind.TEXT, True, "order, design, advertising, sales_guidance ..."),
@@ -139,7 +143,7 @@ COMPLAINTS = Table(
     event_date="received_on",
     past_only=("received_on", "resolved_on"),
     columns=(
-        Column("complaint_id", Kind.ID, True, "Complaint identifier, unique."),
+        Column("complaint_id", Kind.ID, True, "Complaint identifier, unique.", many_values=True),
         Column("dealer_id", Kind.ID, True, "Dealer concerned."),
         Column("received_on", Kind.DATE, True, "Day the complaint came in."),
         Column("category", Kind.TEXT, True, ", ".join(COMPLAINT_CATEGORIES) + " (or 质量 ...)."),
@@ -156,11 +160,11 @@ DELIVERIES = Table(
     event_date="promised_on",
     past_only=("delivered_on",),
     columns=(
-        Column("delivery_id", Kind.ID, True, "Delivery identifier, unique."),
+        Column("delivery_id", Kind.ID, True, "Delivery identifier, unique.", many_values=True),
         Column("dealer_id", Kind.ID, True, "Receiving dealer."),
         Column("promised_on", Kind.DATE, True, "Promised delivery day."),
         Column("delivered_on", Kind.DATE, False, "Actual delivery day; empty if not yet."),
-        Column("order_id", Kind.ID, False, "Order delivered."),
+        Column("order_id", Kind.ID, False, "Order delivered.", many_values=True),
         Column("damaged", Kind.BOOLEAN, False, "Goods arrived damaged."),
     ),
 )
@@ -173,7 +177,7 @@ VISITS = Table(
     event_date="visited_on",
     past_only=("visited_on",),
     columns=(
-        Column("visit_id", Kind.ID, True, "Visit identifier, unique."),
+        Column("visit_id", Kind.ID, True, "Visit identifier, unique.", many_values=True),
         Column("dealer_id", Kind.ID, True, "Dealer visited."),
         Column("visited_on", Kind.DATE, True, "Day of the visit or call."),
         Column("kind", Kind.TEXT, True, "visit, call, wechat ..."),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.monthly import Monthly
+from features.monthly import ORDER_KEY_BASE, Monthly
 from features.settings import LabelSettings
 
 LABEL_COLUMNS = ("churn", "decline", "next_amount")
@@ -20,24 +20,19 @@ def active_mask(days_since_order: np.ndarray, closed: np.ndarray, active_days: i
     return (days_since_order <= active_days) & ~closed
 
 
-def churn_label(orders: pd.DataFrame, dealers: pd.DataFrame, rows: pd.DataFrame,
+def churn_label(m: Monthly, row_dealer: np.ndarray, dealers: pd.DataFrame, rows: pd.DataFrame,
                 data_end: pd.Timestamp, settings: LabelSettings) -> np.ndarray:
     """1: no positive order within the horizon, or the contract closes within it."""
     horizon = pd.Timedelta(days=settings.churn.horizon_days)
-    placed = orders.loc[orders["net_amount"] > 0, ["dealer_id", "order_date"]]
-    codes = pd.Categorical(placed["dealer_id"], categories=dealers["dealer_id"]).codes
-    days = placed["order_date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
-    big = np.int64(1 << 32)
-    keys = np.sort(codes.astype(np.int64) * big + days)
-    row_code = pd.Categorical(rows["dealer_id"], categories=dealers["dealer_id"]).codes
-    row_code = row_code.astype(np.int64)
+    keys, big = m.order_keys, ORDER_KEY_BASE
+    row_code = row_dealer.astype(np.int64)
     start = rows["cutoff"].to_numpy(dtype="datetime64[D]").astype(np.int64)
     at = np.searchsorted(keys, row_code * big + start)
     found = at < len(keys)
     nxt = np.where(found, keys[np.minimum(at, len(keys) - 1)], 0)
     same_dealer = found & (nxt // big == row_code)
     ordered = same_dealer & ((nxt % big) < start + horizon.days)
-    closed_on = rows["dealer_id"].map(dealers.set_index("dealer_id")["closed_on"])
+    closed_on = pd.Series(dealers["closed_on"].to_numpy()[row_dealer], index=rows.index)
     closes = ((closed_on >= rows["cutoff"]) & (closed_on < rows["cutoff"] + horizon)).to_numpy()
     label = (~ordered | closes).astype(float)
     complete = (rows["cutoff"] + horizon <= data_end).to_numpy()

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 QUALITY_COMPLAINTS = ("quality", "installation")
+ORDER_KEY_BASE = np.int64(1 << 32)
 
 
 @dataclass
@@ -37,6 +38,8 @@ class Monthly:
     """Last event day (days since 1970) before each cutoff, [dealer, cutoff]; NaN if none."""
     category_pairs: pd.DataFrame | None = None
     """Positive order amount per (dealer, category, month), long form."""
+    order_keys: np.ndarray | None = None
+    """Sorted dealer * 2**32 + day of every positive order line (all of them, for labels)."""
     rep_change_month: np.ndarray | None = None
     """[dealer, cutoff]: latest month (index) before the cutoff in which the visiting rep
     differed from the previous visit's rep; -1 if never."""
@@ -107,12 +110,16 @@ def _first_month(tables: dict[str, pd.DataFrame]) -> pd.Period:
     return pd.Period(tables["orders"]["order_date"].min(), freq="M")
 
 
+def dealer_codes(m: Monthly, dealer_id: pd.Series) -> np.ndarray:
+    """Each row's dealer as its position in m.dealer_ids (-1 if unknown)."""
+    return m.dealer_ids.get_indexer(dealer_id).astype(np.int64)
+
+
 class _Binner:
     """Sums values into [dealer, month] cells for events inside the aggregated range."""
 
-    def __init__(self, m: Monthly, dealer_id: pd.Series, dates: pd.Series) -> None:
+    def __init__(self, m: Monthly, codes: np.ndarray, dates: pd.Series) -> None:
         self.m = m
-        codes = pd.Categorical(dealer_id, categories=m.dealer_ids).codes.astype(np.int64)
         month = month_index(dates, m.first_month)
         self.keep = (codes >= 0) & (month >= 0) & (month < m.n_months)
         self.key = codes[self.keep] * m.n_months + month[self.keep]
@@ -139,12 +146,11 @@ class _Binner:
         return out
 
 
-def _running(m: Monthly, dealer_id: pd.Series, start: pd.Series, end: pd.Series,
+def _running(m: Monthly, codes: np.ndarray, start: pd.Series, end: pd.Series,
              mask: np.ndarray | None = None) -> np.ndarray:
     """[dealer, cutoff]: how many items started before the cutoff and had not ended before it
     (start month < c <= end month; a missing end is still running)."""
     n, months = len(m.dealer_ids), m.n_months
-    codes = pd.Categorical(dealer_id, categories=m.dealer_ids).codes.astype(np.int64)
     s = month_index(start, m.first_month) + 1
     e = np.minimum(month_index(end, m.first_month), months) + 1
     keep = (codes >= 0) & (s <= months) & (e > s)
@@ -160,7 +166,7 @@ def _running(m: Monthly, dealer_id: pd.Series, start: pd.Series, end: pd.Series,
 
 
 def _orders(m: Monthly, orders: pd.DataFrame) -> None:
-    bins = _Binner(m, orders["dealer_id"], orders["order_date"])
+    bins = _Binner(m, dealer_codes(m, orders["dealer_id"]), orders["order_date"])
     amount = orders["net_amount"].to_numpy(dtype="float64")
     qty = orders["quantity"].to_numpy(dtype="float64")
     listed = orders["list_amount"].to_numpy(dtype="float64")
@@ -175,58 +181,68 @@ def _orders(m: Monthly, orders: pd.DataFrame) -> None:
     s["listed_net"] = bins.sum(np.where(has_list, amount, 0.0))
     s["listed_list"] = bins.sum(np.where(has_list, listed, 0.0))
     s["active_month"] = (s["gross"] > 0).astype(float)
-    # distinct orders per dealer-month
-    order_code = pd.factorize(orders["order_id"])[0].astype(np.int64)
-    pairs = np.unique(bins.key[positive[bins.keep]] * (order_code.max() + 1)
-                      + order_code[bins.keep][positive[bins.keep]])
+    # distinct orders, each counted in the earliest month of its positive lines: later
+    # lines of an order can never move it, so no future line leaks into an earlier month
+    placed = np.flatnonzero(bins.keep & positive)
+    order_code = pd.factorize(orders["order_id"].iloc[placed])[0].astype(np.int64)
+    n_codes = int(order_code.max()) + 1 if len(order_code) else 1
+    pairs, pair_of_line = np.unique(bins.codes[placed] * n_codes + order_code,
+                                    return_inverse=True)
+    first_month = np.full(len(pairs), m.n_months, dtype=np.int64)
+    np.minimum.at(first_month, pair_of_line, bins.month[placed])
     cells = len(m.dealer_ids) * m.n_months
-    s["orders"] = np.bincount(pairs // (order_code.max() + 1), minlength=cells).reshape(
-        len(m.dealer_ids), m.n_months).astype(float)
+    s["orders"] = np.bincount((pairs // n_codes) * m.n_months + first_month,
+                              minlength=cells).reshape(len(m.dealer_ids), m.n_months).astype(float)
     m.last_day["order"] = bins.last_day(orders["order_date"], positive)
+    day = orders["order_date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    known = positive & (bins.codes >= 0)
+    m.order_keys = np.sort(bins.codes[known] * ORDER_KEY_BASE + day[known])
     # category amounts in long form (dealer, category, month): no category is dropped, so
     # a new category appearing later cannot change what an earlier cutoff saw
-    frame = pd.DataFrame({"dealer": bins.codes[bins.keep], "month": bins.month[bins.keep],
-                          "category": orders["product_category"].to_numpy()[bins.keep],
-                          "amount": np.where(positive, amount, 0.0)[bins.keep]})
-    frame = frame[frame["amount"] > 0]
-    m.category_pairs = frame.groupby(["dealer", "category", "month"], sort=True,
-                                     observed=True)["amount"].sum().reset_index()
+    category = pd.factorize(orders["product_category"])[0]
+    sel = bins.keep & positive
+    frame = pd.DataFrame({"dealer": bins.codes[sel], "category": category[sel],
+                          "month": bins.month[sel], "amount": amount[sel]})
+    m.category_pairs = frame.groupby(["dealer", "category", "month"], sort=True)[
+        "amount"].sum().reset_index()
 
 
 def _tickets(m: Monthly, t: pd.DataFrame) -> None:
-    opened = _Binner(m, t["dealer_id"], t["opened_at"])
+    codes = dealer_codes(m, t["dealer_id"])
+    opened = _Binner(m, codes, t["opened_at"])
     m.sums["tickets"] = opened.sum()
     m.sums["escalated"] = opened.sum(t["escalated"].fillna(False).to_numpy(dtype=float))
     late = (t["closed_at"].isna() | (t["closed_at"] > t["due_at"])).to_numpy()
-    due = _Binner(m, t["dealer_id"], t["due_at"])
+    due = _Binner(m, codes, t["due_at"])
     m.sums["tickets_due"] = due.sum()
     m.sums["tickets_overdue"] = due.sum(late.astype(float))
-    closed = _Binner(m, t["dealer_id"], t["closed_at"])
+    closed = _Binner(m, codes, t["closed_at"])
     hours = (t["closed_at"] - t["opened_at"]).dt.total_seconds().to_numpy() / 3600
     m.sums["tickets_closed"] = closed.sum(np.isfinite(hours).astype(float))
     m.sums["resolution_hours"] = closed.sum(hours)
-    m.running["tickets_open"] = _running(m, t["dealer_id"], t["opened_at"], t["closed_at"])
-    m.running["tickets_overdue_open"] = _running(m, t["dealer_id"], t["due_at"], t["closed_at"],
+    m.running["tickets_open"] = _running(m, codes, t["opened_at"], t["closed_at"])
+    m.running["tickets_overdue_open"] = _running(m, codes, t["due_at"], t["closed_at"],
                                                  mask=late)
 
 
 def _complaints(m: Monthly, c: pd.DataFrame) -> None:
-    bins = _Binner(m, c["dealer_id"], c["received_on"])
+    codes = dealer_codes(m, c["dealer_id"])
+    bins = _Binner(m, codes, c["received_on"])
     m.sums["complaints"] = bins.sum()
     m.sums["complaints_severe"] = bins.sum((c["severity"] == 3).to_numpy(dtype=float,
                                                                          na_value=0))
     m.sums["complaints_quality"] = bins.sum(c["category"].isin(QUALITY_COMPLAINTS).to_numpy(
         dtype=float))
-    m.running["complaints_open"] = _running(m, c["dealer_id"], c["received_on"],
-                                            c["resolved_on"])
+    m.running["complaints_open"] = _running(m, codes, c["received_on"], c["resolved_on"])
 
 
 def _deliveries(m: Monthly, d: pd.DataFrame) -> None:
-    promised = _Binner(m, d["dealer_id"], d["promised_on"])
+    codes = dealer_codes(m, d["dealer_id"])
+    promised = _Binner(m, codes, d["promised_on"])
     late = (d["delivered_on"].isna() | (d["delivered_on"] > d["promised_on"])).to_numpy()
     m.sums["deliveries_due"] = promised.sum()
     m.sums["deliveries_late"] = promised.sum(late.astype(float))
-    delivered = _Binner(m, d["dealer_id"], d["delivered_on"])
+    delivered = _Binner(m, codes, d["delivered_on"])
     delay = (d["delivered_on"] - d["promised_on"]).dt.days.to_numpy(dtype=float, na_value=np.nan)
     m.sums["delivered"] = delivered.sum(np.isfinite(delay).astype(float))
     m.sums["delay_days"] = delivered.sum(np.clip(delay, 0, None))
@@ -234,7 +250,7 @@ def _deliveries(m: Monthly, d: pd.DataFrame) -> None:
 
 
 def _visits(m: Monthly, v: pd.DataFrame) -> None:
-    bins = _Binner(m, v["dealer_id"], v["visited_on"])
+    bins = _Binner(m, dealer_codes(m, v["dealer_id"]), v["visited_on"])
     m.sums["visits"] = bins.sum()
     m.last_day["visit"] = bins.last_day(v["visited_on"], np.ones(len(v), dtype=bool))
     # rep changes: a visit by another rep than the dealer's previous visit

@@ -160,7 +160,7 @@ def _add_peers(out: pd.DataFrame, features: list[Feature], min_group: int) -> No
 def _add_labels(out: pd.DataFrame, m: Monthly, tables: dict[str, pd.DataFrame],
                 row_dealer: np.ndarray, row_cut: np.ndarray, end: pd.Timestamp,
                 labels: LabelSettings) -> None:
-    out["churn"] = churn_label(tables["orders"], tables["dealers"], out, end, labels)
+    out["churn"] = churn_label(m, row_dealer, tables["dealers"], out, end, labels)
     complete_months = m.n_months  # months [0, n_months) are complete
     decline, next_amount = amount_labels(
         m, row_dealer, row_cut, out["profile_tenure_months"].to_numpy(),

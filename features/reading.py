@@ -91,7 +91,12 @@ def read_table(table: Table, path: Path) -> RawTable:
 
 def _read_parquet(table: Table, path: Path) -> RawTable:
     try:
-        arrow = pq.read_table(path)
+        schema = pq.read_schema(path)
+        many = {c.name for c in table.columns if c.many_values}
+        text = [f.name for f in schema if (pa.types.is_string(f.type)
+                or pa.types.is_large_string(f.type)) and f.name.strip().lower() not in many]
+        # text columns as dictionaries: each distinct value is held and checked once
+        arrow = pq.read_table(path, read_dictionary=text)
     except (pa.ArrowException, OSError) as exc:
         raise ContractError(f"{path}: not a readable Parquet file ({exc})") from None
     frame = arrow.to_pandas(date_as_object=False)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.coercion import coerce, is_blank
+from features.coercion import coerce, is_blank, map_text
 from features.contract import (
     CANCELLED_STATUSES,
     COMPLAINT_CATEGORIES,
@@ -183,7 +183,8 @@ class _TableCheck:
         self.settings = settings
         self.dealer_ids = dealer_ids
         self.rejected_dealers = rejected_dealers
-        self.failures: list[tuple[pd.Series, str, str, pd.Series]] = []
+        self.failures: list[tuple[pd.Index, str, str, pd.Series]] = []
+        """(failing rows, reason, column, detail text of those rows), in check order."""
 
     def run(self) -> tuple[pd.DataFrame, pd.DataFrame, TableReport]:
         table, frame = self.table, self.raw.frame
@@ -192,11 +193,11 @@ class _TableCheck:
         frame = frame[present]
         rows_read = len(frame) + (0 if self.raw.malformed is None else len(self.raw.malformed))
 
-        duplicated = frame.duplicated(keep="first").to_numpy()
+        duplicated = exact_duplicates(frame)
         cancelled = np.zeros(len(frame), dtype=bool)
         if "status" in frame:
-            status = frame["status"].astype("string").str.strip().str.lower()
-            cancelled = status.isin(CANCELLED_STATUSES).fillna(False).to_numpy() & ~duplicated
+            status = map_text(frame["status"], lambda s: s.str.strip().str.lower())
+            cancelled = status.isin(CANCELLED_STATUSES).to_numpy() & ~duplicated
         kept = frame[~duplicated & ~cancelled]
         if table.name == "dealers":
             self._refuse_conflicting_dealers(kept)
@@ -204,14 +205,14 @@ class _TableCheck:
         typed = self._coerce(kept)
         self._check_rows(kept, typed)
         reason, column, value, detail = self._first_failures(kept)
-        bad = reason.notna().to_numpy()
+        bad = kept.index.isin(reason.index)
 
         accepted = typed[~bad].reset_index(drop=True)
         for col in table.columns:
             if col.name not in accepted:
-                accepted[col.name] = _empty_column(col.kind, len(accepted))
+                accepted[col.name] = _empty_column(col.kind, len(accepted), col.many_values)
         accepted = accepted[list(table.column_names)]
-        rejected = self._rejects(kept[bad], reason[bad], column[bad], value[bad], detail[bad])
+        rejected = self._rejects(kept[bad], reason, column, value, detail)
 
         dates = accepted[table.event_date].dropna()
         report = TableReport(
@@ -273,16 +274,14 @@ class _TableCheck:
         rows = mask.index[mask.to_numpy()]
         text = (pd.Series(describe, index=rows, dtype="string") if isinstance(describe, str)
                 else describe(rows).astype("string"))
-        detail = pd.Series(pd.NA, index=mask.index, dtype="string")
-        detail[rows] = text
-        self.failures.append((mask, reason, column, detail))
+        self.failures.append((rows, reason, column, text))
 
     def _coerce(self, kept: pd.DataFrame) -> pd.DataFrame:
         typed = pd.DataFrame(index=kept.index)
         for col in self.table.columns:
             if col.name not in kept:
                 continue
-            values, unreadable = coerce(kept[col.name], col.kind)
+            values, unreadable = coerce(kept[col.name], col.kind, many_values=col.many_values)
             typed[col.name] = values
             if col.kind in _UNREADABLE and unreadable.any():
                 reason, text = _UNREADABLE[col.kind]
@@ -352,13 +351,14 @@ class _TableCheck:
             "severity",
             lambda r: "severity: " + _num(severity[r]) + " is not 1, 2 or 3",
         )
-        category = t["category"].str.lower().replace(COMPLAINT_CATEGORY_ALIASES)
+        category = map_text(t["category"], lambda s: s.str.lower().replace(
+            COMPLAINT_CATEGORY_ALIASES))
         t["category"] = category
         self._fail(
             category.notna() & ~category.isin(COMPLAINT_CATEGORIES),
             "unknown_category",
             "category",
-            lambda r: "category: '" + category[r] + "' is not one of "
+            lambda r: "category: '" + category[r].astype("string") + "' is not one of "
             + ", ".join(COMPLAINT_CATEGORIES),
         )
 
@@ -389,7 +389,8 @@ class _TableCheck:
                 if d in self.rejected_dealers
                 else " (not in the dealers table)"
             )
-            return "dealer_id: '" + ids[rows] + "' is not an accepted dealer" + where
+            return ("dealer_id: '" + ids[rows].astype("string") + "' is not an accepted dealer"
+                    + where.astype("string"))
 
         self._fail(unknown, "unknown_dealer", "dealer_id", describe)
 
@@ -401,21 +402,26 @@ class _TableCheck:
             return
         first_row = ids.reset_index().drop_duplicates(key).set_index(key)["index"] + 1
         self._fail(repeated, "duplicate_id", key,
-                   lambda r: key + ": '" + ids[r] + "' was already used in row "
+                   lambda r: key + ": '" + ids[r].astype("string") + "' was already used in row "
                    + ids[r].map(first_row).astype("string") + " with different values")
 
     # -- assembling rejects -------------------------------------------------------------
     def _first_failures(self, kept: pd.DataFrame):
-        reason = pd.Series(pd.NA, index=kept.index, dtype="string")
-        column = pd.Series(pd.NA, index=kept.index, dtype="string")
-        value = pd.Series(pd.NA, index=kept.index, dtype="string")
-        detail = pd.Series(pd.NA, index=kept.index, dtype="string")
-        for mask, why, col, text in self.failures:
-            first = mask & reason.isna()
+        """Per failing row (only those): its first reason, column and value, and every
+        problem's detail, in check order."""
+        failing = pd.Index([], dtype=kept.index.dtype)
+        for rows, *_ in self.failures:
+            failing = failing.union(rows)
+        reason = pd.Series(pd.NA, index=failing, dtype="string")
+        column = pd.Series(pd.NA, index=failing, dtype="string")
+        value = pd.Series(pd.NA, index=failing, dtype="string")
+        detail = pd.Series(pd.NA, index=failing, dtype="string")
+        for rows, why, col, text in self.failures:
+            first = rows[reason[rows].isna().to_numpy()]
+            also = rows.difference(first)
             reason[first] = why
             column[first] = col
             value[first] = kept.loc[first, col].astype("string") if col in kept else pd.NA
-            also = mask & ~first
             detail[first] = text[first]
             detail[also] = detail[also] + "; " + text[also]
         return reason, column, value, detail
@@ -424,10 +430,10 @@ class _TableCheck:
         out = pd.DataFrame(
             {
                 "row": (rows.index.to_numpy() + 1).astype("int64"),
-                "reason": reason.to_numpy(),
-                "column": column.to_numpy(),
-                "value": value.to_numpy(),
-                "detail": detail.to_numpy(),
+                "reason": reason.reindex(rows.index).to_numpy(),
+                "column": column.reindex(rows.index).to_numpy(),
+                "value": value.reindex(rows.index).to_numpy(),
+                "detail": detail.reindex(rows.index).to_numpy(),
             }
         )
         originals = rows.reset_index(drop=True).astype("string")
@@ -448,6 +454,17 @@ class _TableCheck:
         return out.reset_index(drop=True)
 
 
+def exact_duplicates(frame: pd.DataFrame) -> np.ndarray:
+    """Rows equal in every column to an earlier row. Rows are first matched by a 64-bit
+    hash, then the few candidates are compared exactly: a collision never drops a row."""
+    hashes = pd.Series(pd.util.hash_pandas_object(frame, index=False).to_numpy())
+    candidates = np.flatnonzero(hashes.duplicated(keep=False).to_numpy())
+    out = np.zeros(len(frame), dtype=bool)
+    if len(candidates):
+        out[candidates] = frame.iloc[candidates].duplicated(keep="first").to_numpy()
+    return out
+
+
 def _num(values: pd.Series) -> pd.Series:
     return values.map(lambda v: f"{v:g}" if pd.notna(v) else "empty").astype("string")
 
@@ -456,7 +473,9 @@ def _day(values: pd.Series, fmt: str = "%Y-%m-%d") -> pd.Series:
     return values.dt.strftime(fmt).astype("string")
 
 
-def _empty_column(kind: Kind, n: int) -> pd.Series:
+def _empty_column(kind: Kind, n: int, many_values: bool = False) -> pd.Series:
+    if kind in (Kind.ID, Kind.TEXT) and not many_values:
+        return pd.Series(pd.Categorical([None] * n, categories=pd.Index([], dtype="string")))
     dtype = {
         Kind.ID: "string",
         Kind.TEXT: "string",

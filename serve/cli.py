@@ -15,13 +15,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from features.io import write_parquet_atomically
 from features.panel import CutoffError, build_panel, feature_columns, parse_cutoffs
 from features.reading import ContractError
 from features.simulator import simulate as run_simulation
 from features.validation import load_data, write_rejects
-from serve.report import print_report, report_json
+from serve.report import catalog_markdown, catalog_rows, print_report, report_json
 from serve.settings import ConfigError, Settings, load_settings
 
 app = typer.Typer(
@@ -211,6 +212,28 @@ def features(
         known = panel[label].dropna()
         console.print(f"  {label}: {len(known):,} labelled rows, rate {known.mean():.1%}"
                       if len(known) else f"  {label}: no labelled rows (horizon not complete)")
+
+
+@app.command()
+def catalog(
+    lang: Annotated[str, typer.Option(help="en or zh.")] = "en",
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table.")]
+    = False,
+) -> None:
+    """List every feature: name, group, unit, actionable, description."""
+    if lang not in ("en", "zh"):
+        raise fail(f"--lang must be en or zh, got '{lang}'")
+    rows = catalog_rows(lang)
+    if markdown:
+        sys.stdout.write(catalog_markdown(rows))
+        return
+    table = Table(title=f"{len(rows)} features")
+    for col in ("name", "group", "unit", "actionable", "needs", "description"):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*[str(row[k]) for k in ("name", "group", "unit", "actionable", "needs",
+                                              "description")])
+    console.print(table)
 
 
 @app.command()

@@ -7,6 +7,7 @@ import json
 from rich.console import Console
 from rich.table import Table
 
+from features.catalog import CATALOG
 from features.validation import ValidationReport
 
 
@@ -66,3 +67,18 @@ def print_report(report: ValidationReport, console: Console, rejects_dir: str | 
             f" / {q['p75']:.0f}, max {q['max']:.0f}; dealers without orders: "
             f"{report.dealers_without_orders:,}"
         )
+
+
+def catalog_rows(lang: str) -> list[dict[str, str]]:
+    return [{"name": f.name, "group": f.group, "unit": f.unit,
+             "actionable": "yes" if f.actionable else "no", "needs": f.requires,
+             "description": f.description_zh if lang == "zh" else f.description_en}
+            for f in CATALOG]
+
+
+def catalog_markdown(rows: list[dict[str, str]]) -> str:
+    lines = ["| name | group | unit | actionable | needs | description |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| `{r['name']}` | {r['group']} | {r['unit']} | {r['actionable']} | "
+              f"{r['needs']} | {r['description']} |" for r in rows]
+    return "\n".join(lines) + "\n"

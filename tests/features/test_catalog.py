@@ -78,3 +78,4 @@ def test_unknown_values_have_no_sentence_and_languages_are_checked():
     with pytest.raises(ValueError, match="language must be one of en, zh"):
         sentence("orders_change_yoy_3m", 0.1, "fr")
     assert format_value("CNY", 8_500, "zh") == "8,500元"
+

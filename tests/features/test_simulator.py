@@ -182,7 +182,7 @@ class Windows:
 
     def frame(self, table: str, date_col: str, year_earlier: bool = False) -> pd.DataFrame:
         data = self.tables[table]
-        end = data["dealer_id"].map(self.end) - pd.DateOffset(months=12 * year_earlier)
+        end = data["dealer_id"].astype(str).map(self.end) - pd.DateOffset(months=12 * year_earlier)
         keep = (data[date_col] < end) & (data[date_col] >= end - WINDOW)
         return data[keep.fillna(False)]
 
