@@ -13,7 +13,8 @@ import difflib
 import gzip
 import io
 import zlib
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -32,16 +33,44 @@ class ContractError(Exception):
 
 @dataclass(frozen=True)
 class RawTable:
-    """A file's rows as read: CSV cells as stripped strings, Parquet columns as typed."""
+    """A file's rows as read: CSV cells as stripped strings, Parquet columns as typed.
+
+    A CSV file is decoded whole (`frame`); a Parquet file is read in row batches on
+    demand (`chunks`), so a large table never has to be in memory twice."""
 
     table: Table
     path: Path
-    frame: pd.DataFrame
+    columns: list[str]
+    """Column names, trimmed and lower-cased."""
     file_format: str
+    frame: pd.DataFrame | None = None
     encoding: str | None = None
     delimiter: str | None = None
     malformed: pd.DataFrame | None = None
     """CSV records with the wrong number of fields: row number and the raw text."""
+    dictionary_columns: list[str] = field(default_factory=list)
+
+    def chunks(self, rows: int | None = None) -> Iterator[pd.DataFrame]:
+        """The rows in chunks of at most `rows` (None: all at once), indexed by position."""
+        if self.frame is not None:
+            yield self.frame
+            return
+        try:
+            parquet = pq.ParquetFile(self.path, read_dictionary=self.dictionary_columns)
+            total = parquet.metadata.num_rows
+            offset = 0
+            for batch in parquet.iter_batches(batch_size=rows or max(total, 1)):
+                frame = pa.Table.from_batches([batch]).to_pandas(date_as_object=False)
+                frame.columns = self.columns
+                frame.index = pd.RangeIndex(offset, offset + len(frame))
+                offset += len(frame)
+                yield frame
+            if total == 0:
+                empty = parquet.schema_arrow.empty_table().to_pandas(date_as_object=False)
+                empty.columns = self.columns
+                yield empty
+        except (pa.ArrowException, OSError) as exc:
+            raise ContractError(f"{self.path}: not a readable Parquet file ({exc})") from None
 
 
 def find_table_files(data_dir: Path) -> tuple[dict[str, Path], list[str]]:
@@ -91,17 +120,15 @@ def read_table(table: Table, path: Path) -> RawTable:
 
 def _read_parquet(table: Table, path: Path) -> RawTable:
     try:
-        schema = pq.read_schema(path)
-        many = {c.name for c in table.columns if c.many_values}
-        text = [f.name for f in schema if (pa.types.is_string(f.type)
-                or pa.types.is_large_string(f.type)) and f.name.strip().lower() not in many]
-        # text columns as dictionaries: each distinct value is held and checked once
-        arrow = pq.read_table(path, read_dictionary=text)
+        schema = pq.ParquetFile(path).schema_arrow
     except (pa.ArrowException, OSError) as exc:
         raise ContractError(f"{path}: not a readable Parquet file ({exc})") from None
-    frame = arrow.to_pandas(date_as_object=False)
-    frame.columns = normalize_columns(path, list(frame.columns))
-    return RawTable(table=table, path=path, frame=frame, file_format="parquet")
+    many = {c.name for c in table.columns if c.many_values}
+    # text columns as dictionaries: each distinct value is held and checked once
+    text = [f.name for f in schema if (pa.types.is_string(f.type)
+            or pa.types.is_large_string(f.type)) and f.name.strip().lower() not in many]
+    return RawTable(table=table, path=path, columns=normalize_columns(path, schema.names),
+                    file_format="parquet", dictionary_columns=text)
 
 
 def _read_csv(table: Table, path: Path) -> RawTable:
@@ -134,6 +161,7 @@ def _read_csv(table: Table, path: Path) -> RawTable:
     return RawTable(
         table=table,
         path=path,
+        columns=list(frame.columns),
         frame=frame,
         file_format="csv.gz" if path.name.lower().endswith(".gz") else "csv",
         encoding=encoding,

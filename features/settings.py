@@ -24,6 +24,12 @@ class ContractSettings(BaseModel):
         gt=0,
         description="Order lines with |quantity| above this are rejected as absurd.",
     )
+    chunk_rows: int = Field(
+        default=2_000_000,
+        ge=1,
+        description="Parquet tables are checked this many rows at a time, which bounds the "
+        "memory the checks need; results do not depend on it.",
+    )
 
 
 class ChurnLabel(BaseModel):

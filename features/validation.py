@@ -34,6 +34,7 @@ from features.reading import (
 )
 from features.settings import ContractSettings
 
+REJECT_COLUMNS = ["row", "reason", "column", "value", "detail"]
 REJECT_REASONS = frozenset({
     "malformed_record", "unparseable_date", "unparseable_number", "unparseable_boolean",
     "missing_id", "missing_value", "future_date", "closed_before_opened", "due_before_opened",
@@ -185,15 +186,57 @@ class _TableCheck:
         self.rejected_dealers = rejected_dealers
         self.failures: list[tuple[pd.Index, str, str, pd.Series]] = []
         """(failing rows, reason, column, detail text of those rows), in check order."""
+        self.seen_rows = _SeenRows()
+        self.seen_keys = pd.Series(dtype="int64", index=pd.Index([], dtype="string"))
+        """First row number of every key value met so far (keyed tables)."""
 
     def run(self) -> tuple[pd.DataFrame, pd.DataFrame, TableReport]:
-        table, frame = self.table, self.raw.frame
-        self._require_columns(list(frame.columns))
-        present = [c for c in table.column_names if c in frame.columns]
-        frame = frame[present]
-        rows_read = len(frame) + (0 if self.raw.malformed is None else len(self.raw.malformed))
+        table = self.table
+        self._require_columns(self.raw.columns)
+        present = [c for c in table.column_names if c in self.raw.columns]
+        # dealers are checked whole: a clash between two dealer rows stops the run
+        rows = None if table.name == "dealers" else self.settings.chunk_rows
+        accepted_parts, rejected_parts = [], []
+        rows_read = duplicates = cancelled = 0
+        for frame in self.raw.chunks(rows):
+            frame = frame[present]
+            rows_read += len(frame)
+            accepted, rejected, dup, canc = self._check_chunk(frame)
+            accepted_parts.append(accepted)
+            rejected_parts.append(rejected)
+            duplicates += dup
+            cancelled += canc
+        malformed = self._malformed()
+        rows_read += len(malformed)
+        accepted = concat_frames(accepted_parts)
+        rejected = pd.concat([*rejected_parts, malformed], ignore_index=True)
+        rejected = rejected.sort_values("row", kind="stable").reset_index(drop=True)
 
-        duplicated = exact_duplicates(frame)
+        dates = accepted[table.event_date].dropna()
+        report = TableReport(
+            table=table.name,
+            file=str(self.raw.path),
+            file_format=self.raw.file_format,
+            encoding=self.raw.encoding,
+            delimiter=self.raw.delimiter,
+            rows_read=rows_read,
+            accepted=len(accepted),
+            rejected_by_reason={k: int(v) for k, v in rejected["reason"].value_counts().items()},
+            duplicates=duplicates,
+            cancelled=cancelled,
+            date_column=table.event_date,
+            date_min=None if dates.empty else dates.min().date().isoformat(),
+            date_max=None if dates.empty else dates.max().date().isoformat(),
+            ignored_columns=[c for c in self.raw.columns if c not in table.column_names],
+            absent_optional_columns=[c for c in table.column_names if c not in present],
+        )
+        return accepted, rejected, report
+
+    def _check_chunk(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, int, int]:
+        """Check one chunk; rows are numbered by their position in the whole file."""
+        table = self.table
+        self.failures = []
+        duplicated = self.seen_rows.duplicates(frame)
         cancelled = np.zeros(len(frame), dtype=bool)
         if "status" in frame:
             status = map_text(frame["status"], lambda s: s.str.strip().str.lower())
@@ -213,26 +256,7 @@ class _TableCheck:
                 accepted[col.name] = _empty_column(col.kind, len(accepted), col.many_values)
         accepted = accepted[list(table.column_names)]
         rejected = self._rejects(kept[bad], reason, column, value, detail)
-
-        dates = accepted[table.event_date].dropna()
-        report = TableReport(
-            table=table.name,
-            file=str(self.raw.path),
-            file_format=self.raw.file_format,
-            encoding=self.raw.encoding,
-            delimiter=self.raw.delimiter,
-            rows_read=rows_read,
-            accepted=len(accepted),
-            rejected_by_reason={k: int(v) for k, v in rejected["reason"].value_counts().items()},
-            duplicates=int(duplicated.sum()),
-            cancelled=int(cancelled.sum()),
-            date_column=table.event_date,
-            date_min=None if dates.empty else dates.min().date().isoformat(),
-            date_max=None if dates.empty else dates.max().date().isoformat(),
-            ignored_columns=[c for c in self.raw.frame.columns if c not in table.column_names],
-            absent_optional_columns=[c for c in table.column_names if c not in present],
-        )
-        return accepted, rejected, report
+        return accepted, rejected, int(duplicated.sum()), int(cancelled.sum())
 
     # -- table-level -----------------------------------------------------------------
     def _require_columns(self, columns: list[str]) -> None:
@@ -395,14 +419,19 @@ class _TableCheck:
         self._fail(unknown, "unknown_dealer", "dealer_id", describe)
 
     def _check_key_unique(self, kept: pd.DataFrame, t: pd.DataFrame) -> None:
+        """A key used again with other values (in this chunk or an earlier one) is rejected;
+        the detail names the row that used it first."""
         key = self.table.key
-        ids = t[key]
-        repeated = ids.notna() & ids.duplicated(keep="first")
-        if not repeated.any():
-            return
-        first_row = ids.reset_index().drop_duplicates(key).set_index(key)["index"] + 1
+        ids = t[key].astype("string")
+        here = ids.notna()
+        earlier = here & (self.seen_keys.index.get_indexer(ids) >= 0)
+        repeated = here & (ids.duplicated(keep="first") | earlier)
+        firsts = ids[here & ~repeated]
+        first_row = pd.concat([self.seen_keys, pd.Series(
+            firsts.index.to_numpy() + 1, index=pd.Index(firsts.array, dtype="string"))])
+        self.seen_keys = first_row
         self._fail(repeated, "duplicate_id", key,
-                   lambda r: key + ": '" + ids[r].astype("string") + "' was already used in row "
+                   lambda r: key + ": '" + ids[r] + "' was already used in row "
                    + ids[r].map(first_row).astype("string") + " with different values")
 
     # -- assembling rejects -------------------------------------------------------------
@@ -437,27 +466,75 @@ class _TableCheck:
             }
         )
         originals = rows.reset_index(drop=True).astype("string")
-        out = pd.concat([out, originals], axis=1)
+        return pd.concat([out, originals], axis=1)
+
+    def _malformed(self) -> pd.DataFrame:
         malformed = self.raw.malformed
-        if malformed is not None and len(malformed):
-            expected = malformed.attrs.get("fields_expected")
-            extra = pd.DataFrame(
-                {
-                    "row": malformed["row"].astype("int64"),
-                    "reason": "malformed_record",
-                    "column": pd.NA,
-                    "value": malformed["text"],
-                    "detail": f"record does not have the header's {expected} fields",
-                }
-            )
-            out = pd.concat([out, extra], ignore_index=True).sort_values("row", kind="stable")
-        return out.reset_index(drop=True)
+        if malformed is None or not len(malformed):
+            return pd.DataFrame(columns=REJECT_COLUMNS)
+        expected = malformed.attrs.get("fields_expected")
+        return pd.DataFrame(
+            {
+                "row": malformed["row"].astype("int64"),
+                "reason": "malformed_record",
+                "column": pd.NA,
+                "value": malformed["text"],
+                "detail": f"record does not have the header's {expected} fields",
+            }
+        )
 
 
-def exact_duplicates(frame: pd.DataFrame) -> np.ndarray:
+class _SeenRows:
+    """Exact duplicates within a chunk and against every earlier chunk.
+
+    Within a chunk, rows matched by a 64-bit hash are compared exactly. Across chunks the
+    earlier rows are gone, so a row repeats an earlier one when two independent 64-bit
+    hashes both match (a false match has odds of about 2**-128)."""
+
+    KEYS = ("dealer-risk-row-1", "dealer-risk-row-2")
+
+    def __init__(self) -> None:
+        self.h1 = np.zeros(0, dtype=np.uint64)
+        self.h2 = np.zeros(0, dtype=np.uint64)
+
+    def duplicates(self, frame: pd.DataFrame) -> np.ndarray:
+        h1, h2 = (pd.util.hash_pandas_object(frame, index=False, hash_key=_key16(k)).to_numpy()
+                  for k in self.KEYS)
+        out = exact_duplicates(frame, h1)
+        if len(self.h1):
+            at = np.minimum(np.searchsorted(self.h1, h1), len(self.h1) - 1)
+            out |= (self.h1[at] == h1) & (self.h2[at] == h2)
+        if len(frame):
+            order = np.argsort(np.concatenate([self.h1, h1[~out]]), kind="stable")
+            self.h1 = np.concatenate([self.h1, h1[~out]])[order]
+            self.h2 = np.concatenate([self.h2, h2[~out]])[order]
+        return out
+
+
+def _key16(text: str) -> str:
+    return (text * 2)[:16]
+
+
+def concat_frames(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate checked chunks, merging the categories of categorical columns."""
+    if len(parts) == 1:
+        return parts[0]
+    columns = {}
+    for name in parts[0].columns:
+        series = [p[name] for p in parts]
+        if isinstance(series[0].dtype, pd.CategoricalDtype):
+            columns[name] = pd.Series(pd.api.types.union_categoricals(series))
+        else:
+            columns[name] = pd.concat(series, ignore_index=True)
+    return pd.DataFrame(columns)
+
+
+def exact_duplicates(frame: pd.DataFrame, hashes: np.ndarray | None = None) -> np.ndarray:
     """Rows equal in every column to an earlier row. Rows are first matched by a 64-bit
     hash, then the few candidates are compared exactly: a collision never drops a row."""
-    hashes = pd.Series(pd.util.hash_pandas_object(frame, index=False).to_numpy())
+    if hashes is None:
+        hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    hashes = pd.Series(hashes)
     candidates = np.flatnonzero(hashes.duplicated(keep=False).to_numpy())
     out = np.zeros(len(frame), dtype=bool)
     if len(candidates):

@@ -191,6 +191,10 @@ def features(
     cfg = settings()
     loaded = _validate(data_dir or cfg.effective_data_dir, cfg, as_of=_date(as_of),
                        as_json=False, quiet=True)
+    _build_features(loaded, cfg, cutoffs, out)
+
+
+def _build_features(loaded, cfg: Settings, cutoffs: list[str] | None, out: Path | None) -> None:
     try:
         chosen = parse_cutoffs(cutoffs, loaded.tables) if cutoffs else None
     except CutoffError as exc:
@@ -242,7 +246,8 @@ def demo(
     months: Annotated[int | None, typer.Option(help="Months in the sample network.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
 ) -> None:
-    """The main job on the embedded defaults: simulate a sample network and validate it."""
+    """The main job on the embedded defaults: simulate a sample network, validate it, and
+    build its point-in-time panel."""
     cfg = settings()
     sim = _simulator_settings(dealers, months, None, seed, None)
     out = cfg.sample_data_dir
@@ -251,10 +256,14 @@ def demo(
     console.print(f"{summary.dealers:,} dealers, {summary.months} months from "
                   f"{summary.first_month}, {summary.rows['orders']:,} order lines -> {out}")
     console.rule("2. Validate it against the data contract")
-    _validate(out, cfg, as_of=date.fromisoformat(summary.as_of), as_json=False)
+    loaded = _validate(out, cfg, as_of=date.fromisoformat(summary.as_of), as_json=False)
+    console.rule("3. Build the point-in-time dealer x month panel")
+    _build_features(loaded, cfg, None, None)
     console.rule("Next")
-    console.print("Try your own data: dealer-risk validate PATH/TO/FOLDER\n"
-                  "Settings in force: dealer-risk config show")
+    console.print("Your own data:  dealer-risk validate PATH/TO/FOLDER\n"
+                  "                dealer-risk features PATH/TO/FOLDER\n"
+                  "The features:   dealer-risk catalog   (--lang zh for Chinese)\n"
+                  "Settings:       dealer-risk config show")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -39,7 +39,8 @@ def make_folder(root: Path, files: dict[str, str | bytes]) -> Path:
 
 
 def test_every_command_has_help():
-    for command in ([], ["simulate"], ["validate"], ["demo"], ["config"], ["config", "show"]):
+    for command in ([], ["simulate"], ["validate"], ["features"], ["catalog"], ["demo"],
+                    ["config"], ["config", "show"]):
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, command
         assert "Usage" in result.output
@@ -193,7 +194,38 @@ def test_demo_simulates_and_validates(workdir):
     assert result.returncode == 0, result.stderr
     assert "1. Simulate a sample dealer network" in result.stdout
     assert "2. Validate it against the data contract" in result.stdout
+    assert "3. Build the point-in-time dealer x month panel" in result.stdout
+    assert (workdir / ".dealer-risk" / "panel.parquet").is_file()
     assert "future_date" in result.stdout  # the sample's intended mess is caught
     assert (workdir / ".dealer-risk" / "sample-data" / "orders.parquet").is_file()
     assert (workdir / ".dealer-risk" / "rejects" / "orders.csv").is_file()
     shutil.rmtree(workdir / ".dealer-risk")
+
+
+def test_features_writes_the_panel_and_refuses_bad_cutoffs(workdir):
+    simulate = runner.invoke(app, ["simulate", "net", "--dealers", "40", "--months", "15"])
+    assert simulate.exit_code == 0, simulate.output
+    result = runner.invoke(app, ["features", "net", "--as-of", "2023-04-01", "--out", "p.parquet",
+                                 "--cutoff", "2023-03-01", "--cutoff", "2023-02-01"])
+    assert result.exit_code == 0, result.output
+    import pandas as pd
+
+    panel = pd.read_parquet(workdir / "p.parquet")
+    assert sorted(panel["cutoff"].dt.strftime("%Y-%m-%d").unique()) == ["2023-02-01",
+                                                                         "2023-03-01"]
+    assert "2 cutoffs" in result.output.replace("\n", " ")
+    bad = runner.invoke(app, ["features", "net", "--as-of", "2023-04-01", "--cutoff",
+                              "2023-03-15"])
+    assert bad.exit_code == 2
+    assert "cutoff 2023-03-15 is not the first day of a month" in bad.stderr
+
+
+def test_catalog_lists_every_feature_in_both_languages(workdir):
+    from features.catalog import CATALOG
+
+    en = runner.invoke(app, ["catalog", "--markdown"])
+    zh = runner.invoke(app, ["catalog", "--markdown", "--lang", "zh"])
+    assert en.exit_code == zh.exit_code == 0
+    assert all(f"`{f.name}`" in en.output for f in CATALOG)
+    assert "近3个月订单额同比变化" in zh.output
+    assert runner.invoke(app, ["catalog", "--lang", "fr"]).exit_code == 2

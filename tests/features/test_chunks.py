@@ -1,0 +1,46 @@
+"""Checking a Parquet table in chunks gives exactly what checking it whole gives."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from features.settings import ContractSettings
+from features.simulator import simulate
+from features.simulator.settings import SimulatorSettings
+from features.validation import load_data
+
+
+@pytest.fixture(scope="module")
+def messy(tmp_path_factory):
+    """A simulated folder plus duplicates and reused ids placed far apart in the files."""
+    out = tmp_path_factory.mktemp("chunks") / "net"
+    summary = simulate(out, SimulatorSettings(dealers=60, months=14, seed=9))
+    orders = pd.read_parquet(out / "orders.parquet")
+    far = pd.concat([orders, orders.iloc[[3, 10, 25]], orders.iloc[[3]]], ignore_index=True)
+    far.loc[len(far)] = far.loc[50].to_dict() | {"net_amount": -5.0}  # a bad row at the end
+    far.to_parquet(out / "orders.parquet", row_group_size=1000)
+    tickets = pd.read_parquet(out / "tickets.parquet")
+    reused = tickets.iloc[[0]].assign(category="design")  # same id, other values
+    pd.concat([tickets, reused, tickets.iloc[[1]]], ignore_index=True).to_parquet(
+        out / "tickets.parquet")
+    return out, date.fromisoformat(summary.as_of)
+
+
+def test_chunked_and_whole_checks_agree(messy):
+    out, as_of = messy
+    whole = load_data(out, ContractSettings(as_of=as_of, chunk_rows=10**9))
+    chunked = load_data(out, ContractSettings(as_of=as_of, chunk_rows=997))
+    assert whole.report.to_dict() == chunked.report.to_dict()
+    for name in whole.tables:
+        pd.testing.assert_frame_equal(whole.tables[name], chunked.tables[name],
+                                      check_categorical=False)
+        pd.testing.assert_frame_equal(whole.rejects[name], chunked.rejects[name])
+    orders = whole.report.tables["orders"]
+    assert orders.duplicates >= 4  # the three far copies and the second copy of row 4
+    assert whole.report.tables["tickets"].rejected_by_reason["duplicate_id"] == 1
+    assert whole.report.tables["tickets"].duplicates >= 1
+    reject = whole.rejects["tickets"].query("reason == 'duplicate_id'").iloc[0]
+    assert reject["detail"].endswith("was already used in row 1 with different values")
