@@ -8,7 +8,7 @@ or excluded as a cancelled order line. The report shows that the four add up.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -186,9 +186,6 @@ class _TableCheck:
         self.rejected_dealers = rejected_dealers
         self.failures: list[tuple[pd.Index, str, str, pd.Series]] = []
         """(failing rows, reason, column, detail text of those rows), in check order."""
-        self.seen_rows = _SeenRows()
-        self.seen_keys = pd.Series(dtype="int64", index=pd.Index([], dtype="string"))
-        """First row number of every key value met so far (keyed tables)."""
 
     def run(self) -> tuple[pd.DataFrame, pd.DataFrame, TableReport]:
         table = self.table
@@ -196,6 +193,8 @@ class _TableCheck:
         present = [c for c in table.column_names if c in self.raw.columns]
         # dealers are checked whole: a clash between two dealer rows stops the run
         rows = None if table.name == "dealers" else self.settings.chunk_rows
+        self.first_pass = _FirstPass((f[present] for f in self.raw.chunks(rows)), table.key)
+        self.cursor = 0
         accepted_parts, rejected_parts = [], []
         rows_read = duplicates = cancelled = 0
         for frame in self.raw.chunks(rows):
@@ -236,7 +235,10 @@ class _TableCheck:
         """Check one chunk; rows are numbered by their position in the whole file."""
         table = self.table
         self.failures = []
-        duplicated = self.seen_rows.duplicates(frame)
+        where = np.arange(self.cursor, self.cursor + len(frame))
+        self.cursor += len(frame)
+        self.position = pd.Series(where, index=frame.index)
+        duplicated = self.first_pass.duplicates(frame, where)
         cancelled = np.zeros(len(frame), dtype=bool)
         if "status" in frame:
             status = map_text(frame["status"], lambda s: s.str.strip().str.lower())
@@ -419,17 +421,13 @@ class _TableCheck:
         self._fail(unknown, "unknown_dealer", "dealer_id", describe)
 
     def _check_key_unique(self, kept: pd.DataFrame, t: pd.DataFrame) -> None:
-        """A key used again with other values (in this chunk or an earlier one) is rejected;
-        the detail names the row that used it first."""
+        """A key used again with other values, anywhere in the table, is rejected; the
+        detail names the row that used it first (exact repeats were dropped before)."""
         key = self.table.key
+        repeated = pd.Series(self.first_pass.key_repeated[self.position[t.index].to_numpy()],
+                             index=t.index)
         ids = t[key].astype("string")
-        here = ids.notna()
-        earlier = here & (self.seen_keys.index.get_indexer(ids) >= 0)
-        repeated = here & (ids.duplicated(keep="first") | earlier)
-        firsts = ids[here & ~repeated]
-        first_row = pd.concat([self.seen_keys, pd.Series(
-            firsts.index.to_numpy() + 1, index=pd.Index(firsts.array, dtype="string"))])
-        self.seen_keys = first_row
+        first_row = self.first_pass.key_first_row
         self._fail(repeated, "duplicate_id", key,
                    lambda r: key + ": '" + ids[r] + "' was already used in row "
                    + ids[r].map(first_row).astype("string") + " with different values")
@@ -484,35 +482,50 @@ class _TableCheck:
         )
 
 
-class _SeenRows:
-    """Exact duplicates within a chunk and against every earlier chunk.
+class _FirstPass:
+    """What needs the whole table before its chunks are checked: repeated rows and keys.
 
-    Within a chunk, rows matched by a 64-bit hash are compared exactly. Across chunks the
-    earlier rows are gone, so a row repeats an earlier one when two independent 64-bit
-    hashes both match (a false match has odds of about 2**-128)."""
+    Every row is hashed (64 bits, 8 bytes a row); only rows whose hash occurs more than
+    once are candidates for exact duplicates, normally a tiny share. While the chunks are
+    checked in order, each candidate is compared value by value with the earlier
+    candidates of the same hash, so a hash collision can never drop a row. For a keyed
+    table the trimmed keys are collected too, so a key used again anywhere is found in one
+    pass, with the row that used it first."""
 
-    KEYS = ("dealer-risk-row-1", "dealer-risk-row-2")
+    def __init__(self, chunks: Iterable[pd.DataFrame], key: str | None) -> None:
+        hashes, keys, rows = [], [], []
+        for chunk in chunks:
+            hashes.append(pd.util.hash_pandas_object(chunk, index=False).to_numpy())
+            if key is not None:
+                keys.append(coerce(chunk[key], Kind.ID, many_values=True)[0])
+                rows.append(chunk.index.to_numpy() + 1)
+        self.hashes = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
+        self.candidate = pd.Series(self.hashes).duplicated(keep=False).to_numpy()
+        self.earlier: dict[int, list[tuple]] = {}
+        self.key_repeated = np.zeros(len(self.hashes), dtype=bool)
+        self.key_first_row = pd.Series(dtype="int64")
+        if key is not None and keys:
+            values = pd.concat(keys, ignore_index=True)
+            row = np.concatenate(rows)
+            self.key_repeated = (values.notna() & values.duplicated(keep="first")).to_numpy()
+            again = values.notna() & values.duplicated(keep=False)
+            firsts = pd.Series(row[again.to_numpy()], index=values[again].to_numpy())
+            self.key_first_row = firsts[~firsts.index.duplicated(keep="first")]
 
-    def __init__(self) -> None:
-        self.h1 = np.zeros(0, dtype=np.uint64)
-        self.h2 = np.zeros(0, dtype=np.uint64)
-
-    def duplicates(self, frame: pd.DataFrame) -> np.ndarray:
-        h1, h2 = (pd.util.hash_pandas_object(frame, index=False, hash_key=_key16(k)).to_numpy()
-                  for k in self.KEYS)
-        out = exact_duplicates(frame, h1)
-        if len(self.h1):
-            at = np.minimum(np.searchsorted(self.h1, h1), len(self.h1) - 1)
-            out |= (self.h1[at] == h1) & (self.h2[at] == h2)
-        if len(frame):
-            order = np.argsort(np.concatenate([self.h1, h1[~out]]), kind="stable")
-            self.h1 = np.concatenate([self.h1, h1[~out]])[order]
-            self.h2 = np.concatenate([self.h2, h2[~out]])[order]
+    def duplicates(self, frame: pd.DataFrame, where: np.ndarray) -> np.ndarray:
+        """Which rows of the next chunk (at table positions `where`) repeat an earlier row."""
+        out = np.zeros(len(frame), dtype=bool)
+        picks = np.flatnonzero(self.candidate[where])
+        if not len(picks):
+            return out
+        values = frame.iloc[picks].astype("string").fillna("\x00<NA>")
+        for i, row in zip(picks, values.itertuples(index=False, name=None), strict=True):
+            seen = self.earlier.setdefault(int(self.hashes[where[i]]), [])
+            if row in seen:
+                out[i] = True
+            else:
+                seen.append(row)
         return out
-
-
-def _key16(text: str) -> str:
-    return (text * 2)[:16]
 
 
 def concat_frames(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -527,19 +540,6 @@ def concat_frames(parts: list[pd.DataFrame]) -> pd.DataFrame:
         else:
             columns[name] = pd.concat(series, ignore_index=True)
     return pd.DataFrame(columns)
-
-
-def exact_duplicates(frame: pd.DataFrame, hashes: np.ndarray | None = None) -> np.ndarray:
-    """Rows equal in every column to an earlier row. Rows are first matched by a 64-bit
-    hash, then the few candidates are compared exactly: a collision never drops a row."""
-    if hashes is None:
-        hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    hashes = pd.Series(hashes)
-    candidates = np.flatnonzero(hashes.duplicated(keep=False).to_numpy())
-    out = np.zeros(len(frame), dtype=bool)
-    if len(candidates):
-        out[candidates] = frame.iloc[candidates].duplicated(keep="first").to_numpy()
-    return out
 
 
 def _num(values: pd.Series) -> pd.Series:
