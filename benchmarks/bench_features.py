@@ -1,5 +1,6 @@
 """Feature build: wall time, rows per second and peak memory; numpy vs DuckDB aggregation.
 
+    pip install -e ".[bench]"                                # DuckDB, for the peer
     python benchmarks/bench_features.py                      # simulate 2,000 x 48, 3 runs
     python benchmarks/bench_features.py --data DIR --runs 1  # an existing data folder
 

@@ -157,7 +157,7 @@ def _first_row_per_id(rejected: pd.DataFrame) -> dict[str, int]:
 
 
 def _orders_profile(dealers: pd.DataFrame, orders: pd.DataFrame) -> dict:
-    per_dealer = orders.groupby("dealer_id")["order_id"].nunique()
+    per_dealer = orders.groupby("dealer_id", observed=True)["order_id"].nunique()
     without = int((~dealers["dealer_id"].isin(per_dealer.index)).sum())
     if per_dealer.empty:
         profile = {}

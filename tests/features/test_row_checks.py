@@ -247,3 +247,11 @@ def test_nothing_is_lost_on_messy_input(tmp_path_factory, kinds):
     assert report.rows_read == 3 + len(kinds)
     assert report.balanced
     assert report.accepted == 3 + sum(k < 0 for k in kinds)
+
+
+def test_dealers_without_orders_and_orders_per_dealer(folder, settings):
+    dealers = DEALERS + "D3,没有订单,华东,C,2022-05-01,,,,\n"
+    report = load_data(folder({"dealers.csv": dealers}), settings).report
+    assert report.dealers_without_orders == 1
+    assert report.orders_per_dealer == {"min": 1.0, "p25": 1.0, "median": 1.0, "p75": 1.0,
+                                        "max": 1.0}
