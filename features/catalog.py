@@ -418,8 +418,3 @@ CATALOG: tuple[Feature, ...] = tuple(
     + _profile() + _peers() + _season()
 )
 BY_NAME: dict[str, Feature] = {feat.name: feat for feat in CATALOG}
-
-
-def feature_names(tables: frozenset[str] | set[str]) -> list[str]:
-    """The catalog's features that the given tables can feed, in catalog order."""
-    return [feat.name for feat in CATALOG if feat.requires in tables]
