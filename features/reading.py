@@ -123,12 +123,20 @@ def _read_parquet(table: Table, path: Path) -> RawTable:
         schema = pq.ParquetFile(path).schema_arrow
     except (pa.ArrowException, OSError) as exc:
         raise ContractError(f"{path}: not a readable Parquet file ({exc})") from None
+    columns = normalize_columns(path, schema.names)
+    for field_, name in zip(schema, columns, strict=True):
+        nested = pa.types.is_nested(field_.type) or pa.types.is_dictionary(field_.type) and \
+            pa.types.is_nested(field_.type.value_type)
+        if name in table.column_names and nested:
+            kind = table.column(name).kind.value
+            raise ContractError(f"{path}: column '{name}' holds nested values ({field_.type}); "
+                                f"expected one {kind} per row")
     many = {c.name for c in table.columns if c.many_values}
     # text columns as dictionaries: each distinct value is held and checked once
     text = [f.name for f in schema if (pa.types.is_string(f.type)
             or pa.types.is_large_string(f.type)) and f.name.strip().lower() not in many]
-    return RawTable(table=table, path=path, columns=normalize_columns(path, schema.names),
-                    file_format="parquet", dictionary_columns=text)
+    return RawTable(table=table, path=path, columns=columns, file_format="parquet",
+                    dictionary_columns=text)
 
 
 def _read_csv(table: Table, path: Path) -> RawTable:

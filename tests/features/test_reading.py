@@ -168,3 +168,19 @@ def test_an_unreadable_path_is_a_clear_error(tmp_path):
     with pytest.raises(ContractError) as info:
         read_table(ORDERS_TABLE, tmp_path)  # a folder where a file should be
     assert str(info.value) == f"{tmp_path}: cannot read the file (Is a directory)"
+
+
+def test_nested_parquet_values_are_a_clear_error(folder, settings):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = folder({"orders.csv": ""}, base=False)
+    (data / "orders.csv").unlink()
+    (data / "dealers.csv").write_text(DEALERS, encoding="utf-8")
+    pq.write_table(pa.table({
+        "order_id": ["O1"], "dealer_id": ["D1"], "order_date": ["2024-01-05"],
+        "product_category": ["doors"], "quantity": [1.0], "net_amount": pa.array([[1.0]]),
+    }), data / "orders.parquet")
+    message = error_of(data, settings)
+    assert "orders.parquet: column 'net_amount' holds nested values (list<" in message
+    assert message.endswith("double>); expected one number per row")
