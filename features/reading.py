@@ -12,6 +12,7 @@ import csv
 import difflib
 import gzip
 import io
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -149,7 +150,15 @@ def _read_csv(table: Table, path: Path) -> RawTable:
     text, encoding = decode(data, path)
     if not text.strip():
         raise ContractError(f"{path}: file has no header row")
-    delimiter = detect_delimiter(text)
+    text = text.lstrip("\ufeff")
+    excel_sep = re.match(r"sep=(.)\r?\n", text)  # Excel's hint line, e.g. "sep=;"
+    if excel_sep:
+        delimiter, text = excel_sep.group(1), text[excel_sep.end():]
+    else:
+        delimiter = detect_delimiter(text)
+    # pandas renames a repeated header ("id", "id.1"): read it first to refuse repeats
+    header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    normalize_columns(path, header)
     try:
         frame = pd.read_csv(
             io.StringIO(text),

@@ -83,3 +83,18 @@ def test_typed_parquet_matches_text_csv(folder, settings, tmp_path):
     for name in ("dealers", "orders"):
         pd.testing.assert_frame_equal(load_data(csv_dir, settings).tables[name],
                                       load_data(typed_dir, settings).tables[name])
+
+
+def test_excels_sep_hint_line_sets_the_delimiter(folder, settings):
+    orders = "sep=;\n" + ORDERS.replace(",", ";")
+    loaded = load_data(folder({"orders.csv": orders.encode("utf-8-sig")}), settings)
+    assert loaded.report.tables["orders"].delimiter == ";"
+    assert loaded.tables["orders"]["net_amount"].sum() == 8000.0
+
+
+def test_a_repeated_header_is_refused_not_renamed(folder, settings):
+    from features.reading import ContractError
+
+    orders = ORDERS.replace("status", "order_id")
+    with pytest.raises(ContractError, match="columns 'order_id' and 'order_id' are the same"):
+        load_data(folder({"orders.csv": orders}), settings)
