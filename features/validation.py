@@ -131,13 +131,13 @@ def load_data(
             continue
         raw = read_table(table, files[name])
         checker = _TableCheck(raw, as_of, settings, dealer_ids, rejected_dealers)
-        accepted, rejected, report = checker.run()
-        if table.required and report.rows_read == 0:
+        accepted, rejected, table_report = checker.run()
+        if table.required and table_report.rows_read == 0:
             raise ContractError(f"{raw.path}: required table '{name}' has no rows")
         if name == "dealers":
             dealer_ids = pd.Index(accepted["dealer_id"])
             rejected_dealers = _first_row_per_id(rejected)
-        tables[name], rejects[name], reports[name] = accepted, rejected, report
+        tables[name], rejects[name], reports[name] = accepted, rejected, table_report
     report = ValidationReport(
         data_dir=str(data_dir),
         as_of=as_of.isoformat(),
