@@ -21,6 +21,7 @@ import pandas as pd
 
 QUALITY_COMPLAINTS = ("quality", "installation")
 ORDER_KEY_BASE = np.int64(1 << 32)
+DENSE_CELLS = 50_000_000  # dealer x category x month cells summed densely (400 MB at most)
 
 
 @dataclass
@@ -166,45 +167,78 @@ def _running(m: Monthly, codes: np.ndarray, start: pd.Series, end: pd.Series,
 
 
 def _orders(m: Monthly, orders: pd.DataFrame) -> None:
-    bins = _Binner(m, dealer_codes(m, orders["dealer_id"]), orders["order_date"])
-    amount = orders["net_amount"].to_numpy(dtype="float64")
-    qty = orders["quantity"].to_numpy(dtype="float64")
-    listed = orders["list_amount"].to_numpy(dtype="float64")
+    """Order-line aggregates. Rows outside the range are dropped once, up front, and every
+    aggregate reads the same compact arrays: with 50M lines, each extra full-length copy
+    costs 400 MB."""
+    codes = dealer_codes(m, orders["dealer_id"])
+    month_all = month_index(orders["order_date"], m.first_month)
+    rows = np.flatnonzero((codes >= 0) & (month_all >= 0) & (month_all < m.n_months))
+    code, month = codes[rows], month_all[rows]
+    del codes, month_all
+    n, months = len(m.dealer_ids), m.n_months
+    key = code * months + month
+    amount = orders["net_amount"].to_numpy(dtype="float64")[rows]
+    qty = orders["quantity"].to_numpy(dtype="float64")[rows]
+    listed = orders["list_amount"].to_numpy(dtype="float64")[rows]
     positive = amount > 0
     has_list = positive & np.isfinite(listed) & (listed > 0)
+
+    def add(weights: np.ndarray | None = None) -> np.ndarray:
+        return np.bincount(key, weights=weights, minlength=n * months).reshape(n, months)
+
     s = m.sums
-    s["amount"] = bins.sum(amount)
-    s["gross"] = bins.sum(np.where(positive, amount, 0.0))
-    s["returns"] = bins.sum(np.where(qty < 0, -amount, 0.0))
-    s["quantity"] = bins.sum(np.where(positive, qty, 0.0))
-    s["lines"] = bins.sum(positive.astype(float))
-    s["listed_net"] = bins.sum(np.where(has_list, amount, 0.0))
-    s["listed_list"] = bins.sum(np.where(has_list, listed, 0.0))
+    s["amount"] = add(amount)
+    s["gross"] = add(np.where(positive, amount, 0.0))
+    s["returns"] = add(np.where(qty < 0, -amount, 0.0))
+    s["quantity"] = add(np.where(positive, qty, 0.0))
+    s["lines"] = add(positive.astype(float))
+    s["listed_net"] = add(np.where(has_list, amount, 0.0))
+    s["listed_list"] = add(np.where(has_list, listed, 0.0))
     s["active_month"] = (s["gross"] > 0).astype(float)
+    del qty, listed, has_list
+
+    placed = np.flatnonzero(positive)
     # distinct orders, each counted in the earliest month of its positive lines: later
     # lines of an order can never move it, so no future line leaks into an earlier month
-    placed = np.flatnonzero(bins.keep & positive)
-    order_code = pd.factorize(orders["order_id"].iloc[placed])[0].astype(np.int64)
+    order_code = pd.factorize(orders["order_id"].iloc[rows[placed]])[0].astype(np.int64)
     n_codes = int(order_code.max()) + 1 if len(order_code) else 1
-    pairs, pair_of_line = np.unique(bins.codes[placed] * n_codes + order_code,
-                                    return_inverse=True)
-    first_month = np.full(len(pairs), m.n_months, dtype=np.int64)
-    np.minimum.at(first_month, pair_of_line, bins.month[placed])
-    cells = len(m.dealer_ids) * m.n_months
-    s["orders"] = np.bincount((pairs // n_codes) * m.n_months + first_month,
-                              minlength=cells).reshape(len(m.dealer_ids), m.n_months).astype(float)
-    m.last_day["order"] = bins.last_day(orders["order_date"], positive)
-    day = orders["order_date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
-    known = positive & (bins.codes >= 0)
-    m.order_keys = np.sort(bins.codes[known] * ORDER_KEY_BASE + day[known])
-    # category amounts in long form (dealer, category, month): no category is dropped, so
-    # a new category appearing later cannot change what an earlier cutoff saw
-    category = pd.factorize(orders["product_category"])[0]
-    sel = bins.keep & positive
-    frame = pd.DataFrame({"dealer": bins.codes[sel], "category": category[sel],
-                          "month": bins.month[sel], "amount": amount[sel]})
-    m.category_pairs = frame.groupby(["dealer", "category", "month"], sort=True)[
-        "amount"].sum().reset_index()
+    pairs, pair_of_line = np.unique(code[placed] * n_codes + order_code, return_inverse=True)
+    del order_code
+    first_month = np.full(len(pairs), months, dtype=np.int64)
+    np.minimum.at(first_month, pair_of_line, month[placed])
+    del pair_of_line
+    s["orders"] = np.bincount((pairs // n_codes) * months + first_month,
+                              minlength=n * months).reshape(n, months).astype(float)
+    del pairs, first_month
+    # the last order day before each cutoff, and every (dealer, day) with an order for labels
+    day = orders["order_date"].to_numpy(dtype="datetime64[D]").astype(np.int64)[rows[placed]]
+    best = np.full(n * months, -np.inf)
+    np.maximum.at(best, key[placed], day.astype(float))
+    best = np.maximum.accumulate(best.reshape(n, months), axis=1)
+    m.last_day["order"] = np.full((n, months + 1), np.nan)
+    m.last_day["order"][:, 1:] = np.where(np.isinf(best), np.nan, best)
+    m.order_keys = np.unique(code[placed] * ORDER_KEY_BASE + day)
+    del day
+    m.category_pairs = _category_pairs(
+        pd.factorize(orders["product_category"].iloc[rows[placed]])[0], code[placed],
+        month[placed], amount[placed], n, months)
+
+
+def _category_pairs(category: np.ndarray, code: np.ndarray, month: np.ndarray,
+                    amount: np.ndarray, n: int, months: int) -> pd.DataFrame:
+    """Positive order amount per (dealer, category, month), long form, sorted, never dropping
+    a category (so a category appearing later cannot change what an earlier cutoff saw)."""
+    k = int(category.max()) + 1 if len(category) else 0
+    if n * k * months <= DENSE_CELLS:
+        dense = np.bincount((code * k + category) * months + month, weights=amount,
+                            minlength=n * k * months)
+        dealer, cat, mon = np.unravel_index(np.flatnonzero(dense), (n, k, months))
+        return pd.DataFrame({"dealer": dealer, "category": cat, "month": mon,
+                             "amount": dense[dense != 0]})
+    frame = pd.DataFrame({"dealer": code, "category": category, "month": month,
+                          "amount": amount})
+    return frame.groupby(["dealer", "category", "month"], sort=True)["amount"].sum() \
+        .reset_index()
 
 
 def _tickets(m: Monthly, t: pd.DataFrame) -> None:
