@@ -200,7 +200,7 @@ def _orders(m: Monthly, orders: pd.DataFrame) -> None:
     placed = np.flatnonzero(positive)
     # distinct orders, each counted in the earliest month of its positive lines: later
     # lines of an order can never move it, so no future line leaks into an earlier month
-    order_code = pd.factorize(orders["order_id"].iloc[rows[placed]])[0].astype(np.int64)
+    order_code = pd.factorize(orders["order_id"])[0][rows[placed]].astype(np.int64)
     n_codes = int(order_code.max()) + 1 if len(order_code) else 1
     pairs, pair_of_line = np.unique(code[placed] * n_codes + order_code, return_inverse=True)
     del order_code
@@ -217,11 +217,23 @@ def _orders(m: Monthly, orders: pd.DataFrame) -> None:
     best = np.maximum.accumulate(best.reshape(n, months), axis=1)
     m.last_day["order"] = np.full((n, months + 1), np.nan)
     m.last_day["order"][:, 1:] = np.where(np.isinf(best), np.nan, best)
-    m.order_keys = np.unique(code[placed] * ORDER_KEY_BASE + day)
+    m.order_keys = _dealer_days(code[placed], day, n)
     del day
     m.category_pairs = _category_pairs(
         pd.factorize(orders["product_category"].iloc[rows[placed]])[0], code[placed],
         month[placed], amount[placed], n, months)
+
+
+def _dealer_days(code: np.ndarray, day: np.ndarray, n: int) -> np.ndarray:
+    """Sorted, distinct dealer * ORDER_KEY_BASE + day keys, by marking a dealer x day grid
+    (20,000 dealers x 5 years is 37 MB) instead of sorting one key per order line."""
+    if not len(day):
+        return np.zeros(0, dtype=np.int64)
+    first, span = int(day.min()), int(day.max() - day.min()) + 1
+    marked = np.zeros(n * span, dtype=bool)
+    marked[code * span + (day - first)] = True
+    hit = np.flatnonzero(marked)
+    return (hit // span) * ORDER_KEY_BASE + (hit % span) + first
 
 
 def _category_pairs(category: np.ndarray, code: np.ndarray, month: np.ndarray,
