@@ -50,6 +50,8 @@ class RawTable:
     malformed: pd.DataFrame | None = None
     """CSV records with the wrong number of fields: row number and the raw text."""
     dictionary_columns: list[str] = field(default_factory=list)
+    num_rows: int | None = None
+    """Rows in a Parquet file (known before reading); None for CSV, which is read whole."""
 
     def chunks(self, rows: int | None = None) -> Iterator[pd.DataFrame]:
         """The rows in chunks of at most `rows` (None: all at once), indexed by position."""
@@ -121,7 +123,8 @@ def read_table(table: Table, path: Path) -> RawTable:
 
 def _read_parquet(table: Table, path: Path) -> RawTable:
     try:
-        schema = pq.ParquetFile(path).schema_arrow
+        parquet = pq.ParquetFile(path)
+        schema, num_rows = parquet.schema_arrow, parquet.metadata.num_rows
     except (pa.ArrowException, OSError) as exc:
         raise ContractError(f"{path}: not a readable Parquet file ({exc})") from None
     columns = normalize_columns(path, schema.names)
@@ -137,7 +140,7 @@ def _read_parquet(table: Table, path: Path) -> RawTable:
     text = [f.name for f in schema if (pa.types.is_string(f.type)
             or pa.types.is_large_string(f.type)) and f.name.strip().lower() not in many]
     return RawTable(table=table, path=path, columns=columns, file_format="parquet",
-                    dictionary_columns=text)
+                    dictionary_columns=text, num_rows=num_rows)
 
 
 def _read_csv(table: Table, path: Path) -> RawTable:

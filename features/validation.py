@@ -193,11 +193,15 @@ class _TableCheck:
         present = [c for c in table.column_names if c in self.raw.columns]
         # dealers are checked whole: a clash between two dealer rows stops the run
         rows = None if table.name == "dealers" else self.settings.chunk_rows
-        self.first_pass = _FirstPass((f[present] for f in self.raw.chunks(rows)), table.key)
+        # a table that fits in one chunk is read once; a larger one twice (two passes)
+        once = self.raw.num_rows is None or rows is None or self.raw.num_rows <= rows
+        chunks = list(self.raw.chunks(rows)) if once else None
+        self.first_pass = _FirstPass(
+            (f[present] for f in (chunks if once else self.raw.chunks(rows))), table.key)
         self.cursor = 0
         accepted_parts, rejected_parts = [], []
         rows_read = duplicates = cancelled = 0
-        for frame in self.raw.chunks(rows):
+        for frame in chunks if once else self.raw.chunks(rows):
             frame = frame[present]
             rows_read += len(frame)
             accepted, rejected, dup, canc = self._check_chunk(frame)
@@ -500,7 +504,7 @@ class _FirstPass:
                 keys.append(coerce(chunk[key], Kind.ID, many_values=True)[0])
                 rows.append(chunk.index.to_numpy() + 1)
         self.hashes = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
-        self.candidate = pd.Series(self.hashes).duplicated(keep=False).to_numpy()
+        self.candidate = _repeated(self.hashes)
         self.earlier: dict[int, list[tuple]] = {}
         self.key_repeated = np.zeros(len(self.hashes), dtype=bool)
         self.key_first_row = pd.Series(dtype="int64")
@@ -526,6 +530,13 @@ class _FirstPass:
             else:
                 seen.append(row)
         return out
+
+
+def _repeated(values: np.ndarray) -> np.ndarray:
+    """Which values occur more than once (a sort: faster than a hash table on 10M+ keys)."""
+    ordered = np.sort(values)
+    again = ordered[1:][ordered[1:] == ordered[:-1]]
+    return np.isin(values, np.unique(again)) if len(again) else np.zeros(len(values), bool)
 
 
 def concat_frames(parts: list[pd.DataFrame]) -> pd.DataFrame:
