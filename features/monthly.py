@@ -136,15 +136,22 @@ class _Binner:
 
     def last_day(self, dates: pd.Series, mask: np.ndarray) -> np.ndarray:
         """[dealer, cutoff]: the latest event day strictly before each cutoff."""
-        n, months = len(self.m.dealer_ids), self.m.n_months
         day = dates.to_numpy(dtype="datetime64[D]").astype("int64").astype("float64")
         sel = self.keep & mask
-        best = np.full(n * months, -np.inf)
-        np.maximum.at(best, self.codes[sel] * months + self.month[sel], day[sel])
-        best = np.maximum.accumulate(best.reshape(n, months), axis=1)
-        out = np.full((n, months + 1), np.nan)
-        out[:, 1:] = np.where(np.isinf(best), np.nan, best)
-        return out
+        return latest_before_cutoff(self.codes[sel] * self.m.n_months + self.month[sel],
+                                    day[sel], len(self.m.dealer_ids), self.m.n_months)
+
+
+def latest_before_cutoff(cell: np.ndarray, values: np.ndarray, n: int, months: int,
+                         none: float = np.nan) -> np.ndarray:
+    """[dealer, cutoff]: the largest value in any dealer-month cell before each cutoff
+    (`cell` = dealer * months + month); `none` where there is none yet."""
+    best = np.full(n * months, -np.inf)
+    np.maximum.at(best, cell, values)
+    best = np.maximum.accumulate(best.reshape(n, months), axis=1)
+    out = np.full((n, months + 1), none)
+    out[:, 1:] = np.where(np.isinf(best), none, best)
+    return out
 
 
 def _running(m: Monthly, codes: np.ndarray, start: pd.Series, end: pd.Series,
@@ -212,11 +219,7 @@ def _orders(m: Monthly, orders: pd.DataFrame) -> None:
     del pairs, first_month
     # the last order day before each cutoff, and every (dealer, day) with an order for labels
     day = orders["order_date"].to_numpy(dtype="datetime64[D]").astype(np.int64)[rows[placed]]
-    best = np.full(n * months, -np.inf)
-    np.maximum.at(best, key[placed], day.astype(float))
-    best = np.maximum.accumulate(best.reshape(n, months), axis=1)
-    m.last_day["order"] = np.full((n, months + 1), np.nan)
-    m.last_day["order"][:, 1:] = np.where(np.isinf(best), np.nan, best)
+    m.last_day["order"] = latest_before_cutoff(key[placed], day.astype(float), n, months)
     m.order_keys = _dealer_days(code[placed], day, n)
     del day
     m.category_pairs = _category_pairs(
@@ -308,10 +311,6 @@ def _visits(m: Monthly, v: pd.DataFrame) -> None:
     changed = (frame["rep"] != frame.groupby("dealer")["rep"].shift()) & frame.duplicated(
         "dealer")
     hits = frame[changed.to_numpy()]
-    latest = np.full(n * months, -1.0)
-    np.maximum.at(latest, hits["dealer"].to_numpy() * months + hits["month"].to_numpy(),
-                  hits["month"].to_numpy(dtype=float))
-    latest = np.maximum.accumulate(latest.reshape(n, months), axis=1)
-    out = np.full((n, months + 1), -1.0)
-    out[:, 1:] = latest
-    m.rep_change_month = out
+    month = hits["month"].to_numpy()
+    m.rep_change_month = latest_before_cutoff(hits["dealer"].to_numpy() * months + month,
+                                              month.astype(float), n, months, none=-1.0)
