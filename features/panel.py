@@ -148,13 +148,24 @@ def _add_peers(out: pd.DataFrame, features: list[Feature], min_group: int) -> No
         if f"peers_{key}_yoy_gap" not in names:
             continue
         value = out[base]
-        fine = out.groupby(["cutoff", "profile_region", "profile_tier"], observed=True)[base]
-        coarse = out.groupby(["cutoff", "profile_region"], observed=True)[base]
-        use_fine = fine.transform("count") >= min_group
-        median = fine.transform("median").where(use_fine, coarse.transform("median"))
-        pct = fine.rank(pct=True).where(use_fine, coarse.rank(pct=True)) * 100
+        median, pct = peer_stats(out, base, min_group)
         out[f"peers_{key}_yoy_gap"] = (value - median).where(value.notna())
         out[f"peers_{key}_yoy_percentile"] = pct.where(value.notna())
+
+
+def peer_stats(frame: pd.DataFrame, column: str, min_group: int) -> tuple[pd.Series, pd.Series]:
+    """Each row's peer-group median of `column` and its percentile in the group.
+
+    Peers share the cutoff, region and tier; a region x tier group with fewer than
+    `min_group` values falls back to the whole region. Used by the peer features and by
+    the explanations' "peer median", so both mean the same group.
+    """
+    fine = frame.groupby(["cutoff", "profile_region", "profile_tier"], observed=True)[column]
+    coarse = frame.groupby(["cutoff", "profile_region"], observed=True)[column]
+    use_fine = fine.transform("count") >= min_group
+    median = fine.transform("median").where(use_fine, coarse.transform("median"))
+    pct = fine.rank(pct=True).where(use_fine, coarse.rank(pct=True)) * 100
+    return median, pct
 
 
 def _add_labels(out: pd.DataFrame, m: Monthly, tables: dict[str, pd.DataFrame],

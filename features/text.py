@@ -68,3 +68,44 @@ def sentence(name: str, value: object, lang: str = "en") -> str | None:
     text = template.format(value=format_value(feature.unit, value, lang),
                            dir=direction(feature, value, lang))
     return text[0].upper() + text[1:] if lang == "en" else text
+
+
+SIGNED_UNITS = {"change", "per_month", "points", "count_change", "per_million_change"}
+
+
+def format_signed(name: str, value: object, lang: str = "en") -> str | None:
+    """A value in its unit with its sign where the unit is a change (-42%, +3)."""
+    if value is None or (not isinstance(value, str) and math.isnan(float(value))):
+        return None
+    feature = BY_NAME[name]
+    text = format_value(feature.unit, value, lang)
+    if feature.unit in SIGNED_UNITS or (feature.unit != "category" and float(value) < 0):
+        sign = "-" if float(value) < 0 else "+" if float(value) > 0 else ""
+        return sign + text
+    return text
+
+
+_CLAUSE = {"en": ("{months} months earlier: {past}", "peer median: {peer}", " ({})", "; "),
+           "zh": ("{months}个月前：{past}", "同组中位数：{peer}", "（{}）", "；")}
+
+
+def sentence_with_context(name: str, value: object, lang: str = "en", *,
+                          past: object = None, peer: object = None, months: int = 12
+                          ) -> str:
+    """The feature's sentence, followed by its own past value and its peers' median:
+    the vertical and horizontal comparison a manager asks for next. A missing value reads
+    as "no data" (its absence can itself move a score)."""
+    text = sentence(name, value, lang)
+    if text is None:
+        # A missing value still moves a score (LightGBM's missing branch): say so.
+        feature = BY_NAME[name]
+        text = (f"{feature.description_en}: no data" if lang == "en"
+                else f"{feature.description_zh}：无数据")
+    own, peers, wrap, sep = _CLAUSE[lang]
+    parts = []
+    past_text, peer_text = format_signed(name, past, lang), format_signed(name, peer, lang)
+    if past_text is not None:
+        parts.append(own.format(months=months, past=past_text))
+    if peer_text is not None:
+        parts.append(peers.format(peer=peer_text))
+    return text + wrap.format(sep.join(parts)) if parts else text

@@ -1,0 +1,36 @@
+"""Reading the simulator's ground truth, for evaluation only (never for features or labels).
+
+CAUSE_GROUPS says in which of the catalog's business groups each churn cause leaves its
+footprint (docs/simulator.md, "Health, problems and churn"); the explanations' fidelity
+check asks whether the model names that group among a churner's top factors.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+TRUTH_DIR = "_truth"
+CAUSE_GROUPS: dict[str, frozenset[str]] = {
+    "service": frozenset({"service"}),
+    "quality": frozenset({"complaints"}),
+    "logistics": frozenset({"logistics"}),
+    "price": frozenset({"price"}),
+    "competitor": frozenset({"orders", "mix"}),
+    "neglect": frozenset({"engagement"}),
+}
+"""`sudden` churn leaves no footprint, so it has no group and is not scored."""
+
+
+def read_churners(data_dir: Path) -> pd.DataFrame | None:
+    """Churners with their primary cause and first month without orders; None when the
+    folder holds no simulator truth (real data)."""
+    path = Path(data_dir) / TRUTH_DIR / "dealers.parquet"
+    if not path.is_file():
+        return None
+    truth = pd.read_parquet(path)
+    churned = truth[truth["churned"] & truth["primary_cause"].notna()]
+    return pd.DataFrame({"dealer_id": churned["dealer_id"].astype(str).to_numpy(),
+                         "cause": churned["primary_cause"].astype(str).to_numpy(),
+                         "churn_month": pd.to_datetime(churned["churn_month"]).to_numpy()})
