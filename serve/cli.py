@@ -194,18 +194,26 @@ def features(
     _build_features(loaded, cfg, cutoffs, out)
 
 
-def _build_features(loaded, cfg: Settings, cutoffs: list[str] | None, out: Path | None) -> None:
+def _progress_bar():
+    return Progress(TextColumn("{task.description:<44}"), BarColumn(),
+                    TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                    console=errors, transient=True)
+
+
+def _panel(loaded, cfg: Settings, cutoffs: list[str] | None = None):
     try:
         chosen = parse_cutoffs(cutoffs, loaded.tables) if cutoffs else None
     except CutoffError as exc:
         raise fail(str(exc)) from None
-    with Progress(TextColumn("{task.description:<40}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                  console=errors, transient=True) as bar:
+    with _progress_bar() as bar:
         task = bar.add_task("monthly aggregates", total=None)
-        panel = build_panel(loaded.tables, chosen, panel=cfg.panel, labels=cfg.labels,
-                            progress=lambda step, i, n: bar.update(task, description=step,
-                                                                   completed=i, total=n))
+        return build_panel(loaded.tables, chosen, panel=cfg.panel, labels=cfg.labels,
+                           progress=lambda step, i, n: bar.update(task, description=step,
+                                                                  completed=i, total=n))
+
+
+def _build_features(loaded, cfg: Settings, cutoffs: list[str] | None, out: Path | None) -> None:
+    panel = _panel(loaded, cfg, cutoffs)
     target = out or cfg.work_dir / "panel.parquet"
     write_parquet_atomically(panel, target)
     cut = panel["cutoff"]
@@ -238,6 +246,191 @@ def catalog(
         table.add_row(*[str(row[k]) for k in ("name", "group", "unit", "actionable", "needs",
                                               "description")])
     console.print(table)
+
+
+def _run_inputs(loaded, cfg: Settings, data_dir: Path):
+    from features.fingerprint import data_fingerprint
+    from models.pipeline import RunInputs
+    return RunInputs(settings=cfg.model_dump(mode="json"),
+                     fingerprint=data_fingerprint(loaded.report), data_dir=str(data_dir))
+
+
+def _quiet_mlflow() -> None:
+    """MLflow and its database migrations log at INFO; the progress bar says enough."""
+    import logging
+    import warnings
+
+    import mlflow  # noqa: F401  (configures its loggers on import; override after)
+    for name in ("mlflow", "alembic", "urllib3"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="mlflow")
+
+
+def _with_bar(label: str):
+    bar = _progress_bar()
+    task = bar.add_task(label, total=None)
+    return bar, lambda step, i, n: bar.update(task, description=step, completed=i, total=n)
+
+
+@app.command()
+def train(
+    data_dir: Annotated[Path | None, typer.Argument(
+        help="Folder with the contract's tables. Default: settings' data_dir.")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        help="The data's as-of date YYYY-MM-DD for validation. Default: today.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+    = False,
+) -> None:
+    """Train churn, decline and forecast models, register them in MLflow, and promote each
+    to `champion` if it passes the gate (else it stays `challenger`, with the reasons)."""
+    from models.dataset import TrainingDataError
+    from models.pipeline import train as run_train
+    cfg = settings()
+    folder = data_dir or cfg.effective_data_dir
+    loaded = _validate(folder, cfg, as_of=_date(as_of), as_json=False, quiet=True)
+    panel = _panel(loaded, cfg)
+    _quiet_mlflow()
+    bar, tick = _with_bar("training")
+    try:
+        with bar:
+            result = run_train(panel, _run_inputs(loaded, cfg, folder), cfg.models, cfg.labels,
+                               cfg.work_dir, progress=tick)
+    except TrainingDataError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        sys.stdout.write(json.dumps({
+            "run_id": result.run_id, "tracking_uri": result.tracking_uri,
+            "origin": f"{result.origin:%Y-%m-%d}", "versions": result.versions,
+            "promoted": {m: d.promote for m, d in result.decisions.items()},
+            "reasons": {m: d.reasons for m, d in result.decisions.items()}},
+            ensure_ascii=False) + "\n")
+        return
+    console.print(f"Trained at cutoff {result.origin:%Y-%m-%d}; MLflow run {result.run_id} "
+                  f"({result.tracking_uri})")
+    table = Table(title="Registered models")
+    for col in ("model", "version", "alias", "gate"):
+        table.add_column(col)
+    for model, decision in result.decisions.items():
+        table.add_row(f"{cfg.models.tracking.model_prefix}-{model}", result.versions[model],
+                      "champion" if decision.promote else "challenger", _gate_text(decision))
+    console.print(table)
+
+
+def _gate_text(decision) -> str:
+    if not decision.promote:
+        return "; ".join(decision.reasons)
+    first = any(c.name == "no champion yet" for c in decision.checks)
+    return "beats every baseline" + (" (first champion)" if first else
+                                     ", holds up against the previous champion")
+
+
+@app.command()
+def backtest(
+    data_dir: Annotated[Path | None, typer.Argument(
+        help="Folder with the contract's tables. Default: settings' data_dir.")] = None,
+    origins: Annotated[int | None, typer.Option(
+        help="Monthly origins to refit at. Default: settings' models.backtest.origins.")]
+    = None,
+    card: Annotated[Path | None, typer.Option(
+        help="Also write the model card (Markdown) to this file.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Metrics table CSV. Default: <work_dir>/backtest.csv.")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        help="The data's as-of date YYYY-MM-DD for validation. Default: today.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the pooled metrics as JSON.")]
+    = False,
+) -> None:
+    """Rolling-origin backtest of the three models against their baselines."""
+    from features.simulator.truth import CAUSE_GROUPS, read_churners
+    from models.backtest import headline, pooled
+    from models.dataset import TrainingDataError
+    from models.gate import baseline_checks
+    from models.pipeline import backtest as run_backtest
+    cfg = settings()
+    if origins is not None:
+        if origins < 1:
+            raise fail("--origins must be at least 1")
+        cfg.models.backtest.origins = origins
+    folder = data_dir or cfg.effective_data_dir
+    loaded = _validate(folder, cfg, as_of=_date(as_of), as_json=False, quiet=True)
+    panel = _panel(loaded, cfg)
+    _quiet_mlflow()
+    bar, tick = _with_bar("backtest")
+    try:
+        with bar:
+            result = run_backtest(panel, _run_inputs(loaded, cfg, folder), cfg.models,
+                                  cfg.labels, cfg.work_dir, churners=read_churners(folder),
+                                  cause_groups=CAUSE_GROUPS, progress=tick)
+    except TrainingDataError as exc:
+        raise fail(str(exc)) from None
+    target = out or cfg.work_dir / "backtest.csv"
+    _write_text_atomically(target, result.table.to_csv(index=False))
+    if card is not None:
+        _write_text_atomically(card, result.card)
+    if as_json:
+        sys.stdout.write(json.dumps({"run_id": result.run_id, "table": str(target),
+                                     "pooled": headline(result.table)}) + "\n")
+        return
+    origins_text = ", ".join(f"{o:%Y-%m}" for o in result.backtest.origins)
+    console.print(f"Backtest over {len(result.backtest.origins)} origins ({origins_text}); "
+                  f"MLflow run {result.run_id}")
+    _print_pooled(pooled(result.table))
+    for model in ("churn", "decline", "forecast"):
+        for check in baseline_checks(result.table, model, cfg.models.gate,
+                                     cfg.models.forecast.interval):
+            mark = "[green]pass[/green]" if check.passed else "[red]FAIL[/red]"
+            console.print(f"  {mark} {model}: {check.name}: {check.detail}")
+    if result.fidelity is not None:
+        rates = ", ".join(f"{r.cause} {r.hit_rate:.0%} (n={r.churners})"
+                          for r in result.fidelity.itertuples())
+        console.print(f"Explanations naming the true cause in the top "
+                      f"{cfg.models.explain.top_factors}: {rates}")
+    console.print(f"Table: {target}" + (f"; model card: {card}" if card else ""))
+
+
+def _print_pooled(rows) -> None:
+    table = Table(title="Pooled over origins")
+    cols = ("model", "predictor", "roc_auc", "pr_auc", "brier", "ece", "top_lift", "wape",
+            "coverage")
+    for col in cols:
+        table.add_column(col)
+    for _, row in rows.iterrows():
+        table.add_row(*[str(row[c]) if isinstance(row[c], str) else
+                        ("" if row[c] != row[c] else f"{row[c]:.3f}") for c in cols])
+    console.print(table)
+
+
+def _write_text_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+@app.command()
+def promote(
+    model: Annotated[str, typer.Argument(help="churn, decline or forecast.")],
+    version: Annotated[str, typer.Argument(help="The registered version to make champion.")],
+    reason: Annotated[str, typer.Option(help="Why the gate is overridden (recorded as a "
+                                       "tag on the version).")],
+) -> None:
+    """Make a version the champion by hand (overriding the gate), recording why."""
+    from models.tracking import RegistryError, configure, registered_name
+    from models.tracking import promote as set_champion
+    cfg = settings()
+    if model not in ("churn", "decline", "forecast"):
+        raise fail(f"model must be churn, decline or forecast, got '{model}'")
+    if not reason.strip():
+        raise fail("--reason must say why the gate is overridden")
+    _quiet_mlflow()
+    configure(cfg.models.tracking, cfg.work_dir)
+    name = registered_name(cfg.models.tracking, model)
+    try:
+        previous = set_champion(name, version, reason)
+    except RegistryError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"{name} version {version} is now champion (was: {previous or 'none'}); "
+                  f"reason recorded: {reason}")
 
 
 @app.command()

@@ -22,6 +22,7 @@ from pydantic_settings import (
 
 from features.settings import ContractSettings, LabelSettings, PanelSettings
 from features.simulator.settings import SimulatorSettings
+from models.settings import ModelSettings
 
 CONFIG_ENV = "DEALER_RISK_CONFIG"
 DEFAULT_CONFIG = Path("dealer-risk.toml")
@@ -49,6 +50,7 @@ class Settings(BaseSettings):
     panel: PanelSettings = Field(default_factory=PanelSettings)
     labels: LabelSettings = Field(default_factory=LabelSettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
+    models: ModelSettings = Field(default_factory=ModelSettings)
 
     @property
     def sample_data_dir(self) -> Path:

@@ -1,0 +1,132 @@
+"""The model bundle, the unit of deployment: feature order, boosters, calibrator, metadata.
+
+A bundle saves to a folder of plain files (LightGBM's text model format and JSON, no
+pickles) that MLflow logs as the registered model's artifacts; load(save(b)) predicts and
+explains identically (tests/models/test_bundle.py).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from models.calibration import Calibrator
+from models.dataset import FeatureSpec
+
+BUNDLE_FILE = "bundle.json"
+
+
+def _booster_text(booster: lgb.Booster) -> str:
+    return booster.model_to_string(num_iteration=-1)
+
+
+@dataclass
+class ClassifierBundle:
+    """A calibrated probability of `model` (churn or decline) within the label's horizon."""
+
+    model: str
+    spec: FeatureSpec
+    booster: lgb.Booster
+    calibrator: Calibrator
+    metadata: dict = field(default_factory=dict)
+    kind = "classifier"
+
+    def margin(self, frame: pd.DataFrame) -> np.ndarray:
+        """Raw log-odds: what the contributions add up to."""
+        return self.booster.predict(self.spec.matrix(frame), raw_score=True)
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.calibrator(self.margin(frame))
+
+    def contributions(self, frame: pd.DataFrame) -> np.ndarray:
+        """TreeSHAP per feature in log-odds, plus the base value as the last column."""
+        return np.asarray(self.booster.predict(self.spec.matrix(frame), pred_contrib=True))
+
+    def save(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "booster.txt").write_text(_booster_text(self.booster), encoding="utf-8")
+        _write_json(folder / BUNDLE_FILE, {
+            "kind": self.kind, "model": self.model, "spec": self.spec.to_dict(),
+            "calibrator": self.calibrator.to_dict(), "metadata": self.metadata})
+        return folder
+
+
+@dataclass
+class ForecastBundle:
+    """Next quarter's net amount: the expected value and an interval (p10, p50, p90).
+
+    The expected value comes from a Tweedie booster (zero-inflated sales); the quantiles
+    from quantile boosters on log(1 + amount) (quantiles survive monotone transforms), with
+    the interval's ends shifted on the calibration slice so that its coverage holds.
+    """
+
+    spec: FeatureSpec
+    mean: lgb.Booster
+    quantiles: dict[float, lgb.Booster]
+    shifts: dict[float, float]
+    metadata: dict = field(default_factory=dict)
+    model = "forecast"
+    kind = "forecast"
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        x = self.spec.matrix(frame)
+        logs = {q: b.predict(x) + self.shifts.get(q, 0.0) for q, b in self.quantiles.items()}
+        qs = sorted(logs)
+        stacked = np.sort(np.column_stack([logs[q] for q in qs]), axis=1)  # no crossing
+        out = pd.DataFrame({_quantile_name(q): np.expm1(np.maximum(stacked[:, i], 0.0))
+                            for i, q in enumerate(qs)}, index=frame.index)
+        out["expected"] = self.mean.predict(x)
+        return out
+
+    def contributions(self, frame: pd.DataFrame) -> np.ndarray:
+        """TreeSHAP of the expected-amount model, in log(amount), base value last."""
+        return np.asarray(self.mean.predict(self.spec.matrix(frame), pred_contrib=True))
+
+    def save(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "mean.txt").write_text(_booster_text(self.mean), encoding="utf-8")
+        for q, booster in self.quantiles.items():
+            (folder / f"{_quantile_name(q)}.txt").write_text(_booster_text(booster),
+                                                             encoding="utf-8")
+        _write_json(folder / BUNDLE_FILE, {
+            "kind": self.kind, "model": self.model, "spec": self.spec.to_dict(),
+            "quantiles": sorted(self.quantiles), "shifts": {str(k): v for k, v in
+                                                            self.shifts.items()},
+            "metadata": self.metadata})
+        return folder
+
+
+Bundle = ClassifierBundle | ForecastBundle
+
+
+def _quantile_name(q: float) -> str:
+    return f"p{round(q * 100):02d}"
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str),
+                    encoding="utf-8")
+
+
+def _booster(path: Path) -> lgb.Booster:
+    return lgb.Booster(model_str=path.read_text(encoding="utf-8"))
+
+
+def load_bundle(folder: Path) -> Bundle:
+    data = json.loads((folder / BUNDLE_FILE).read_text(encoding="utf-8"))
+    spec = FeatureSpec.from_dict(data["spec"])
+    if data["kind"] == "classifier":
+        return ClassifierBundle(model=data["model"], spec=spec,
+                                booster=_booster(folder / "booster.txt"),
+                                calibrator=Calibrator.from_dict(data["calibrator"]),
+                                metadata=data["metadata"])
+    quantiles = {float(q): _booster(folder / f"{_quantile_name(float(q))}.txt")
+                 for q in data["quantiles"]}
+    return ForecastBundle(spec=spec, mean=_booster(folder / "mean.txt"), quantiles=quantiles,
+                          shifts={float(k): v for k, v in data["shifts"].items()},
+                          metadata=data["metadata"])

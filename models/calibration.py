@@ -1,0 +1,79 @@
+"""Turn a booster's raw log-odds into probabilities a manager can read as percentages.
+
+Fitted on a time slice later than the booster's training data. Stored as plain numbers
+(JSON), so a saved model holds no pickles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
+
+EPS = 1e-4
+
+
+@dataclass(frozen=True)
+class Calibrator:
+    """Maps raw log-odds to a probability, monotonically."""
+
+    method: str
+    params: dict
+
+    def __call__(self, margin: np.ndarray) -> np.ndarray:
+        margin = np.asarray(margin, dtype=float)
+        if self.method == "platt":
+            p = 1.0 / (1.0 + np.exp(-(self.params["a"] * margin + self.params["b"])))
+        elif self.method == "isotonic":
+            p = np.interp(margin, self.params["x"], self.params["y"])
+        else:
+            p = 1.0 / (1.0 + np.exp(-margin))
+        return np.clip(p, EPS, 1 - EPS)
+
+    def to_dict(self) -> dict:
+        return {"method": self.method, "params": self.params}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Calibrator:
+        return cls(method=data["method"], params=data["params"])
+
+
+def fit_platt(margin: np.ndarray, y: np.ndarray) -> Calibrator:
+    lr = LogisticRegression(C=1e6).fit(np.asarray(margin).reshape(-1, 1), y)
+    return Calibrator("platt", {"a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0])})
+
+
+def fit_isotonic(margin: np.ndarray, y: np.ndarray) -> Calibrator:
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(margin, y)
+    return Calibrator("isotonic", {"x": iso.X_thresholds_.tolist(),
+                                   "y": iso.y_thresholds_.tolist()})
+
+
+FITTERS = {"platt": fit_platt, "isotonic": fit_isotonic}
+
+
+def fit_calibrator(margin: np.ndarray, y: np.ndarray, group: np.ndarray, method: str
+                   ) -> tuple[Calibrator, dict[str, float]]:
+    """Fit the calibrator; with method "auto", choose by time on the slice itself.
+
+    `group` orders the rows in time (their cutoffs): both candidates are fitted on all but
+    the newest group and judged by log loss on it, as the backtest would judge them; the
+    winner is then refitted on the whole slice. Returns the calibrator and the judged losses.
+    """
+    if method != "auto":
+        return FITTERS[method](margin, y), {}
+    group = np.asarray(group)
+    newest = group == max(group)
+    losses = {}
+    for name, fitter in FITTERS.items():
+        if newest.all() or y[~newest].min() == y[~newest].max():
+            losses[name] = np.nan
+            continue
+        p = fitter(margin[~newest], y[~newest])(margin[newest])
+        losses[name] = float(log_loss(y[newest], p, labels=[0, 1]))
+    known = {k: v for k, v in losses.items() if np.isfinite(v)}
+    best = min(known, key=known.get) if known else "platt"
+    return FITTERS[best](margin, y), losses

@@ -1,0 +1,107 @@
+"""The model card: what the models predict, on what data, how well, and their limits.
+
+Rendered from a backtest run (logged as `model_card.md`); docs/model-card.md is the card of
+the default simulator data, written by `dealer-risk backtest --card docs/model-card.md`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from features.settings import LabelSettings
+from models.backtest import Backtest, pooled
+from models.settings import ModelSettings
+
+CLASSIFIER_COLUMNS = ("roc_auc", "pr_auc", "brier", "log_loss", "ece", "top_precision",
+                      "top_lift", "top_revenue_captured")
+FORECAST_COLUMNS = ("wape", "mae", "predicted_over_actual", "pinball_lo", "pinball_hi",
+                    "coverage")
+
+
+def _markdown(frame: pd.DataFrame, digits: int = 3) -> str:
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, row in frame.iterrows():
+        cells = []
+        for c in cols:
+            v = row[c]
+            if isinstance(v, float):
+                cells.append("" if pd.isna(v) else f"{v:,.{digits}f}" if abs(v) < 1000
+                             else f"{v:,.0f}")
+            else:
+                cells.append(str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def render_card(table: pd.DataFrame, bt: Backtest, fidelity: pd.DataFrame | None,
+                settings: ModelSettings, labels: LabelSettings, fingerprint: dict,
+                provenance: dict) -> str:
+    rows = pooled(table)
+    cls = rows[rows["model"].isin(["churn", "decline"])]
+    fc = rows[rows["model"] == "forecast"]
+    origins = ", ".join(f"{o:%Y-%m}" for o in bt.origins)
+    lo, hi = settings.forecast.interval
+    ch, de = labels.churn, labels.decline
+    orders = fingerprint["tables"].get("orders", {})
+    out = [
+        "# Model card: dealer-risk churn, decline and forecast models\n",
+        "## What the models predict\n",
+        f"- **churn**: probability that an active dealer (a positive order in the last "
+        f"{ch.active_days} days, contract open) places no positive net order in the next "
+        f"{ch.horizon_days} days, or its contract closes within them. Calibrated: a score "
+        "of 30% means about 30 in 100 such dealers churn.",
+        f"- **decline**: probability that next {de.horizon_months} months' net orders fall more "
+        f"than {de.drop:.0%} below the same months a year earlier (the trailing "
+        f"{de.horizon_months} months for dealers younger than {de.min_tenure_months} months).",
+        f"- **forecast**: next {labels.forecast.horizon_months} months' net order amount: an "
+        f"expected value (LightGBM, Tweedie objective) and a {hi - lo:.0%} interval "
+        f"(p{lo * 100:.0f}, p50, p{hi * 100:.0f}: quantile models on log(1 + amount), "
+        "conformalized on the calibration slice).\n",
+        "All three are LightGBM models on the feature catalog (docs/features.md), trained on "
+        "a dealer x month panel where every feature uses only records dated before its "
+        "cutoff. Probabilities are calibrated (Platt or isotonic, whichever has the lower log "
+        "loss on the newest calibration cutoff) on cutoffs later than the booster's "
+        "training data. Explanations are LightGBM's exact TreeSHAP contributions, grouped "
+        "by the catalog's business groups.\n",
+        "## Data\n",
+        f"Data fingerprint `{fingerprint['sha256'][:16]}`, as of {fingerprint['as_of']}; "
+        f"{orders.get('accepted', 0):,} order lines from {orders.get('date_min')} to "
+        f"{orders.get('date_max')}. Tables: "
+        + ", ".join(f"{k} ({v['accepted']:,} rows)" for k, v in fingerprint["tables"].items())
+        + ". Code " + provenance.get("git_commit", "unknown")[:12]
+        + f", dealer-risk {provenance.get('package_version')}, LightGBM "
+        f"{provenance.get('lightgbm')}.\n",
+        "## Backtest\n",
+        f"Rolling origin over {len(bt.origins)} monthly origins ({origins}). At each origin "
+        "the models are refitted on the cutoffs whose labels were complete by then (oldest "
+        f"to newest: fit, {settings.split.early_stopping_cutoffs} cutoffs for early stopping, "
+        f"{settings.split.calibration_cutoffs} for calibration) and score the dealers at the "
+        "origin; the scores are judged once the horizon has passed. Baselines are fitted on "
+        "the same slices. Metrics pooled over origins; top = the "
+        f"{settings.backtest.top_share:.0%} of dealers with the highest score.\n",
+        _markdown(cls[["model", "predictor", "rows", "rate", *CLASSIFIER_COLUMNS]]),
+        _markdown(fc[["model", "predictor", "rows", *FORECAST_COLUMNS]]),
+        "Per origin and per region and tier: `backtest.csv` in the run's artifacts.\n",
+    ]
+    if fidelity is not None:
+        out += ["## Do the explanations name the real reason?\n",
+                "On simulated data the cause of every churn is known. For churners with a "
+                "cause other than `sudden`, at the last cutoff before they stopped ordering, "
+                "scored by the model of that month: the share whose cause's business group "
+                f"is among the top {settings.explain.top_factors} factors.\n",
+                _markdown(fidelity, 2)]
+    out += [
+        "## Limits\n",
+        "- Trained and judged here on simulated data (docs/simulator.md); on real data, "
+        "rerun `dealer-risk backtest` and read its card before trusting the scores.",
+        "- The churn label is literal: dealers that order in lumps (project dealers) can go "
+        f"{ch.horizon_days} days without an order and count as churned; their scores are "
+        "higher for that reason.",
+        "- Contributions explain the model, not the world: a factor is what moved the score, "
+        "which is usually, not always, why the dealer is leaving (see the fidelity table).",
+        "- Region, tier and channel are taken as constant over time; the dealers table's "
+        "current sales rep is not a feature (it would leak the present into the past).",
+        "- A new region or tier unseen in training is scored as 'missing' for that feature.",
+    ]
+    return "\n".join(out) + "\n"

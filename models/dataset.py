@@ -1,0 +1,130 @@
+"""From the panel to model inputs: targets, time slices and the design matrix.
+
+Splits are by time only. At an origin T (the day a monthly retrain would run), a cutoff can
+teach the models only if its label's horizon ended by T; the rows at T itself are what the
+retrained models score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from features.catalog import BY_NAME
+from features.panel import feature_columns
+from features.settings import LabelSettings
+from models.settings import SplitSettings
+
+TARGETS = {"churn": "churn", "decline": "decline", "forecast": "next_amount"}
+"""Model name -> the panel's label column it learns."""
+
+
+class TrainingDataError(ValueError):
+    """The panel cannot support the requested fit; the message says what is missing."""
+
+
+def label_end(cutoffs: pd.Series | pd.DatetimeIndex, model: str, labels: LabelSettings
+              ) -> pd.DatetimeIndex:
+    """The first day after each cutoff's label horizon: the label is known from then on."""
+    cut = pd.DatetimeIndex(cutoffs)
+    if model == "churn":
+        return cut + pd.Timedelta(days=labels.churn.horizon_days)
+    months = labels.decline.horizon_months if model == "decline" else \
+        labels.forecast.horizon_months
+    return cut + pd.DateOffset(months=months)
+
+
+def known_cutoffs(panel: pd.DataFrame, model: str, origin: pd.Timestamp,
+                  labels: LabelSettings) -> pd.DatetimeIndex:
+    """Cutoffs with labelled rows whose horizon ended by the origin, oldest first."""
+    rows = panel[panel[TARGETS[model]].notna()]
+    cuts = pd.DatetimeIndex(rows["cutoff"].unique()).sort_values()
+    return cuts[label_end(cuts, model, labels) <= origin]
+
+
+@dataclass(frozen=True)
+class Slices:
+    fit: pd.DatetimeIndex
+    early_stopping: pd.DatetimeIndex
+    calibration: pd.DatetimeIndex
+
+    @property
+    def last(self) -> pd.Timestamp:
+        return self.calibration[-1]
+
+
+def time_slices(cutoffs: pd.DatetimeIndex, split: SplitSettings, model: str) -> Slices:
+    """Oldest cutoffs to fit, then early stopping, then the newest for calibration."""
+    cal, es = split.calibration_cutoffs, split.early_stopping_cutoffs
+    need = split.min_fit_cutoffs + es + cal
+    if len(cutoffs) < need:
+        raise TrainingDataError(
+            f"{model}: {len(cutoffs)} labelled cutoffs before the origin, need at least {need} "
+            f"({split.min_fit_cutoffs} to fit, {es} for early stopping, {cal} to calibrate); "
+            "give more months of history or lower models.split settings")
+    return Slices(fit=cutoffs[: -(es + cal)], early_stopping=cutoffs[-(es + cal): -cal],
+                  calibration=cutoffs[-cal:])
+
+
+def rows_at(panel: pd.DataFrame, model: str, cutoffs: pd.DatetimeIndex) -> pd.DataFrame:
+    """The labelled rows of these cutoffs."""
+    target = TARGETS[model]
+    return panel[panel["cutoff"].isin(cutoffs) & panel[target].notna()]
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """The ordered inputs a model was fitted on; scoring checks and rebuilds exactly these."""
+
+    names: tuple[str, ...]
+    categories: dict[str, tuple[str, ...]]
+
+    @classmethod
+    def from_panel(cls, panel: pd.DataFrame) -> FeatureSpec:
+        names = tuple(feature_columns(panel))
+        cats = {n: tuple(str(c) for c in _categories(panel[n]))
+                for n in names if BY_NAME[n].categorical}
+        return cls(names=names, categories=cats)
+
+    def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The model's input: float columns, categoricals with the training categories.
+
+        A category unseen in training becomes missing (LightGBM sends it down the missing
+        branch) rather than an error, so a new region still gets a score.
+        """
+        missing = [n for n in self.names if n not in frame.columns]
+        if missing:
+            raise TrainingDataError(f"input lacks {len(missing)} feature(s) the model was "
+                                    f"fitted on: {', '.join(missing)}")
+        out = {}
+        for name in self.names:
+            col = frame[name]
+            if name in self.categories:
+                known = list(self.categories[name])
+                text = col.astype("string")
+                values = text.where(text.isin(known)).to_numpy(dtype=object, na_value=None)
+                out[name] = pd.Categorical(values, categories=known)
+            else:
+                out[name] = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+        return pd.DataFrame(out, index=frame.index)
+
+    def to_dict(self) -> dict:
+        return {"names": list(self.names),
+                "categories": {k: list(v) for k, v in self.categories.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> FeatureSpec:
+        return cls(names=tuple(data["names"]),
+                   categories={k: tuple(v) for k, v in data["categories"].items()})
+
+
+def _categories(col: pd.Series) -> list:
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return list(col.cat.categories)
+    return sorted(col.dropna().astype(str).unique())
+
+
+def numeric(frame: pd.DataFrame, name: str) -> np.ndarray:
+    return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)

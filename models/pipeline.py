@@ -1,0 +1,275 @@
+"""The `train` and `backtest` runs: fit, evaluate, explain, and track it all in MLflow.
+
+One parent run per command with a child run per model. Every run records what is needed
+to repeat it: the effective settings, the package version and git commit, the data
+fingerprint and the seed.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from features.settings import LabelSettings
+from models import plots
+from models.backtest import (
+    Backtest,
+    evaluation_origins,
+    headline,
+    metrics_table,
+    run_backtest,
+)
+from models.card import render_card
+from models.dataset import TARGETS, known_cutoffs
+from models.explain import grouped_contributions
+from models.fidelity import cause_hits, fidelity_table, rows_for_churners
+from models.gate import Decision, decide
+from models.settings import ModelSettings
+from models.tracking import (
+    alias_metrics,
+    configure,
+    log_bundle,
+    record_outcome,
+    registered_name,
+)
+from models.training import CLASSIFIERS, MODELS, fit_models
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """What a run was given besides the panel: logged so the run can be repeated."""
+
+    settings: dict
+    fingerprint: dict
+    data_dir: str
+
+
+@dataclass
+class TrainResult:
+    run_id: str
+    origin: pd.Timestamp
+    versions: dict[str, str]
+    decisions: dict[str, Decision]
+    table: pd.DataFrame
+    tracking_uri: str
+
+
+@dataclass
+class BacktestResult:
+    run_id: str
+    backtest: Backtest
+    table: pd.DataFrame
+    fidelity: pd.DataFrame | None
+    card: str
+    tracking_uri: str
+    hits: pd.DataFrame | None = field(default=None)
+
+
+def provenance() -> dict[str, str]:
+    try:
+        pkg = version("dealer-risk")
+    except PackageNotFoundError:
+        pkg = "unknown"
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                                cwd=Path(__file__).parent, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return {"package_version": pkg, "git_commit": commit or "unknown",
+            "python": platform.python_version(), "lightgbm": version("lightgbm"),
+            "mlflow": version("mlflow")}
+
+
+def flatten(values: dict, prefix: str = "") -> dict[str, str]:
+    out = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out |= flatten(value, f"{name}.")
+        else:
+            out[name] = json.dumps(value, ensure_ascii=False, default=str)[:6000]
+    return out
+
+
+def newest_origin(panel: pd.DataFrame) -> pd.Timestamp:
+    """The cutoff a retrain today serves: the panel's newest."""
+    return pd.Timestamp(panel["cutoff"].max())
+
+
+def _start_parent(kind: str, inputs: RunInputs, settings: ModelSettings):
+    run = mlflow.start_run(run_name=kind)
+    prov = provenance()
+    mlflow.set_tags({"dealer_risk.command": kind, "data.sha256": inputs.fingerprint["sha256"],
+                     "data.dir": inputs.data_dir, "seed": str(settings.seed),
+                     **{f"code.{k}": v for k, v in prov.items()}})
+    mlflow.log_params(flatten(inputs.settings))
+    mlflow.log_dict(inputs.settings, "settings.json")
+    mlflow.log_dict(inputs.fingerprint, "data_fingerprint.json")
+    mlflow.log_dict(prov, "provenance.json")
+    return run
+
+
+def _log_table(table: pd.DataFrame, name: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        table.to_csv(path, index=False)
+        mlflow.log_artifact(str(path))
+
+
+def _log_figure(fig, name: str) -> None:
+    mlflow.log_figure(fig, name)
+    plots.close(fig)
+
+
+def _metric_key(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-/ " else "_" for c in text)
+
+
+def _log_model_metrics(table: pd.DataFrame, model: str) -> None:
+    """Pooled metrics of the model and its baselines, per origin as steps, and per segment."""
+    rows = table[table["model"] == model]
+    numeric = [c for c in rows.columns if c not in ("model", "predictor", "origin", "segment")]
+    origins = sorted(o for o in rows["origin"].unique() if o != "pooled")
+    for _, row in rows.iterrows():
+        prefix = "" if row["predictor"] == "model" else f"{row['predictor']}."
+        for metric in numeric:
+            value = row[metric]
+            if not np.isfinite(value):
+                continue
+            if row["origin"] == "pooled" and row["segment"] == "all":
+                mlflow.log_metric(_metric_key(f"{prefix}{metric}"), float(value))
+            elif row["origin"] == "pooled":
+                mlflow.log_metric(_metric_key(f"{prefix}{metric}.{row['segment']}"),
+                                  float(value))
+            else:
+                mlflow.log_metric(_metric_key(f"{prefix}{metric}.per_origin"), float(value),
+                                  step=origins.index(row["origin"]))
+
+
+def _log_charts(bt: Backtest, model: str, bundle, panel: pd.DataFrame) -> None:
+    if model in CLASSIFIERS:
+        frame = bt.classifiers[bt.classifiers["model"] == model]
+        _log_figure(plots.calibration_curve(frame, model), "calibration_curve.png")
+        _log_figure(plots.gain_chart(frame, model), "gain_chart.png")
+    newest = panel[panel["cutoff"] == panel["cutoff"].max()]
+    groups = grouped_contributions(bundle, bundle.contributions(newest))
+    _log_figure(plots.grouped_shap_summary(groups, model), "shap_summary_grouped.png")
+    booster = bundle.booster if model in CLASSIFIERS else bundle.mean
+    _log_figure(plots.importance(booster, model), "feature_importance.png")
+
+
+def train(panel: pd.DataFrame, inputs: RunInputs, settings: ModelSettings,
+          labels: LabelSettings, work_dir: Path, *, progress: Progress | None = None
+          ) -> TrainResult:
+    """Backtest the newest origins for the gate, fit at the newest cutoff, register, gate."""
+    uri = configure(settings.tracking, work_dir)
+    origin = newest_origin(panel)
+    gate_origins = evaluation_origins(panel, settings.backtest.gate_origins)
+    steps = len(gate_origins) + 2
+
+    def tick(step: str, i: int) -> None:
+        if progress:
+            progress(step, i, steps)
+
+    bt = run_backtest(panel, settings, labels, gate_origins,
+                      progress=lambda s, i, n: tick(f"gate backtest {s}", i))
+    table = metrics_table(bt, settings)
+    heads = headline(table)
+    tick("final models", len(gate_origins))
+    bundles = fit_models(panel, origin, settings, labels,
+                         progress=lambda m: tick(f"final model: {m}", len(gate_origins)))
+    tick("registering", len(gate_origins) + 1)
+    versions, decisions = {}, {}
+    with _start_parent("train", inputs, settings) as parent:
+        mlflow.set_tag("origin", f"{origin:%Y-%m-%d}")
+        _log_table(table, "gate_backtest.csv")
+        for model in MODELS:
+            with mlflow.start_run(run_name=model, nested=True):
+                mlflow.set_tag("model", model)
+                mlflow.log_dict(bundles[model].metadata, "bundle_metadata.json")
+                _log_model_metrics(table, model)
+                _log_charts(bt, model, bundles[model], panel)
+                name = registered_name(settings.tracking, model)
+                champion = alias_metrics(name)
+                train_rows = panel[panel["cutoff"].isin(
+                    known_cutoffs(panel, model, origin, labels))
+                    & panel[TARGETS[model]].notna()]
+                mv = log_bundle(bundles[model], train_rows, name)
+                decision = decide(model, table, heads.get(model, {}), champion,
+                                  settings.gate, settings.forecast.interval)
+                record_outcome(name, mv.version, heads.get(model, {}), decision)
+                mlflow.set_tags({"gate": "promoted" if decision.promote else "refused",
+                                 "registered_version": mv.version})
+                versions[model], decisions[model] = str(mv.version), decision
+        mlflow.log_text("\n".join(d.summary() for d in decisions.values()), "gate.txt")
+        run_id = parent.info.run_id
+    tick("done", steps)
+    return TrainResult(run_id=run_id, origin=origin, versions=versions, decisions=decisions,
+                       table=table, tracking_uri=uri)
+
+
+def backtest(panel: pd.DataFrame, inputs: RunInputs, settings: ModelSettings,
+             labels: LabelSettings, work_dir: Path, *, churners: pd.DataFrame | None = None,
+             cause_groups: dict | None = None, progress: Progress | None = None
+             ) -> BacktestResult:
+    """Rolling-origin backtest over `settings.backtest.origins` monthly origins."""
+    uri = configure(settings.tracking, work_dir)
+    bt = run_backtest(panel, settings, labels, progress=progress)
+    table = metrics_table(bt, settings)
+    hits = fidelity = None
+    if churners is not None and cause_groups:
+        hits = explanation_fidelity(panel, bt, churners, cause_groups,
+                                    settings.explain.top_factors)
+        fidelity = fidelity_table(hits)
+    card = render_card(table, bt, fidelity, settings, labels, inputs.fingerprint,
+                       provenance())
+    with _start_parent("backtest", inputs, settings) as parent:
+        mlflow.set_tag("origins", ", ".join(f"{o:%Y-%m-%d}" for o in bt.origins))
+        _log_table(table, "backtest.csv")
+        _log_table(bt.calibration, "calibration_methods.csv")
+        mlflow.log_text(card, "model_card.md")
+        if fidelity is not None:
+            _log_table(fidelity, "explanation_fidelity.csv")
+            _log_table(hits, "explanation_fidelity_rows.csv")
+        newest = bt.origins[-1]
+        for model in MODELS:
+            with mlflow.start_run(run_name=model, nested=True):
+                mlflow.set_tag("model", model)
+                _log_model_metrics(table, model)
+                _log_charts(bt, model, bt.bundles[newest][model], panel)
+                if model == "churn" and fidelity is not None:
+                    for _, row in fidelity.iterrows():
+                        mlflow.log_metric(_metric_key(f"fidelity.{row['cause']}"),
+                                          float(row["hit_rate"]))
+        run_id = parent.info.run_id
+    return BacktestResult(run_id=run_id, backtest=bt, table=table, fidelity=fidelity,
+                          card=card, tracking_uri=uri, hits=hits)
+
+
+def explanation_fidelity(panel: pd.DataFrame, bt: Backtest, churners: pd.DataFrame,
+                         cause_groups: dict, top: int) -> pd.DataFrame:
+    """Each churner explained by the newest backtest model fitted on or before its last
+    cutoff, on that (out-of-sample) row."""
+    parts = []
+    origins = list(bt.origins)
+    for i, origin in enumerate(origins):
+        end = origins[i + 1] if i + 1 < len(origins) else origin + pd.DateOffset(months=1)
+        rows = rows_for_churners(panel, churners, origin, end, cause_groups)
+        if len(rows):
+            parts.append(cause_hits(bt.bundles[origin]["churn"], rows, rows["cause"],
+                                    cause_groups, top))
+    if not parts:
+        return pd.DataFrame(columns=["dealer_id", "cutoff", "cause", "top_groups", "hit"])
+    return pd.concat(parts, ignore_index=True)

@@ -1,0 +1,131 @@
+"""The models layer's section of the settings: boosters, splits, calibration, backtest, gate.
+
+Composed into serve.settings.Settings as `models`; nothing here imports serve.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class BoosterSettings(BaseModel):
+    """LightGBM parameters shared by every model.
+
+    Trees are kept shallow on purpose: TreeSHAP's cost grows with depth squared, and the
+    serving path computes contributions for every score (benchmarks/RESULTS.md shows the
+    accuracy cost of the constraint).
+    """
+
+    n_estimators: int = Field(default=400, gt=0, description="Upper bound on trees; early "
+                              "stopping on the held-out slice picks the number.")
+    learning_rate: float = Field(default=0.08, gt=0, le=1)
+    num_leaves: int = Field(default=15, ge=2)
+    max_depth: int = Field(default=5, ge=1, description="Caps TreeSHAP's cost per row.")
+    min_child_samples: int = Field(default=60, ge=1)
+    subsample: float = Field(default=0.8, gt=0, le=1)
+    colsample_bytree: float = Field(default=0.7, gt=0, le=1)
+    reg_lambda: float = Field(default=2.0, ge=0)
+    max_bin: int = Field(default=63, ge=2, description="Histogram bins per feature: fewer "
+                         "bins train faster, at no measurable cost here (RESULTS.md).")
+    early_stopping_rounds: int = Field(default=60, gt=0)
+    threads: int = Field(default=2, ge=1, description="LightGBM threads (the machine's cores).")
+
+
+class SplitSettings(BaseModel):
+    """How the labelled cutoffs before an origin are split, always by time.
+
+    Oldest to newest: fit | early stopping | calibration. After early stopping picks the
+    number of trees, the booster is refitted on fit + early stopping; the calibration slice
+    is never seen by the booster.
+    """
+
+    early_stopping_cutoffs: int = Field(default=3, ge=1)
+    calibration_cutoffs: int = Field(default=4, ge=2)
+    min_fit_cutoffs: int = Field(default=6, ge=1, description="Fewer labelled cutoffs than "
+                                 "this before an origin is an error, not a weak model.")
+
+
+class CalibrationSettings(BaseModel):
+    method: Literal["auto", "isotonic", "platt"] = Field(
+        default="auto",
+        description="auto: fit both on the older part of the calibration slice, keep the one "
+        "with the lower log loss on its newest cutoff, refit it on the whole slice.")
+    ece_bins: int = Field(default=10, ge=2, description="Bins of the expected calibration "
+                          "error.")
+
+
+class ForecastSettings(BaseModel):
+    tweedie_variance_power: float = Field(default=1.3, gt=1, lt=2, description="Tweedie "
+                                          "objective of the expected-amount model.")
+    interval: tuple[float, float] = Field(default=(0.1, 0.9), description="Quantiles of the "
+                                          "interval (p10, p90 by default).")
+    conformal: bool = Field(default=True, description="Widen or narrow the quantile models' "
+                            "interval on the calibration slice (conformalized quantile "
+                            "regression) so that its coverage holds.")
+
+
+class RuleBaselineSettings(BaseModel):
+    """The rule-based early-warning score a channel manager would write by hand."""
+
+    days_since_order: int = Field(default=60, gt=0, description="One point when the last "
+                                  "order is older than this.")
+    yoy_drop: float = Field(default=0.30, gt=0, lt=1, description="One point when the last 3 "
+                            "months are this far below the same months last year.")
+    overdue_requests: int = Field(default=1, ge=1, description="One point for this many "
+                                  "support requests overdue and open.")
+    complaint_surge: float = Field(default=2.0, gt=0, description="One point when complaints "
+                                   "exceed the usual 3 months by this many.")
+    no_order_days_grid: tuple[int, ...] = Field(
+        default=(30, 45, 60, 75, 90, 120, 150, 180),
+        description="Candidates for the best single rule 'no order in N days'.")
+
+
+class BacktestSettings(BaseModel):
+    origins: int = Field(default=12, ge=1, description="Monthly origins, newest possible "
+                         "first: each refits the models as a real monthly retrain would.")
+    gate_origins: int = Field(default=3, ge=1, description="Origins `train` backtests to "
+                              "feed the promotion gate.")
+    top_share: float = Field(default=0.10, gt=0, lt=1, description="The share of dealers a "
+                             "manager can call: lift, precision and revenue captured there.")
+
+
+class GateSettings(BaseModel):
+    """A new version becomes champion only if it beats every baseline and does not fall
+    behind the current champion's recorded backtest by more than these tolerances."""
+
+    auc_tolerance: float = Field(default=0.01, ge=0)
+    pr_auc_tolerance: float = Field(default=0.02, ge=0)
+    brier_tolerance: float = Field(default=0.002, ge=0)
+    wape_tolerance: float = Field(default=0.02, ge=0)
+    max_ece: float = Field(default=0.03, gt=0)
+
+
+class ExplainSettings(BaseModel):
+    top_factors: int = Field(default=3, ge=1, description="Factors shown per score.")
+    past_months: int = Field(default=12, ge=1, description="The dealer's own past value is "
+                             "the feature this many months before the cutoff.")
+
+
+class TrackingSettings(BaseModel):
+    tracking_uri: str | None = Field(
+        default=None,
+        description="MLflow tracking URI. Empty: $MLFLOW_TRACKING_URI, else a SQLite store "
+        "<work_dir>/mlflow.db with artifacts in <work_dir>/mlartifacts.")
+    experiment: str = Field(default="dealer-risk")
+    model_prefix: str = Field(default="dealer-risk", description="Registered models are "
+                              "<prefix>-churn, <prefix>-decline, <prefix>-forecast.")
+
+
+class ModelSettings(BaseModel):
+    seed: int = Field(default=7, description="Seeds every random choice in training.")
+    booster: BoosterSettings = Field(default_factory=BoosterSettings)
+    split: SplitSettings = Field(default_factory=SplitSettings)
+    calibration: CalibrationSettings = Field(default_factory=CalibrationSettings)
+    forecast: ForecastSettings = Field(default_factory=ForecastSettings)
+    rules: RuleBaselineSettings = Field(default_factory=RuleBaselineSettings)
+    backtest: BacktestSettings = Field(default_factory=BacktestSettings)
+    gate: GateSettings = Field(default_factory=GateSettings)
+    explain: ExplainSettings = Field(default_factory=ExplainSettings)
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings)

@@ -1,0 +1,179 @@
+"""Everything MLflow: where runs go, logging bundles as registered models, aliases.
+
+Serving loads models by alias (`champion`), never by "latest". A model version carries its
+backtest headline metrics as tags (`metric.<name>`), which the next gate compares with.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+
+from models.bundle import Bundle, ClassifierBundle, load_bundle
+from models.gate import Decision
+from models.settings import TrackingSettings
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+METRIC_TAG = "metric."
+REGISTERED_DESCRIPTION = {
+    "churn": "Calibrated probability that an active dealer stops ordering within the horizon.",
+    "decline": "Calibrated probability that next quarter's orders fall well below the "
+               "reference quarter.",
+    "forecast": "Next quarter's net order amount: expected value and interval.",
+}
+
+
+class RegistryError(LookupError):
+    """A model, version or alias is not in the registry; the message says which."""
+
+
+def tracking_uri(settings: TrackingSettings, work_dir: Path) -> str:
+    """Settings, else $MLFLOW_TRACKING_URI, else a SQLite store in the work directory."""
+    if settings.tracking_uri:
+        return settings.tracking_uri
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    return f"sqlite:///{(work_dir / 'mlflow.db').resolve()}"
+
+
+def configure(settings: TrackingSettings, work_dir: Path) -> str:
+    """Point MLflow at the store and the experiment (created with artifacts in the work
+    directory when the store is the default local one). Returns the tracking URI."""
+    uri = tracking_uri(settings, work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    if mlflow.get_experiment_by_name(settings.experiment) is None:
+        location = (work_dir / "mlartifacts").resolve().as_uri() if uri.startswith(
+            "sqlite:") else None
+        mlflow.create_experiment(settings.experiment, artifact_location=location)
+    mlflow.set_experiment(settings.experiment)
+    return uri
+
+
+def registered_name(settings: TrackingSettings, model: str) -> str:
+    return f"{settings.model_prefix}-{model}"
+
+
+class BundleModel(mlflow.pyfunc.PythonModel):
+    """The pyfunc face of a bundle, for `mlflow models serve` and other MLflow tools.
+
+    dealer-risk itself loads the bundle files directly (load_registered), which also gives
+    the contributions.
+    """
+
+    def load_context(self, context) -> None:
+        self.bundle = load_bundle(Path(context.artifacts["bundle"]))
+
+    def predict(self, context, model_input: pd.DataFrame, params: dict | None = None
+                ) -> pd.DataFrame:
+        frame = pd.DataFrame(model_input)
+        if isinstance(self.bundle, ClassifierBundle):
+            return pd.DataFrame({"probability": self.bundle.predict(frame)})
+        return self.bundle.predict(frame)
+
+
+def model_example(bundle: Bundle, frame: pd.DataFrame, rows: int = 5) -> pd.DataFrame:
+    """Input example in plain types (categoricals as text), as a client would send it."""
+    x = bundle.spec.matrix(frame.head(rows))
+    for name in bundle.spec.categories:
+        x[name] = x[name].astype("string").astype(object)
+    return x
+
+
+def _requirements() -> list[str]:
+    from importlib.metadata import version
+    return [f"{p}=={version(p)}" for p in ("dealer-risk", "lightgbm", "scikit-learn",
+                                             "pandas", "numpy", "mlflow")]
+
+
+def log_bundle(bundle: Bundle, frame: pd.DataFrame, registered: str):
+    """Log the bundle under the active run and register it; returns the model version."""
+    example = model_example(bundle, frame)
+    output = BundleModel()
+    output.bundle = bundle
+    signature = infer_signature(example, output.predict(None, example))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = bundle.save(Path(tmp) / "bundle")
+        info = mlflow.pyfunc.log_model(
+            name=bundle.model, python_model=BundleModel(), artifacts={"bundle": str(folder)},
+            signature=signature, input_example=example, pip_requirements=_requirements(),
+            metadata={"dealer_risk": bundle.metadata})
+    client = MlflowClient()
+    try:
+        client.get_registered_model(registered)
+    except MlflowException:
+        client.create_registered_model(registered, description=REGISTERED_DESCRIPTION.get(
+            bundle.model, ""))
+    return client.create_model_version(registered, source=info.model_uri,
+                                       run_id=mlflow.active_run().info.run_id,
+                                       model_id=info.model_id)
+
+
+def record_outcome(registered: str, version: str, metrics: dict[str, float],
+                   decision: Decision) -> None:
+    """Tag the version with its backtest metrics and the gate's decision, set its alias."""
+    client = MlflowClient()
+    for key, value in metrics.items():
+        client.set_model_version_tag(registered, version, f"{METRIC_TAG}{key}", f"{value:.6g}")
+    client.set_model_version_tag(registered, version, "gate",
+                                 "promoted" if decision.promote else "refused")
+    client.set_model_version_tag(registered, version, "gate_reasons",
+                                 "; ".join(decision.reasons)[:4000])
+    client.set_registered_model_alias(registered, CHAMPION if decision.promote else CHALLENGER,
+                                      version)
+
+
+def alias_metrics(registered: str, alias: str = CHAMPION) -> dict[str, float] | None:
+    """The recorded backtest metrics of the version holding `alias`, None if none does."""
+    try:
+        mv = MlflowClient().get_model_version_by_alias(registered, alias)
+    except MlflowException:
+        return None
+    return {k.removeprefix(METRIC_TAG): float(v) for k, v in mv.tags.items()
+            if k.startswith(METRIC_TAG)}
+
+
+def promote(registered: str, version: str, reason: str) -> str | None:
+    """Move `champion` to this version by hand, recording why; returns the previous one."""
+    client = MlflowClient()
+    try:
+        client.get_model_version(registered, version)
+    except MlflowException:
+        raise RegistryError(f"{registered} has no version {version}") from None
+    previous = _alias_version(client, registered, CHAMPION)
+    client.set_registered_model_alias(registered, CHAMPION, version)
+    client.set_model_version_tag(registered, version, "promoted_by_hand", json.dumps(
+        {"reason": reason, "previous_champion": previous}, ensure_ascii=False))
+    return previous
+
+
+def _alias_version(client: MlflowClient, registered: str, alias: str) -> str | None:
+    try:
+        return str(client.get_model_version_by_alias(registered, alias).version)
+    except MlflowException:
+        return None
+
+
+def load_registered(registered: str, alias: str = CHAMPION) -> tuple[Bundle, str]:
+    """The bundle holding `alias` and its version number."""
+    client = MlflowClient()
+    try:
+        mv = client.get_model_version_by_alias(registered, alias)
+    except MlflowException:
+        raise RegistryError(f"no '{alias}' version of {registered} in the registry at "
+                            f"{mlflow.get_tracking_uri()}; run `dealer-risk train` first"
+                            ) from None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{registered}@{alias}", dst_path=tmp)
+        bundle = load_bundle(Path(path) / "artifacts" / "bundle")
+    return bundle, str(mv.version)

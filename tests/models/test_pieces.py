@@ -1,0 +1,187 @@
+"""Pure pieces with written-out expectations: slices, calibration, metrics, baselines, gate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.settings import LabelSettings
+from models.backtest import metrics_table
+from models.baselines import rule_points, seasonal_naive, trailing_naive
+from models.calibration import Calibrator, fit_calibrator, fit_isotonic, fit_platt
+from models.dataset import FeatureSpec, TrainingDataError, known_cutoffs, label_end, time_slices
+from models.gate import champion_checks, decide
+from models.metrics import (
+    classification_metrics,
+    expected_calibration_error,
+    forecast_metrics,
+    pinball,
+    top_mask,
+)
+from models.settings import GateSettings, ModelSettings, RuleBaselineSettings, SplitSettings
+
+
+def test_label_end_per_model():
+    labels = LabelSettings()
+    cut = pd.DatetimeIndex(["2024-02-01"])
+    assert label_end(cut, "churn", labels)[0] == pd.Timestamp("2024-05-01")  # 90 days (leap)
+    assert label_end(cut, "decline", labels)[0] == pd.Timestamp("2024-05-01")
+    cut = pd.DatetimeIndex(["2023-02-01"])
+    assert label_end(cut, "churn", labels)[0] == pd.Timestamp("2023-05-02")
+
+
+def test_only_labels_complete_by_the_origin_are_known():
+    cutoffs = pd.date_range("2023-01-01", periods=12, freq="MS")
+    panel = pd.DataFrame({"cutoff": cutoffs, "churn": 0.0, "decline": 0.0, "next_amount": 1.0})
+    known = known_cutoffs(panel, "churn", pd.Timestamp("2023-08-01"), LabelSettings())
+    # 2023-05-01 + 90 days = 2023-07-30 <= origin; 2023-06-01 + 90 days = 2023-08-30 > origin
+    assert known[-1] == pd.Timestamp("2023-05-01")
+    known = known_cutoffs(panel, "decline", pd.Timestamp("2023-08-01"), LabelSettings())
+    assert known[-1] == pd.Timestamp("2023-05-01")
+
+
+def test_time_slices_are_ordered_and_too_few_is_a_clear_error():
+    cuts = pd.date_range("2022-01-01", periods=15, freq="MS")
+    sl = time_slices(cuts, SplitSettings(), "churn")
+    assert sl.fit[-1] < sl.early_stopping[0] and sl.early_stopping[-1] < sl.calibration[0]
+    assert (len(sl.fit), len(sl.early_stopping), len(sl.calibration)) == (8, 3, 4)
+    with pytest.raises(TrainingDataError, match=r"churn: 12 labelled cutoffs before the "
+                       r"origin, need at least 13 \(6 to fit, 3 for early stopping, 4 to"):
+        time_slices(cuts[:12], SplitSettings(), "churn")
+
+
+def test_feature_spec_rebuilds_the_training_columns():
+    panel = pd.DataFrame({"orders_amount_3m": [1.0, 2.0],
+                          "profile_region": pd.Categorical(["华东", "华南"])})
+    spec = FeatureSpec.from_panel(panel)
+    assert spec.names == ("orders_amount_3m", "profile_region")
+    x = spec.matrix(pd.DataFrame({"orders_amount_3m": ["3"], "profile_region": ["西北"]}))
+    assert x["orders_amount_3m"].tolist() == [3.0]
+    assert list(x["profile_region"].cat.categories) == ["华东", "华南"]
+    assert x["profile_region"].isna().all()  # unseen region: missing, not an error
+    with pytest.raises(TrainingDataError, match="lacks 1 feature.*: profile_region"):
+        spec.matrix(pd.DataFrame({"orders_amount_3m": [1.0]}))
+    assert FeatureSpec.from_dict(spec.to_dict()) == spec
+
+
+def test_calibrators_are_monotone_and_round_trip():
+    rng = np.random.default_rng(0)
+    margin = rng.normal(size=4000)
+    y = (rng.random(4000) < 1 / (1 + np.exp(-(2 * margin - 1)))).astype(float)
+    grid = np.linspace(-3, 3, 50)
+    for cal in (fit_platt(margin, y), fit_isotonic(margin, y)):
+        assert np.all(np.diff(cal(grid)) >= 0)
+        assert np.allclose(Calibrator.from_dict(cal.to_dict())(grid), cal(grid))
+    platt = fit_platt(margin, y)
+    assert platt.params["a"] == pytest.approx(2, abs=0.2)
+    assert platt.params["b"] == pytest.approx(-1, abs=0.2)
+
+
+def test_auto_calibration_is_judged_on_the_newest_cutoff():
+    rng = np.random.default_rng(1)
+    margin = rng.normal(size=3000)
+    y = (rng.random(3000) < 1 / (1 + np.exp(-margin))).astype(float)
+    group = np.repeat(np.array(["2024-01", "2024-02", "2024-03"]), 1000)
+    cal, losses = fit_calibrator(margin, y, group, "auto")
+    assert set(losses) == {"platt", "isotonic"}
+    assert cal.method == min(losses, key=losses.get)
+    assert fit_calibrator(margin, y, group, "isotonic")[0].method == "isotonic"
+
+
+def test_ece_by_hand():
+    y = np.array([0, 0, 1, 1, 1])
+    p = np.array([0.05, 0.05, 0.95, 0.95, 0.5])
+    # bins: [0,.1): rate 0 vs .05; [.5,.6): 1 vs .5; [.9,1]: 1 vs .95
+    expected = (2 * 0.05 + 1 * 0.5 + 2 * 0.05) / 5
+    assert expected_calibration_error(y, p, 10) == pytest.approx(expected)
+
+
+def test_top_share_metrics_by_hand():
+    y = np.array([1, 0, 0, 0, 0, 0, 0, 0, 0, 1], dtype=float)
+    p = np.array([0.9, 0.1, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.05])
+    revenue = np.array([300.0, 1, 1, 1, 1, 1, 1, 1, 1, 100.0])
+    assert top_mask(p, 0.1).tolist() == [True] + [False] * 9
+    m = classification_metrics(y, p, revenue, top_share=0.1, bins=10)
+    assert m["top_precision"] == 1.0
+    assert m["top_lift"] == pytest.approx(5.0)
+    assert m["top_revenue_captured"] == pytest.approx(0.75)
+    assert m["positives"] == 2 and m["rows"] == 10
+
+
+def test_forecast_metrics_by_hand():
+    y = np.array([100.0, 0.0, 50.0])
+    m = forecast_metrics(y, np.array([80.0, 10.0, 50.0]), np.array([50.0, 0.0, 60.0]),
+                         np.array([120.0, 5.0, 70.0]))
+    assert m["wape"] == pytest.approx(30 / 150)
+    assert m["mae"] == pytest.approx(10.0)
+    assert m["coverage"] == pytest.approx(2 / 3)
+    assert pinball(np.array([10.0]), np.array([4.0]), 0.1) == pytest.approx(0.6)
+    assert pinball(np.array([10.0]), np.array([14.0]), 0.1) == pytest.approx(3.6)
+
+
+def test_rule_points_and_naive_forecasts_by_hand():
+    frame = pd.DataFrame({
+        "orders_days_since_last": [10.0, 75.0, np.nan],
+        "orders_change_yoy_3m": [-0.5, 0.1, np.nan],
+        "service_overdue_open": [0.0, 2.0, np.nan],
+        "complaints_surge_3m": [3.0, 0.0, np.nan],
+        "season_orders_same_quarter_last_year": [1000.0, 0.0, 500.0],
+        "orders_amount_3m": [300.0, 200.0, np.nan],
+    })
+    assert rule_points(frame, RuleBaselineSettings()).tolist() == [2.0, 2.0, 0.0]
+    assert trailing_naive(frame).tolist() == [300.0, 200.0, 0.0]
+    # trend 0.5 (clipped at 0.5); no history last year -> trailing; unknown trend -> 1
+    assert seasonal_naive(frame).tolist() == [500.0, 200.0, 500.0]
+
+
+def _table(model_auc: float) -> pd.DataFrame:
+    rows = []
+    for predictor, auc in (("model", model_auc), ("rules", 0.70), ("best_rule", 0.75),
+                           ("logistic", 0.80)):
+        rows.append({"model": "churn", "predictor": predictor, "origin": "pooled",
+                     "segment": "all", "roc_auc": auc, "pr_auc": auc / 2, "brier": 0.1 - auc / 20,
+                     "ece": 0.01})
+    return pd.DataFrame(rows)
+
+
+def test_gate_refuses_a_model_that_loses_to_a_baseline_and_says_why():
+    gate = GateSettings()
+    good = decide("churn", _table(0.9), {"roc_auc": 0.9}, None, gate, (0.1, 0.9))
+    assert good.promote and "no current champion" in good.summary()
+    bad = decide("churn", _table(0.78), {"roc_auc": 0.78}, None, gate, (0.1, 0.9))
+    assert not bad.promote
+    assert "roc_auc 0.7800 vs logistic 0.8000" in bad.reasons
+
+
+def test_gate_tolerates_small_losses_to_the_champion_only():
+    gate = GateSettings(auc_tolerance=0.01)
+    assert all(c.passed for c in champion_checks({"roc_auc": 0.895}, {"roc_auc": 0.9},
+                                                 "churn", gate))
+    worse = champion_checks({"roc_auc": 0.88}, {"roc_auc": 0.9}, "churn", gate)
+    assert [c.detail for c in worse if not c.passed] == [
+        "roc_auc 0.8800 vs champion 0.9000 (tolerance 0.01)"]
+
+
+def test_metrics_table_has_pooled_per_origin_and_segment_rows():
+    from models.backtest import Backtest
+    origins = pd.DatetimeIndex(["2024-01-01", "2024-02-01"])
+    rng = np.random.default_rng(3)
+    n = 200
+    cls = pd.DataFrame({"model": "churn", "origin": np.repeat(origins, n // 2),
+                        "dealer_id": [f"D{i}" for i in range(n)],
+                        "profile_region": rng.choice(["华东", "华南"], n),
+                        "profile_tier": rng.choice(["A", "B"], n),
+                        "y": rng.integers(0, 2, n).astype(float), "revenue": 1.0,
+                        **{f"p_{k}": rng.random(n) for k in ("model", "rules", "best_rule",
+                                                              "logistic")}})
+    fc = cls[["origin", "dealer_id", "profile_region", "profile_tier"]].assign(
+        y=100.0, p10=50.0, p50=90.0, p90=150.0, expected=95.0, seasonal_naive=80.0,
+        trailing_naive=70.0)
+    bt = Backtest(origins, cls, fc, pd.DataFrame(), {})
+    table = metrics_table(bt, ModelSettings())
+    churn = table[(table["model"] == "churn") & (table["predictor"] == "model")]
+    assert set(churn["origin"]) == {"pooled", "2024-01-01", "2024-02-01"}
+    assert {"region=华东", "tier=B", "all"} <= set(churn["segment"])
+    assert table.loc[(table["predictor"] == "seasonal_naive") & (table["origin"] == "pooled")
+                     & (table["segment"] == "all"), "wape"].item() == pytest.approx(0.2)

@@ -1,0 +1,142 @@
+"""Fitting on a small simulated network: parity, additivity, no leakage, explanations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.simulator.truth import CAUSE_GROUPS, read_churners
+from models.backtest import evaluation_origins, metrics_table, run_backtest
+from models.bundle import ClassifierBundle, load_bundle
+from models.dataset import label_end
+from models.explain import Context, explain, grouped_contributions
+from models.fidelity import cause_hits, fidelity_table
+from models.training import fit_classifier, fit_forecast, fit_models
+from tests.models.conftest import small_settings
+
+
+@pytest.fixture(scope="module")
+def fitted(network):
+    origin = network.panel["cutoff"].max()
+    return origin, fit_models(network.panel, origin, small_settings(), network.labels)
+
+
+def newest(network) -> pd.DataFrame:
+    return network.panel[network.panel["cutoff"] == network.panel["cutoff"].max()]
+
+
+def test_save_load_predicts_and_explains_identically(fitted, network, tmp_path):
+    _, bundles = fitted
+    rows = newest(network)
+    for name, bundle in bundles.items():
+        again = load_bundle(bundle.save(tmp_path / name))
+        if isinstance(bundle, ClassifierBundle):
+            np.testing.assert_array_equal(again.predict(rows), bundle.predict(rows))
+        else:
+            pd.testing.assert_frame_equal(again.predict(rows), bundle.predict(rows))
+        np.testing.assert_array_equal(again.contributions(rows), bundle.contributions(rows))
+        assert again.spec == bundle.spec and again.metadata == bundle.metadata
+
+
+def test_contributions_add_up_to_the_raw_score(fitted, network):
+    _, bundles = fitted
+    rows = newest(network)
+    for name in ("churn", "decline"):
+        contrib = bundles[name].contributions(rows)
+        np.testing.assert_allclose(contrib.sum(axis=1), bundles[name].margin(rows), atol=1e-9)
+        groups = grouped_contributions(bundles[name], contrib)
+        np.testing.assert_allclose(groups.sum(axis=1) + contrib[:, -1],
+                                   bundles[name].margin(rows), atol=1e-9)
+    fc = bundles["forecast"]
+    np.testing.assert_allclose(np.exp(fc.contributions(rows).sum(axis=1)),
+                               fc.predict(rows)["expected"], rtol=1e-9)
+
+
+def test_probabilities_and_intervals_are_well_formed(fitted, network):
+    _, bundles = fitted
+    rows = newest(network)
+    p = bundles["churn"].predict(rows)
+    assert ((p > 0) & (p < 1)).all()
+    fc = bundles["forecast"].predict(rows)
+    assert (fc["p10"] <= fc["p50"]).all() and (fc["p50"] <= fc["p90"]).all()
+    assert (fc["p10"] >= 0).all() and (fc["expected"] >= 0).all()
+
+
+def test_training_never_sees_labels_completed_after_the_origin(network):
+    """Change every label that was not yet known at the origin: the model must not move."""
+    panel, labels = network.panel, network.labels
+    origin = panel["cutoff"].max() - pd.DateOffset(months=4)
+    settings = small_settings()
+    before = fit_classifier(panel, "churn", origin, settings, labels)
+    forecast_before = fit_forecast(panel, origin, settings, labels)
+    future = panel.copy()
+    unknown = label_end(future["cutoff"], "churn", labels) > origin
+    rng = np.random.default_rng(5)
+    future.loc[unknown & future["churn"].notna(), "churn"] = rng.integers(
+        0, 2, (unknown & future["churn"].notna()).sum()).astype(float)
+    future.loc[unknown, "next_amount"] = future.loc[unknown, "next_amount"] * 7 + 1
+    assert unknown.any()
+    after = fit_classifier(future, "churn", origin, settings, labels)
+    forecast_after = fit_forecast(future, origin, settings, labels)
+    rows = newest(network)
+    np.testing.assert_array_equal(before.predict(rows), after.predict(rows))
+    pd.testing.assert_frame_equal(forecast_before.predict(rows), forecast_after.predict(rows))
+
+
+def test_same_seed_same_model(network):
+    origin = network.panel["cutoff"].max()
+    a = fit_classifier(network.panel, "decline", origin, small_settings(), network.labels)
+    b = fit_classifier(network.panel, "decline", origin, small_settings(), network.labels)
+    rows = newest(network)
+    np.testing.assert_array_equal(a.predict(rows), b.predict(rows))
+
+
+def test_explanations_in_both_languages(fitted, network):
+    _, bundles = fitted
+    rows = newest(network).head(20)
+    past = network.panel[network.panel["cutoff"] == rows["cutoff"].iloc[0]
+                         - pd.DateOffset(months=12)]
+    context = Context(newest(network), past, min_peer_group=10, months=12)
+    factors = explain(bundles["churn"], rows, context=context, top=3)
+    assert len(factors) == len(rows) and all(len(f) == 3 for f in factors)
+    for row_factors in factors:
+        sizes = [abs(f.contribution) for f in row_factors]
+        assert sizes == sorted(sizes, reverse=True)
+        assert sum(f.share for f in row_factors) <= 1 + 1e-9
+        for f in row_factors:
+            assert f.direction == ("raises" if f.contribution >= 0 else "lowers")
+            assert f.sentence_en and f.sentence_zh and f.sentence_en != f.sentence_zh
+            assert (f.effect >= 0) == (f.contribution >= 0) or f.effect == 0
+    with_context = [f for fs in factors for f in fs if f.peer_median is not None]
+    assert with_context and all("peer median" in f.sentence_en for f in with_context)
+    assert all("同组中位数" in f.sentence_zh for f in with_context)
+
+
+def test_fidelity_machinery_on_the_simulator_truth(fitted, network):
+    _, bundles = fitted
+    churners = read_churners(network.data_dir)
+    assert churners is not None and len(churners) > 0
+    keys = churners.rename(columns={"churn_month": "cutoff"})
+    rows = network.panel.merge(keys[keys["cause"] != "sudden"], on=["dealer_id", "cutoff"])
+    hits = cause_hits(bundles["churn"], rows, rows["cause"], CAUSE_GROUPS, 3)
+    table = fidelity_table(hits)
+    assert table["churners"].iloc[-1] == len(rows)
+    assert table["hit_rate"].between(0, 1).all()
+    assert read_churners(network.data_dir / "nowhere") is None
+
+
+def test_backtest_scores_each_origin_out_of_sample(network):
+    settings = small_settings()
+    origins = evaluation_origins(network.panel, 2)
+    bt = run_backtest(network.panel, settings, network.labels, origins)
+    assert list(bt.classifiers["origin"].unique()) == list(origins)
+    for origin, bundles in bt.bundles.items():
+        assert bundles["churn"].metadata["origin"] == f"{origin:%Y-%m-%d}"
+        cal_end = pd.Timestamp(bundles["churn"].metadata["calibration_cutoffs"][1])
+        assert label_end(pd.DatetimeIndex([cal_end]), "churn", network.labels)[0] <= origin
+    table = metrics_table(bt, settings)
+    pooled_model = table[(table["origin"] == "pooled") & (table["segment"] == "all")
+                         & (table["predictor"] == "model")]
+    assert set(pooled_model["model"]) == {"churn", "decline", "forecast"}
+    assert pooled_model.set_index("model").loc["churn", "roc_auc"] > 0.75
