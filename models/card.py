@@ -55,7 +55,7 @@ def render_card(table: pd.DataFrame, bt: Backtest, fidelity: pd.DataFrame | None
         f"than {de.drop:.0%} below the same months a year earlier (the trailing "
         f"{de.horizon_months} months for dealers younger than {de.min_tenure_months} months).",
         f"- **forecast**: next {labels.forecast.horizon_months} months' net order amount: an "
-        f"expected value (LightGBM, Tweedie objective) and a {hi - lo:.0%} interval "
+        f"expected value (LightGBM, Tweedie objective) and an interval of {hi - lo:.0%} "
         f"(p{lo * 100:.0f}, p50, p{hi * 100:.0f}: quantile models on log(1 + amount), "
         "conformalized on the calibration slice).\n",
         "All three are LightGBM models on the feature catalog (docs/features.md), trained on "
@@ -92,6 +92,28 @@ def render_card(table: pd.DataFrame, bt: Backtest, fidelity: pd.DataFrame | None
                 f"is among the top {settings.explain.top_factors} factors.\n",
                 _markdown(fidelity, 2)]
     out += [
+        "## Reading the factors\n",
+        "Each score comes with its top factors: the catalog's business groups (orders, "
+        "price, mix, service, complaints, logistics, engagement, profile, peers, season) "
+        "whose features moved this dealer's score most, away from the average dealer's. "
+        "The model adds up contributions in log-odds, which no manager reads, so each "
+        "factor is shown three ways:\n",
+        "- **direction**: raises or lowers the risk;",
+        "- **share**: the factor's part of all factors' absolute contributions (\"40% of "
+        "what sets this dealer apart is its orders\"); shares of the shown factors add up "
+        "to at most 100%;",
+        "- **effect**: percentage points of probability the factor adds: the calibrated "
+        "score minus the score the dealer would get without that factor's contribution "
+        "(\"without its overdue requests its churn risk would be 9 points lower\"). "
+        "Effects do not add up exactly, because the calibration curve is not a straight "
+        "line.\n",
+        "Each factor names the feature that carries it, with the dealer's value, its own "
+        f"value {settings.explain.past_months} months earlier and its peer group's median "
+        "(same region and tier), and the catalog's sentence in English and Chinese, e.g. "
+        "\"Orders in the last 3 months are 42% below the same period last year (12 months "
+        "earlier: +5%; peer median: -5%)\". A missing value reads \"no data\": its "
+        "absence can itself move the score. For the forecast, the effect is the relative "
+        "change of the expected amount.\n",
         "## Limits\n",
         "- Trained and judged here on simulated data (docs/simulator.md); on real data, "
         "rerun `dealer-risk backtest` and read its card before trusting the scores.",

@@ -212,7 +212,7 @@ def _panel(loaded, cfg: Settings, cutoffs: list[str] | None = None):
                                                                   completed=i, total=n))
 
 
-def _build_features(loaded, cfg: Settings, cutoffs: list[str] | None, out: Path | None) -> None:
+def _build_features(loaded, cfg: Settings, cutoffs: list[str] | None, out: Path | None):
     panel = _panel(loaded, cfg, cutoffs)
     target = out or cfg.work_dir / "panel.parquet"
     write_parquet_atomically(panel, target)
@@ -224,6 +224,7 @@ def _build_features(loaded, cfg: Settings, cutoffs: list[str] | None, out: Path 
         known = panel[label].dropna()
         console.print(f"  {label}: {len(known):,} labelled rows, rate {known.mean():.1%}"
                       if len(known) else f"  {label}: no labelled rows (horizon not complete)")
+    return panel
 
 
 @app.command()
@@ -283,12 +284,15 @@ def train(
 ) -> None:
     """Train churn, decline and forecast models, register them in MLflow, and promote each
     to `champion` if it passes the gate (else it stays `challenger`, with the reasons)."""
-    from models.dataset import TrainingDataError
-    from models.pipeline import train as run_train
     cfg = settings()
     folder = data_dir or cfg.effective_data_dir
     loaded = _validate(folder, cfg, as_of=_date(as_of), as_json=False, quiet=True)
-    panel = _panel(loaded, cfg)
+    _train(folder, cfg, loaded, _panel(loaded, cfg), as_json)
+
+
+def _train(folder: Path, cfg: Settings, loaded, panel, as_json: bool) -> None:
+    from models.dataset import TrainingDataError
+    from models.pipeline import train as run_train
     _quiet_mlflow()
     bar, tick = _with_bar("training")
     try:
@@ -439,8 +443,8 @@ def demo(
     months: Annotated[int | None, typer.Option(help="Months in the sample network.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
 ) -> None:
-    """The main job on the embedded defaults: simulate a sample network, validate it, and
-    build its point-in-time panel."""
+    """The main job on the embedded defaults: simulate a sample network, validate it, build
+    its point-in-time panel, and train, gate and register the models."""
     cfg = settings()
     sim = _simulator_settings(dealers, months, None, seed, None)
     out = cfg.sample_data_dir
@@ -451,10 +455,15 @@ def demo(
     console.rule("2. Validate it against the data contract")
     loaded = _validate(out, cfg, as_of=date.fromisoformat(summary.as_of), as_json=False)
     console.rule("3. Build the point-in-time dealer x month panel")
-    _build_features(loaded, cfg, None, None)
+    panel = _build_features(loaded, cfg, None, None)
+    console.rule("4. Train, backtest the newest origins, register and gate the models")
+    _train(out, cfg, loaded, panel, as_json=False)
     console.rule("Next")
+    db = (cfg.work_dir / "mlflow.db").resolve()
     console.print("Your own data:  dealer-risk validate PATH/TO/FOLDER\n"
-                  "                dealer-risk features PATH/TO/FOLDER\n"
+                  "                dealer-risk train PATH/TO/FOLDER\n"
+                  "Full backtest:  dealer-risk backtest   (12 monthly origins, model card)\n"
+                  f"MLflow UI:      mlflow ui --backend-store-uri sqlite:///{db}\n"
                   "The features:   dealer-risk catalog   (--lang zh for Chinese)\n"
                   "Settings:       dealer-risk config show")
 

@@ -108,7 +108,9 @@ def test_broken_input_never_shows_a_traceback(workdir, case):
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEALER_RISK_")}
+    # MLflow's set_tracking_uri (used by in-process tests) exports MLFLOW_TRACKING_URI
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("DEALER_RISK_") and k != "MLFLOW_TRACKING_URI"}
     env["COLUMNS"] = "120"
     return env
 
@@ -188,8 +190,11 @@ def test_simulate_refuses_to_replace_an_unrelated_folder(workdir):
     assert (workdir / "mine" / "notes.txt").read_text() == "keep me"
 
 
-def test_demo_simulates_and_validates(workdir):
-    result = subprocess.run([*CLI, "demo", "--dealers", "60", "--months", "14"],
+def test_demo_simulates_validates_builds_and_trains(workdir):
+    from tests.serve.test_cli_models import SMALL_MODELS
+
+    (workdir / "dealer-risk.toml").write_text(SMALL_MODELS, encoding="utf-8")
+    result = subprocess.run([*CLI, "demo", "--dealers", "300", "--months", "30"],
                             capture_output=True, text=True, cwd=workdir, env=_env())
     assert result.returncode == 0, result.stderr
     assert "1. Simulate a sample dealer network" in result.stdout
@@ -199,6 +204,9 @@ def test_demo_simulates_and_validates(workdir):
     assert "future_date" in result.stdout  # the sample's intended mess is caught
     assert (workdir / ".dealer-risk" / "sample-data" / "orders.parquet").is_file()
     assert (workdir / ".dealer-risk" / "rejects" / "orders.csv").is_file()
+    assert "4. Train, backtest the newest origins, register and gate the models" in result.stdout
+    assert "dealer-risk-churn" in result.stdout
+    assert (workdir / ".dealer-risk" / "mlflow.db").is_file()
     shutil.rmtree(workdir / ".dealer-risk")
 
 
