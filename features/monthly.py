@@ -84,11 +84,19 @@ def month_index(dates: pd.Series, first: pd.Period) -> np.ndarray:
     return out
 
 
-def build_monthly(tables: dict[str, pd.DataFrame], last_cutoff: pd.Timestamp) -> Monthly:
-    """Aggregate every event table per dealer and month, up to the month before last_cutoff."""
+def build_monthly(tables: dict[str, pd.DataFrame], last_cutoff: pd.Timestamp,
+                  first_month: pd.Period | None = None) -> Monthly:
+    """Aggregate every event table per dealer and month, up to the month before last_cutoff.
+
+    `first_month` is where the data's history starts (default: the first order's month);
+    windows reaching before it are unknown. One dealer's posted history passes the batch
+    data's start, so its features mean what the batch's mean.
+    """
     dealers = tables["dealers"]
     orders = tables["orders"]
-    first = _first_month(tables)
+    first = history_start(tables)
+    if first_month is not None:
+        first = min(first, pd.Period(first_month, freq="M"))
     last = pd.Period(last_cutoff, freq="M")
     n_months = max(1, (last - first).n)
     m = Monthly(dealer_ids=pd.Index(dealers["dealer_id"]), first_month=first, n_months=n_months,
@@ -106,7 +114,7 @@ def build_monthly(tables: dict[str, pd.DataFrame], last_cutoff: pd.Timestamp) ->
     return m
 
 
-def _first_month(tables: dict[str, pd.DataFrame]) -> pd.Period:
+def history_start(tables: dict[str, pd.DataFrame]) -> pd.Period:
     """The first month of order history: windows reaching before it are unknown, not zero."""
     return pd.Period(tables["orders"]["order_date"].min(), freq="M")
 

@@ -30,17 +30,23 @@ def data_end(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
     return tables["orders"]["order_date"].max().normalize() + pd.Timedelta(days=1)
 
 
-def default_cutoffs(tables: dict[str, pd.DataFrame]) -> pd.DatetimeIndex:
-    """Every month start from the second month of order history to the newest complete one."""
+def default_cutoffs(tables: dict[str, pd.DataFrame], end: pd.Timestamp | None = None,
+                    start: pd.Period | None = None) -> pd.DatetimeIndex:
+    """Every month start from the second month of order history (or of `start`) to the
+    newest complete one (complete up to `end`, the first day the data does not cover;
+    default: data_end)."""
     first = pd.Period(tables["orders"]["order_date"].min(), freq="M")
-    last = data_end(tables).to_period("M")
+    if start is not None:
+        first = min(first, pd.Period(start, freq="M"))
+    last = (data_end(tables) if end is None else pd.Timestamp(end)).to_period("M")
     return pd.period_range(first + 1, last, freq="M").to_timestamp()
 
 
-def parse_cutoffs(values: Iterable[str | pd.Timestamp], tables: dict[str, pd.DataFrame]
+def parse_cutoffs(values: Iterable[str | pd.Timestamp], tables: dict[str, pd.DataFrame],
+                  end: pd.Timestamp | None = None, start: pd.Period | None = None
                   ) -> pd.DatetimeIndex:
     """Check that each cutoff is a month start inside the data, with a clear message if not."""
-    allowed = default_cutoffs(tables)
+    allowed = default_cutoffs(tables, end, start)
     out = []
     for value in values:
         try:
@@ -67,13 +73,23 @@ def build_panel(
     panel: PanelSettings | None = None,
     labels: LabelSettings | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    covered_until: pd.Timestamp | None = None,
+    history_from: pd.Period | None = None,
 ) -> pd.DataFrame:
-    """One row per dealer in the panel at each cutoff: keys, `active`, features, labels."""
+    """One row per dealer in the panel at each cutoff: keys, `active`, features, labels.
+
+    `covered_until` is the first day the data does not cover. By default the day after the
+    newest order; a single dealer's posted history (POST /v1/score) ends at its last order,
+    not at the scoring date, so the caller says how far it is complete, and where the
+    batch data's history started (`history_from`, see build_monthly).
+    """
     panel = panel or PanelSettings()
     labels = labels or LabelSettings()
-    cutoffs = default_cutoffs(tables) if cutoffs is None else parse_cutoffs(cutoffs, tables)
-    end = data_end(tables)
-    m = build_monthly(tables, last_cutoff=end.to_period("M").to_timestamp())
+    end = data_end(tables) if covered_until is None else pd.Timestamp(covered_until)
+    cutoffs = default_cutoffs(tables, end, history_from) if cutoffs is None else \
+        parse_cutoffs(cutoffs, tables, end, history_from)
+    m = build_monthly(tables, last_cutoff=end.to_period("M").to_timestamp(),
+                      first_month=history_from)
     cut = m.cutoff_index(cutoffs)
     dealers = tables["dealers"]
     features = [f for f in CATALOG if f.requires in m.tables]
@@ -134,6 +150,29 @@ def _population(m: Monthly, cutoffs: pd.DatetimeIndex, cut: np.ndarray, dealers:
     active = in_panel & active_mask(np.nan_to_num(since, nan=np.inf), closed,
                                     labels.churn.active_days)
     return in_panel, active
+
+
+def with_peers_from(population: pd.DataFrame, rows: pd.DataFrame, min_group: int
+                    ) -> pd.DataFrame:
+    """`rows` with their peer features recomputed among `population` (same cutoff).
+
+    For scoring one dealer from its own posted history: its peers are the population the
+    batch scored, with the dealer's own row replaced by the posted one, so an existing
+    dealer gets exactly its batch features.
+    """
+    others = population[~population["dealer_id"].isin(rows["dealer_id"])]
+    both = pd.concat([others, rows[population.columns]], ignore_index=True)
+    for col in ("profile_region", "profile_tier", "profile_channel"):
+        both[col] = both[col].astype("string")
+    features = [f for f in CATALOG if f.name in both.columns]
+    _add_peers(both, features, min_group)
+    mine = both.iloc[len(others):].set_index(rows.index)
+    out = rows.copy()
+    for key in PEER_BASES:
+        for col in (f"peers_{key}_yoy_gap", f"peers_{key}_yoy_percentile"):
+            if col in out.columns:
+                out[col] = mine[col].to_numpy()
+    return out
 
 
 def _add_peers(out: pd.DataFrame, features: list[Feature], min_group: int) -> None:

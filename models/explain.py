@@ -102,8 +102,12 @@ def _plain(value: object) -> object:
 
 
 def explain(bundle: Bundle, frame: pd.DataFrame, *, context: Context | None = None,
-            top: int = 3) -> list[list[Factor]]:
-    """The top factors (by absolute contribution) for each row of `frame`."""
+            top: int = 3, context_index: list | None = None) -> list[list[Factor]]:
+    """The top factors (by absolute contribution) for each row of `frame`.
+
+    `context_index` gives each row's label in the context's population (default: the
+    row's own index label, when the frame is that population).
+    """
     contributions = bundle.contributions(frame)
     groups = grouped_contributions(bundle, contributions)
     margin = contributions.sum(axis=1)
@@ -118,8 +122,9 @@ def explain(bundle: Bundle, frame: pd.DataFrame, *, context: Context | None = No
         for group in chosen:
             c = float(row[group])
             feature = _carrier(per_feature[i], names, group, c)
+            at = context_index[i] if context_index is not None else frame.index[i]
             factors.append(_factor(bundle, frame, i, group, c, total, margin[i], feature,
-                                   context))
+                                   context, at))
         out.append(factors)
     return out
 
@@ -131,13 +136,13 @@ def _carrier(contrib: np.ndarray, names: list[str], group: str, total: float) ->
     return names[max(idx, key=lambda j: sign * contrib[j])]
 
 
-def _factor(bundle, frame, i, group, c, total, margin, feature, context) -> Factor:
+def _factor(bundle, frame, i, group, c, total, margin, feature, context, at) -> Factor:
     row = frame.iloc[i]
     value = _plain(row[feature])
     past = peer = None
     if context is not None:
         past = context.past_value(feature, row["dealer_id"])
-        peer = context.peer(feature, frame.index[i])
+        peer = context.peer(feature, at)
     months = context.months if context is not None else 12
     if isinstance(bundle, ClassifierBundle):
         effect = float(bundle.calibrator(np.array([margin]))[0]

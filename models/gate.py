@@ -16,8 +16,6 @@ from models.metrics import HIGHER_IS_BETTER
 from models.settings import GateSettings
 
 CLASSIFIER_GATE_METRICS = ("roc_auc", "pr_auc", "brier")
-INTERVAL_TOLERANCE = 0.05
-"""An 80% interval passes when it covers between 75% and 85% of outcomes."""
 
 
 @dataclass(frozen=True)
@@ -64,10 +62,10 @@ def baseline_checks(table: pd.DataFrame, model: str, gate: GateSettings,
                             f"WAPE {own:.3f} vs seasonal naive {naive:.3f}"))
         cov = _value(rows, model, "model", "coverage")
         target = interval[1] - interval[0]
-        checks.append(Check("interval coverage", abs(cov - target) <= INTERVAL_TOLERANCE,
+        tol = gate.coverage_tolerance
+        checks.append(Check("interval coverage", abs(cov - target) <= tol,
                             f"{target:.0%} interval covers {cov:.1%} "
-                            f"(allowed {target - INTERVAL_TOLERANCE:.0%}-"
-                            f"{target + INTERVAL_TOLERANCE:.0%})"))
+                            f"(allowed {target - tol:.0%}-{target + tol:.0%})"))
         return checks
     for baseline in CLASSIFIER_BASELINES:
         for metric in CLASSIFIER_GATE_METRICS:

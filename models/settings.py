@@ -100,6 +100,9 @@ class GateSettings(BaseModel):
     brier_tolerance: float = Field(default=0.002, ge=0)
     wape_tolerance: float = Field(default=0.02, ge=0)
     max_ece: float = Field(default=0.03, gt=0)
+    coverage_tolerance: float = Field(default=0.05, ge=0, description="The forecast's "
+                                      "interval passes when its coverage is this close to "
+                                      "nominal (80% +- 5 points).")
 
 
 class ExplainSettings(BaseModel):

@@ -82,7 +82,8 @@ def fit_classifier(panel: pd.DataFrame, model: str, origin: pd.Timestamp,
                                         cal["cutoff"].to_numpy(), settings.calibration.method)
     return ClassifierBundle(model=model, spec=spec, booster=booster, calibrator=calibrator,
                             metadata=_metadata(model, origin, sl, trees, fit, es, cal, target)
-                            | {"calibration_losses": losses})
+                            | {"calibration_losses": losses,
+                               "feature_ranges": feature_ranges(spec, fit, es, cal)})
 
 
 def fit_forecast(panel: pd.DataFrame, origin: pd.Timestamp, settings: ModelSettings,
@@ -112,7 +113,8 @@ def fit_forecast(panel: pd.DataFrame, origin: pd.Timestamp, settings: ModelSetti
     if fc.conformal:
         shifts = conformal_shifts(quantiles, spec.matrix(cal), np.log1p(amount["cal"]), lo, hi)
     return ForecastBundle(spec=spec, mean=mean, quantiles=quantiles, shifts=shifts,
-                          metadata=_metadata(model, origin, sl, trees, fit, es, cal, target))
+                          metadata=_metadata(model, origin, sl, trees, fit, es, cal, target)
+                          | {"feature_ranges": feature_ranges(spec, fit, es, cal)})
 
 
 def conformal_shifts(quantiles: dict[float, lgb.Booster], x_cal: pd.DataFrame,
@@ -129,6 +131,18 @@ def conformal_shifts(quantiles: dict[float, lgb.Booster], x_cal: pd.DataFrame,
     above = z_cal - quantiles[hi].predict(x_cal)
     return {lo: -float(np.quantile(below, level(1 - lo))),
             hi: float(np.quantile(above, level(hi)))}
+
+
+def feature_ranges(spec: FeatureSpec, *frames: pd.DataFrame) -> dict[str, list[float]]:
+    """Each numeric feature's [min, max] in the data the model learned from: scoring flags
+    values outside it (the model extrapolates there)."""
+    both = pd.concat([spec.matrix(f) for f in frames])
+    out = {}
+    for name in spec.names:
+        if name in spec.categories or both[name].isna().all():
+            continue
+        out[name] = [float(both[name].min()), float(both[name].max())]
+    return out
 
 
 def _metadata(model: str, origin: pd.Timestamp, sl: Slices, trees: int, fit: pd.DataFrame,

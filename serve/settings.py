@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -27,6 +28,41 @@ from models.settings import ModelSettings
 CONFIG_ENV = "DEALER_RISK_CONFIG"
 DEFAULT_CONFIG = Path("dealer-risk.toml")
 _explicit_config: ContextVar[Path | None] = ContextVar("explicit_config", default=None)
+
+
+class ScoringSettings(BaseModel):
+    """Batch scoring: the risk bands managers see, and the data-quality flags."""
+
+    bands: dict[str, float] = Field(
+        default={"low": 0.0, "medium": 0.10, "high": 0.25, "critical": 0.50},
+        description="Band name -> lowest churn probability in the band.")
+    quiet_days: int = Field(default=90, gt=0, description="A dealer is flagged when an "
+                            "optional table (tickets, visits ...) has nothing for it in this "
+                            "many days before the cutoff.")
+
+    @field_validator("bands")
+    @classmethod
+    def _starts_at_zero(cls, bands: dict[str, float]) -> dict[str, float]:
+        if not bands or min(bands.values()) != 0.0 or not all(0 <= v < 1 for v in
+                                                                bands.values()):
+            raise ValueError("bands need lower bounds in [0, 1) and one band starting at 0")
+        return bands
+
+
+class ApiSettings(BaseModel):
+    """The risk API (dealer-risk serve)."""
+
+    host: str = Field(default="127.0.0.1", description="Address to bind. Anything but "
+                      "loopback needs api_keys.")
+    port: int = Field(default=8000, gt=0, lt=65536)
+    workers: int = Field(default=1, ge=1, description="uvicorn worker processes.")
+    reload_check_seconds: float = Field(default=60, ge=0, description="How often the service "
+                                        "looks for a new champion or snapshot (0: never; "
+                                        "POST /v1/admin/reload still works).")
+    max_body_bytes: int = Field(default=16_000_000, gt=0, description="Larger request bodies "
+                                "get 413.")
+    page_size: int = Field(default=100, ge=1, description="Default page of GET /v1/risk.")
+    max_page_size: int = Field(default=1000, ge=1)
 
 
 class Settings(BaseSettings):
@@ -51,6 +87,12 @@ class Settings(BaseSettings):
     labels: LabelSettings = Field(default_factory=LabelSettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
+    scoring: ScoringSettings = Field(default_factory=ScoringSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    api_keys: dict[str, Literal["reader", "admin"]] = Field(
+        default_factory=dict,
+        description="API key -> role (reader: CRMs and dashboards; admin: also reload). "
+        "Set as JSON in DEALER_RISK_API_KEYS. Empty: the API runs open on loopback only.")
 
     @property
     def sample_data_dir(self) -> Path:

@@ -1,0 +1,205 @@
+"""Batch scoring: every active dealer at one cutoff, scored by the champion models, with
+its reasons, its change since the last snapshot, and data-quality flags.
+
+`score_snapshot` is pure (tables and bundles in, a DataFrame out); reading the registry and
+writing snapshots happen in serve/snapshots.py and the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from features.contract import TABLES
+from features.panel import CutoffError, build_panel, default_cutoffs, parse_cutoffs
+from models.bundle import ClassifierBundle, ForecastBundle
+from models.explain import Context, explain
+from serve.settings import Settings
+
+RISK_MODELS = ("churn", "decline")
+TREND_CLIP = (0.5, 2.0)
+
+
+@dataclass(frozen=True)
+class Champions:
+    churn: ClassifierBundle
+    decline: ClassifierBundle
+    forecast: ForecastBundle
+    versions: dict[str, str]
+
+
+def scoring_cutoff(tables: dict[str, pd.DataFrame], as_of: date | None) -> pd.Timestamp:
+    """The newest cutoff, or for a date, the first day of its month: the features then use
+    every complete month before it."""
+    if as_of is None:
+        return default_cutoffs(tables)[-1]
+    start = pd.Timestamp(as_of).to_period("M").to_timestamp()
+    return parse_cutoffs([start], tables)[0]
+
+
+def band(probability: np.ndarray, bands: dict[str, float]) -> np.ndarray:
+    """The band whose lower bound is the highest one at or below the probability."""
+    names = sorted(bands, key=bands.get)
+    bounds = np.array([bands[n] for n in names])
+    return np.array(names, dtype=object)[np.searchsorted(bounds, probability, side="right") - 1]
+
+
+def panel_for_scoring(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp,
+                      settings: Settings, covered_until: pd.Timestamp | None = None,
+                      history_from: pd.Period | None = None
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(everyone in the panel at the cutoff, the same dealers `past_months` earlier)."""
+    past = cutoff - pd.DateOffset(months=settings.models.explain.past_months)
+    allowed = default_cutoffs(tables, covered_until, history_from)
+    cutoffs = [c for c in (past, cutoff) if allowed[0] <= c <= allowed[-1]]
+    if cutoff not in cutoffs:
+        raise CutoffError(f"cutoff {cutoff:%Y-%m-%d} is outside the data (possible: "
+                          f"{allowed[0]:%Y-%m-%d} .. {allowed[-1]:%Y-%m-%d})")
+    panel = build_panel(tables, cutoffs, panel=settings.panel, labels=settings.labels,
+                        covered_until=covered_until, history_from=history_from)
+    return (panel[panel["cutoff"] == cutoff].reset_index(drop=True),
+            panel[panel["cutoff"] == past].reset_index(drop=True))
+
+
+def score_batch(tables: dict[str, pd.DataFrame], champions: Champions, cutoff: pd.Timestamp,
+                settings: Settings, previous: pd.DataFrame | None = None
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the snapshot: one row per active dealer, the panel population at the cutoff, which
+    POST /v1/score needs for peer comparisons)."""
+    population, past = panel_for_scoring(tables, cutoff, settings)
+    rows = population[population["active"]].reset_index(drop=True)
+    return score_rows(rows, peers=rows, past=past, tables=tables, cutoff=cutoff,
+                      champions=champions, settings=settings, previous=previous), population
+
+
+def score_snapshot(tables: dict[str, pd.DataFrame], champions: Champions, cutoff: pd.Timestamp,
+                   settings: Settings, previous: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per active dealer at the cutoff, sorted by revenue at risk."""
+    return score_batch(tables, champions, cutoff, settings, previous)[0]
+
+
+def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
+               tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp, champions: Champions,
+               settings: Settings, previous: pd.DataFrame | None) -> pd.DataFrame:
+    """Score panel rows: the one path of batch scoring and POST /v1/score.
+
+    `peers` are the active dealers the explanations' peer medians come from, `past` the
+    same dealers' rows `past_months` earlier.
+    """
+    rows = rows.reset_index(drop=True)
+    context = Context(peers.reset_index(drop=True), past,
+                      min_peer_group=settings.panel.min_peer_group,
+                      months=settings.models.explain.past_months)
+    index = {d: i for i, d in enumerate(context.population["dealer_id"].astype(str))}
+    top = settings.models.explain.top_factors
+    churn_p = champions.churn.predict(rows)
+    decline_p = champions.decline.predict(rows)
+    forecast = champions.forecast.predict(rows)
+    expected_12m = _expected_12m(rows, forecast["expected"].to_numpy())
+    dealers = tables["dealers"].set_index("dealer_id")
+    factors = {m: explain(getattr(champions, m), rows, context=context, top=top,
+                          context_index=[index[str(d)] for d in rows["dealer_id"]])
+               for m in RISK_MODELS}
+    out = pd.DataFrame({
+        "dealer_id": rows["dealer_id"].astype(str).to_numpy(),
+        "dealer_name": dealers["name"].reindex(rows["dealer_id"]).astype("string").to_numpy()
+        if "name" in dealers.columns else None,
+        "region": rows["profile_region"].astype(str).to_numpy(),
+        "tier": rows["profile_tier"].astype(str).to_numpy(),
+        "channel": rows["profile_channel"].astype(str).to_numpy(),
+        "sales_rep_id": dealers["sales_rep_id"].reindex(rows["dealer_id"]).astype("string")
+        .to_numpy() if "sales_rep_id" in dealers.columns else None,
+        "as_of": f"{cutoff:%Y-%m-%d}",
+        "churn_probability": churn_p,
+        "decline_probability": decline_p,
+        "band": band(churn_p, settings.scoring.bands),
+        "forecast_p10": forecast["p10"].to_numpy(),
+        "forecast_p50": forecast["p50"].to_numpy(),
+        "forecast_p90": forecast["p90"].to_numpy(),
+        "forecast_expected": forecast["expected"].to_numpy(),
+        "expected_revenue_12m": expected_12m,
+        "revenue_at_risk": churn_p * expected_12m,
+        "orders_amount_12m": rows["orders_amount_12m"].to_numpy(dtype=float),
+        "top_reason_en": [f[0].sentence_en if f else None for f in factors["churn"]],
+        "top_reason_zh": [f[0].sentence_zh if f else None for f in factors["churn"]],
+        "factors": [json.dumps({m: [x.to_dict() for x in factors[m][i]] for m in RISK_MODELS},
+                               ensure_ascii=False, default=_json_default)
+                    for i in range(len(rows))],
+        "flags": [json.dumps(f, ensure_ascii=False) for f in _flags(tables, rows, cutoff,
+                                                                     champions, settings)],
+        "model_versions": json.dumps(champions.versions, sort_keys=True),
+    })
+    out = _with_previous(out, previous)
+    return out.sort_values(["revenue_at_risk", "dealer_id"], ascending=[False, True],
+                           kind="stable").reset_index(drop=True)
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    return str(value)
+
+
+def _expected_12m(rows: pd.DataFrame, next_quarter: np.ndarray) -> np.ndarray:
+    """Next 12 months if the dealer stays: its last 12 months, scaled by how the forecast
+    sees the coming quarter against the same quarter last year (4 x the quarter when there
+    is no last year)."""
+    trailing = np.maximum(np.nan_to_num(rows["orders_amount_12m"].to_numpy(dtype=float)), 0)
+    last_year = np.nan_to_num(rows["season_orders_same_quarter_last_year"].to_numpy(
+        dtype=float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.clip(next_quarter / last_year, *TREND_CLIP)
+    return np.where(last_year > 0, trailing * ratio, 4 * next_quarter)
+
+
+def _flags(tables: dict[str, pd.DataFrame], rows: pd.DataFrame, cutoff: pd.Timestamp,
+           champions: Champions, settings: Settings) -> list[list[str]]:
+    """Per dealer: optional tables with nothing for it lately, and features outside what
+    the model learned from."""
+    quiet_since = cutoff - pd.Timedelta(days=settings.scoring.quiet_days)
+    flags: list[list[str]] = [[] for _ in range(len(rows))]
+    ids = rows["dealer_id"].astype(str)
+    for name, table in TABLES.items():
+        if table.required or name not in tables:
+            continue
+        events = tables[name]
+        when = events[table.event_date]
+        recent = set(events.loc[(when >= quiet_since) & (when < cutoff), "dealer_id"]
+                     .astype(str))
+        for i, dealer in enumerate(ids):
+            if dealer not in recent:
+                flags[i].append(f"no_{name}_in_{settings.scoring.quiet_days}_days")
+    ranges = champions.churn.metadata.get("feature_ranges", {})
+    x = champions.churn.spec.matrix(rows)
+    outside = np.zeros((len(rows), 0), dtype=bool)
+    names = [n for n in ranges if n in x.columns]
+    if names:
+        values = x[names].to_numpy(dtype=float)
+        lo = np.array([ranges[n][0] for n in names])
+        hi = np.array([ranges[n][1] for n in names])
+        outside = (values < lo) | (values > hi)
+    for i in np.flatnonzero(outside.any(axis=1)) if outside.size else []:
+        which = [names[j] for j in np.flatnonzero(outside[i])]
+        flags[i].append("outside_training_range:" + ",".join(which))
+    return flags
+
+
+def _with_previous(out: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
+    cols = ("churn_probability", "decline_probability")
+    if previous is None or not len(previous):
+        for c in cols:
+            out[f"previous_{c}"] = np.nan
+            out[f"{c}_change"] = np.nan
+        out["previous_as_of"] = None
+        return out
+    prev = previous.set_index("dealer_id")
+    for c in cols:
+        before = prev[c].reindex(out["dealer_id"]).to_numpy(dtype=float)
+        out[f"previous_{c}"] = before
+        out[f"{c}_change"] = out[c].to_numpy() - before
+    out["previous_as_of"] = str(previous["as_of"].iloc[0])
+    return out

@@ -1,0 +1,96 @@
+"""Score snapshots on disk: one Parquet file per as-of date, written atomically.
+
+`<work_dir>/snapshots/<YYYY-MM-DD>.parquet`. A new file is written beside the old one and
+renamed over it, so readers (and the API) always see a complete snapshot, and a failed run
+leaves the previous one serving. The same as-of date, data and models give the same rows.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+SNAPSHOT_DIR = "snapshots"
+POPULATION_SUFFIX = ".population.parquet"
+MANIFEST_SUFFIX = ".json"
+_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.parquet$")
+
+
+def snapshot_dir(work_dir: Path) -> Path:
+    return work_dir / SNAPSHOT_DIR
+
+
+def list_snapshots(work_dir: Path) -> list[str]:
+    """As-of dates with a snapshot, oldest first."""
+    folder = snapshot_dir(work_dir)
+    if not folder.is_dir():
+        return []
+    return sorted(m.group(1) for p in folder.iterdir() if (m := _NAME.match(p.name)))
+
+
+def read_snapshot(work_dir: Path, as_of: str) -> pd.DataFrame:
+    return pd.read_parquet(snapshot_dir(work_dir) / f"{as_of}.parquet")
+
+
+def previous_snapshot(work_dir: Path, as_of: str) -> pd.DataFrame | None:
+    """The newest snapshot strictly before `as_of`: what the change is measured against."""
+    earlier = [d for d in list_snapshots(work_dir) if d < as_of]
+    return read_snapshot(work_dir, earlier[-1]) if earlier else None
+
+
+def write_snapshot(frame: pd.DataFrame, work_dir: Path, as_of: str,
+                   population: pd.DataFrame | None = None, history_from: str | None = None
+                   ) -> Path:
+    """Write the snapshot, and what POST /v1/score needs to score like it: the panel
+    population at its cutoff (the peers) and the month the data's history starts. Each
+    goes to a temporary file renamed into place, the snapshot last, so a visible snapshot
+    always has its companions."""
+    folder = snapshot_dir(work_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    if population is not None:
+        _write_atomically(population, folder / f"{as_of}{POPULATION_SUFFIX}")
+    if history_from is not None:
+        manifest = folder / f"{as_of}{MANIFEST_SUFFIX}"
+        tmp = manifest.with_name(f".{manifest.name}.tmp")
+        tmp.write_text(json.dumps({"as_of": as_of, "history_from": history_from}),
+                       encoding="utf-8")
+        tmp.replace(manifest)
+    return _write_atomically(frame, folder / f"{as_of}.parquet")
+
+
+def read_population(work_dir: Path, as_of: str) -> pd.DataFrame | None:
+    path = snapshot_dir(work_dir) / f"{as_of}{POPULATION_SUFFIX}"
+    return pd.read_parquet(path) if path.is_file() else None
+
+
+def read_history_from(work_dir: Path, as_of: str) -> str | None:
+    path = snapshot_dir(work_dir) / f"{as_of}{MANIFEST_SUFFIX}"
+    return json.loads(path.read_text(encoding="utf-8"))["history_from"] if path.is_file() \
+        else None
+
+
+def _write_atomically(frame: pd.DataFrame, target: Path) -> Path:
+    tmp = target.with_name(f".{target.name}.tmp")
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
+    tmp.replace(target)
+    return target
+
+
+def export_rows(frame: pd.DataFrame, path: Path) -> Path:
+    """The snapshot's rows as CSV (UTF-8 with BOM, for Excel) or Parquet, atomically."""
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise ValueError(f"{path}: --out must end in .csv or .parquet")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    if suffix == ".csv":
+        frame.to_csv(tmp, index=False, encoding="utf-8-sig")
+    else:
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
+    tmp.replace(path)
+    return path

@@ -1,0 +1,101 @@
+"""Batch scoring: parity with the training panel, determinism, change, flags, snapshots."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.training import fit_models
+from serve.scoring import Champions, band, score_snapshot, scoring_cutoff
+from serve.settings import Settings
+from serve.snapshots import list_snapshots, previous_snapshot, write_snapshot
+from tests.models.conftest import small_settings
+
+
+@pytest.fixture(scope="module")
+def champions(network):
+    origin = network.panel["cutoff"].max()
+    bundles = fit_models(network.panel, origin, small_settings(), network.labels)
+    return Champions(**bundles, versions={"churn": "1", "decline": "1", "forecast": "1"})
+
+
+@pytest.fixture(scope="module")
+def cfg(tmp_path_factory):
+    return Settings(work_dir=tmp_path_factory.mktemp("work"), models=small_settings())
+
+
+def test_bands_by_hand():
+    bands = {"low": 0.0, "medium": 0.1, "high": 0.25, "critical": 0.5}
+    got = band(np.array([0.0, 0.099, 0.1, 0.3, 0.5, 0.99]), bands)
+    assert got.tolist() == ["low", "low", "medium", "high", "critical", "critical"]
+
+
+def test_scoring_cutoff_maps_a_date_to_its_month(network):
+    tables = network.loaded.tables
+    assert scoring_cutoff(tables, pd.Timestamp("2024-03-17").date()) == pd.Timestamp(
+        "2024-03-01")
+    assert scoring_cutoff(tables, None) == network.panel["cutoff"].max()
+
+
+def test_snapshot_scores_equal_the_training_panel_path(network, champions, cfg):
+    cutoff = network.panel["cutoff"].max()
+    snap = score_snapshot(network.loaded.tables, champions, cutoff, cfg)
+    rows = network.panel[(network.panel["cutoff"] == cutoff) & network.panel["active"]]
+    assert sorted(snap["dealer_id"]) == sorted(rows["dealer_id"].astype(str))
+    expected = pd.Series(champions.churn.predict(rows), index=rows["dealer_id"].astype(str))
+    np.testing.assert_allclose(snap.set_index("dealer_id")["churn_probability"],
+                               expected.reindex(snap["dealer_id"]), rtol=0, atol=1e-12)
+    assert snap["revenue_at_risk"].is_monotonic_decreasing
+    np.testing.assert_allclose(snap["revenue_at_risk"],
+                               snap["churn_probability"] * snap["expected_revenue_12m"])
+    assert (snap["forecast_p10"] <= snap["forecast_p90"]).all()
+    assert set(snap["band"]) <= set(cfg.scoring.bands)
+    factors = json.loads(snap["factors"].iloc[0])
+    assert set(factors) == {"churn", "decline"}
+    first = factors["churn"][0]
+    assert first["sentence_en"] == snap["top_reason_en"].iloc[0]
+    assert first["sentence_zh"] == snap["top_reason_zh"].iloc[0]
+    assert json.loads(snap["model_versions"].iloc[0]) == champions.versions
+
+
+def test_scoring_twice_gives_the_same_snapshot(network, champions, cfg, tmp_path):
+    cutoff = network.panel["cutoff"].max()
+    a = score_snapshot(network.loaded.tables, champions, cutoff, cfg)
+    b = score_snapshot(network.loaded.tables, champions, cutoff, cfg)
+    pd.testing.assert_frame_equal(a, b)
+    first = write_snapshot(a, tmp_path, "2024-06-01").read_bytes()
+    assert write_snapshot(b, tmp_path, "2024-06-01").read_bytes() == first
+    assert list_snapshots(tmp_path) == ["2024-06-01"]
+
+
+def test_change_since_the_previous_snapshot(network, champions, cfg, tmp_path):
+    cutoff = network.panel["cutoff"].max()
+    before = cutoff - pd.DateOffset(months=1)
+    old = score_snapshot(network.loaded.tables, champions, before, cfg)
+    write_snapshot(old, tmp_path, f"{before:%Y-%m-%d}")
+    prev = previous_snapshot(tmp_path, f"{cutoff:%Y-%m-%d}")
+    assert prev is not None and previous_snapshot(tmp_path, f"{before:%Y-%m-%d}") is None
+    new = score_snapshot(network.loaded.tables, champions, cutoff, cfg, prev)
+    both = new.merge(old[["dealer_id", "churn_probability"]], on="dealer_id",
+                     suffixes=("", "_old"))
+    assert len(both) > 0
+    np.testing.assert_allclose(both["churn_probability_change"],
+                               both["churn_probability"] - both["churn_probability_old"])
+    assert (new["previous_as_of"] == f"{before:%Y-%m-%d}").all()
+    newcomers = new[~new["dealer_id"].isin(old["dealer_id"])]
+    assert newcomers["previous_churn_probability"].isna().all()
+
+
+def test_data_quality_flags(network, champions, cfg):
+    tables = dict(network.loaded.tables)
+    cutoff = network.panel["cutoff"].max()
+    snap = score_snapshot(tables, champions, cutoff, cfg)
+    dealer = snap["dealer_id"].iloc[0]
+    tables["visits"] = tables["visits"][tables["visits"]["dealer_id"].astype(str) != dealer]
+    flagged = score_snapshot(tables, champions, cutoff, cfg).set_index("dealer_id")
+    assert "no_visits_in_90_days" in json.loads(flagged.at[dealer, "flags"])
+    ranges = champions.churn.metadata["feature_ranges"]
+    assert ranges["orders_amount_12m"][0] <= ranges["orders_amount_12m"][1]
