@@ -71,6 +71,9 @@ def config_show(
 ) -> None:
     """Print the effective settings (defaults, file and environment combined)."""
     values = settings().model_dump(mode="json")
+    # keys are secrets: show how many and which roles, never the keys
+    values["api_keys"] = {f"<key {i}>": role for i, role in
+                          enumerate(values["api_keys"].values(), start=1)}
     if as_json:
         console.print_json(json.dumps(values, ensure_ascii=False))
         return
@@ -412,6 +415,122 @@ def _write_text_atomically(path: Path, text: str) -> None:
 
 
 @app.command()
+def score(
+    data_dir: Annotated[Path | None, typer.Argument(
+        help="Folder with the contract's tables. Default: settings' data_dir.")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        help="Score as of this date YYYY-MM-DD (the cutoff is the first day of its month). "
+        "Default: the newest complete month.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Also export the rows to this .csv or .parquet file.")] = None,
+) -> None:
+    """Score every active dealer with the champion models and write a snapshot."""
+    cfg = settings()
+    if out is not None and out.suffix.lower() not in (".csv", ".parquet"):
+        raise fail(f"{out}: --out must end in .csv or .parquet")
+    folder = data_dir or cfg.effective_data_dir
+    loaded = _validate(folder, cfg, as_of=None, as_json=False, quiet=True)
+    _score(loaded, cfg, as_of, out)
+
+
+def _score(loaded, cfg: Settings, as_of: str | None, out: Path | None) -> None:
+    from features.monthly import history_start
+    from models.tracking import RegistryError, configure, load_registered, registered_name
+    from serve.scoring import Champions, score_batch, scoring_cutoff
+    from serve.snapshots import export_rows, previous_snapshot, write_snapshot
+    try:
+        cutoff = scoring_cutoff(loaded.tables, _date(as_of))
+    except CutoffError as exc:
+        raise fail(str(exc)) from None
+    _quiet_mlflow()
+    configure(cfg.models.tracking, cfg.work_dir)
+    bundles, versions = {}, {}
+    try:
+        for model in ("churn", "decline", "forecast"):
+            bundles[model], versions[model] = load_registered(
+                registered_name(cfg.models.tracking, model))
+    except RegistryError as exc:
+        raise fail(str(exc)) from None
+    champions = Champions(**bundles, versions=versions)
+    day = f"{cutoff:%Y-%m-%d}"
+    with _progress_bar() as bar:
+        bar.add_task(f"scoring as of {day}", total=None)
+        snapshot, population = score_batch(loaded.tables, champions, cutoff, cfg,
+                                           previous_snapshot(cfg.work_dir, day))
+    path = write_snapshot(snapshot, cfg.work_dir, day, population,
+                          str(history_start(loaded.tables)))
+    _print_snapshot(snapshot, day, versions, path)
+    if out is not None:
+        console.print(f"Rows exported to {export_rows(snapshot, out)}")
+
+
+def _print_snapshot(snapshot, day: str, versions: dict[str, str], path: Path) -> None:
+    counts = snapshot["band"].value_counts()
+    bands = ", ".join(f"{b} {counts.get(b, 0):,}" for b in ("critical", "high", "medium", "low")
+                      if b in counts.index)
+    console.print(f"Scored {len(snapshot):,} active dealers as of {day} with champions "
+                  + ", ".join(f"{m} v{v}" for m, v in versions.items()) + f": {bands}. "
+                  f"Revenue at risk: ¥{snapshot['revenue_at_risk'].sum() / 1e6:,.1f}M")
+    table = Table(title="Top 10 by revenue at risk")
+    for col in ("dealer", "region", "tier", "band", "churn", "decline", "at risk", "top reason"):
+        table.add_column(col)
+    for row in snapshot.head(10).itertuples():
+        table.add_row(row.dealer_id, row.region, row.tier, row.band,
+                      f"{row.churn_probability:.0%}", f"{row.decline_probability:.0%}",
+                      f"¥{row.revenue_at_risk / 1e3:,.0f}k", row.top_reason_en or "")
+    console.print(table)
+    console.print(f"Snapshot: {path}")
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@app.command()
+def serve(
+    data_dir: Annotated[Path | None, typer.Argument(
+        help="Score this data folder first (with the champions), then serve. Default: serve "
+        "the snapshots already written by `dealer-risk score`.")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind. Default: settings' "
+                                             "api.host (127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: settings' api.port (8000).")]
+    = None,
+    workers: Annotated[int | None, typer.Option(help="uvicorn worker processes.")] = None,
+) -> None:
+    """Start the risk API (FastAPI on uvicorn): /v1 for CRMs, /docs for its reference."""
+    cfg = settings()
+    if data_dir is not None:
+        loaded = _validate(data_dir, cfg, as_of=None, as_json=False, quiet=True)
+        _score(loaded, cfg, None, None)
+    _serve(cfg, host or cfg.api.host, port or cfg.api.port, workers or cfg.api.workers)
+
+
+def _serve(cfg: Settings, host: str, port: int, workers: int) -> None:
+    import os
+
+    import uvicorn
+    if not cfg.api_keys and host not in LOOPBACK:
+        raise fail(f"refusing to bind {host} without api_keys: anyone on the network could "
+                   "read the scores. Set DEALER_RISK_API_KEYS='{\"KEY\": \"reader\"}' or "
+                   "bind 127.0.0.1")
+    if _State.config is not None:
+        os.environ["DEALER_RISK_CONFIG"] = str(_State.config.resolve())
+    base = f"http://{'[::1]' if host == '::1' else host}:{port}"
+    console.print(f"Serving the risk API on {base} (docs: {base}/docs); Ctrl-C stops it.")
+    if not cfg.api_keys:
+        console.print("[yellow]No API keys configured: the API is open, on loopback only."
+                      "[/yellow]")
+    uvicorn.run("serve.api.app:create_app", factory=True, host=host, port=port,
+                workers=workers, log_level="info")
+
+
+def _newest_snapshot(cfg: Settings) -> str:
+    """The top dealer of the newest snapshot: the example curl shows a real one."""
+    from serve.snapshots import list_snapshots, read_snapshot
+    dates = list_snapshots(cfg.work_dir)
+    return str(read_snapshot(cfg.work_dir, dates[-1])["dealer_id"].iloc[0])
+
+
+@app.command()
 def promote(
     model: Annotated[str, typer.Argument(help="churn, decline or forecast.")],
     version: Annotated[str, typer.Argument(help="The registered version to make champion.")],
@@ -439,25 +558,48 @@ def promote(
 
 @app.command()
 def demo(
+    serve_api: Annotated[bool, typer.Option(
+        "--serve/--no-serve", help="Start the API on localhost at the end.")] = True,
     dealers: Annotated[int | None, typer.Option(help="Dealers in the sample network.")] = None,
     months: Annotated[int | None, typer.Option(help="Months in the sample network.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    data: Annotated[Path | None, typer.Option(
+        help="Run on your own data folder instead of a simulated sample.")] = None,
 ) -> None:
     """The main job on the embedded defaults: simulate a sample network, validate it, build
-    its point-in-time panel, and train, gate and register the models."""
+    its point-in-time panel, train, gate and register the models, score every dealer, and
+    serve the risk API on localhost. With --data, the same on your own folder."""
     cfg = settings()
-    sim = _simulator_settings(dealers, months, None, seed, None)
-    out = cfg.sample_data_dir
-    console.rule("1. Simulate a sample dealer network")
-    summary = _simulate(out, sim)
-    console.print(f"{summary.dealers:,} dealers, {summary.months} months from "
-                  f"{summary.first_month}, {summary.rows['orders']:,} order lines -> {out}")
+    if data is None:
+        sim = _simulator_settings(dealers, months, None, seed, None)
+        out = cfg.sample_data_dir
+        console.rule("1. Simulate a sample dealer network")
+        summary = _simulate(out, sim)
+        console.print(f"{summary.dealers:,} dealers, {summary.months} months from "
+                      f"{summary.first_month}, {summary.rows['orders']:,} order lines -> {out}")
+        as_of = date.fromisoformat(summary.as_of)
+    else:
+        out, as_of = data, None
+        console.rule(f"1. Use your data in {data}")
     console.rule("2. Validate it against the data contract")
-    loaded = _validate(out, cfg, as_of=date.fromisoformat(summary.as_of), as_json=False)
+    loaded = _validate(out, cfg, as_of=as_of, as_json=False)
     console.rule("3. Build the point-in-time dealer x month panel")
     panel = _build_features(loaded, cfg, None, None)
     console.rule("4. Train, backtest the newest origins, register and gate the models")
     _train(out, cfg, loaded, panel, as_json=False)
+    console.rule("5. Score every active dealer with the champion models")
+    _score(loaded, cfg, None, None)
+    if serve_api:
+        snapshot = _newest_snapshot(cfg)
+        base = f"http://127.0.0.1:{cfg.api.port}"
+        console.rule("6. Serve the risk API on localhost")
+        console.print(f"Try:  {base}/docs                       (the API reference)\n"
+                      f"      {base}/v1/risk?limit=5            (ranked list)\n"
+                      f"      curl '{base}/v1/dealers/{snapshot}/risk?lang=zh'\n"
+                      f"MLflow: mlflow ui --backend-store-uri sqlite:///"
+                      f"{(cfg.work_dir / 'mlflow.db').resolve()}")
+        _serve(cfg, "127.0.0.1", cfg.api.port, cfg.api.workers)
+        return
     console.rule("Next")
     db = (cfg.work_dir / "mlflow.db").resolve()
     console.print("Your own data:  dealer-risk validate PATH/TO/FOLDER\n"

@@ -194,7 +194,7 @@ def test_demo_simulates_validates_builds_and_trains(workdir):
     from tests.serve.test_cli_models import SMALL_MODELS
 
     (workdir / "dealer-risk.toml").write_text(SMALL_MODELS, encoding="utf-8")
-    result = subprocess.run([*CLI, "demo", "--dealers", "300", "--months", "30"],
+    result = subprocess.run([*CLI, "demo", "--no-serve", "--dealers", "300", "--months", "30"],
                             capture_output=True, text=True, cwd=workdir, env=_env())
     assert result.returncode == 0, result.stderr
     assert "1. Simulate a sample dealer network" in result.stdout
@@ -206,6 +206,8 @@ def test_demo_simulates_validates_builds_and_trains(workdir):
     assert (workdir / ".dealer-risk" / "rejects" / "orders.csv").is_file()
     assert "4. Train, backtest the newest origins, register and gate the models" in result.stdout
     assert "dealer-risk-churn" in result.stdout
+    assert "5. Score every active dealer with the champion models" in result.stdout
+    assert list((workdir / ".dealer-risk" / "snapshots").glob("*.parquet"))
     assert (workdir / ".dealer-risk" / "mlflow.db").is_file()
     shutil.rmtree(workdir / ".dealer-risk")
 

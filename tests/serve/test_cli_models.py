@@ -21,6 +21,7 @@ gate_origins = 2
 
 [models.gate]
 max_ece = 0.15
+coverage_tolerance = 0.5
 """
 
 
@@ -49,6 +50,26 @@ def test_train_registers_and_reports_json(project):
     assert (project / ".dealer-risk" / "mlartifacts").is_dir()
 
 
+def test_score_writes_a_snapshot_and_exports_rows(project):
+    import pandas as pd
+
+    result = run(["score", "net", "--out", "scores.csv"], project)
+    assert result.returncode == 0, result.stderr
+    assert "Top 10 by revenue at risk" in result.stdout
+    folder = project / ".dealer-risk" / "snapshots"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "2024-07-01.json", "2024-07-01.parquet", "2024-07-01.population.parquet"]
+    snapshots = [folder / "2024-07-01.parquet"]
+    rows = pd.read_csv(project / "scores.csv", encoding="utf-8-sig")
+    assert {"dealer_id", "churn_probability", "band", "top_reason_zh"} <= set(rows.columns)
+    assert len(rows) == len(pd.read_parquet(snapshots[0]))
+    earlier = run(["score", "net", "--as-of", "2024-05-20"], project)
+    assert earlier.returncode == 0, earlier.stderr
+    assert "as of 2024-05-01" in earlier.stdout
+    bad = run(["score", "net", "--out", "scores.xlsx"], project)
+    assert bad.returncode == 2 and "--out must end in .csv or .parquet" in bad.stderr
+
+
 def test_backtest_writes_the_table_and_the_model_card(project):
     result = run(["backtest", "net", "--as-of", "2024-07-01", "--card", "card.md"], project)
     assert result.returncode == 0, result.stderr
@@ -68,6 +89,15 @@ def test_promote_by_hand_and_its_errors(project):
     assert missing.stderr.startswith("error: dealer-risk-churn has no version 7")
     wrong = run(["promote", "profit", "1", "--reason", "x"], project)
     assert wrong.returncode == 2 and "model must be churn, decline or forecast" in wrong.stderr
+
+
+def test_scoring_without_a_champion_is_a_clear_error(tmp_path):
+    made = run(["simulate", "net", "--dealers", "40", "--months", "15"], tmp_path)
+    assert made.returncode == 0, made.stderr
+    result = run(["score", "net"], tmp_path)
+    assert result.returncode == 2
+    assert "no 'champion' version of dealer-risk-churn" in result.stderr
+    assert "run `dealer-risk train` first" in result.stderr
 
 
 def test_too_short_a_history_is_a_clear_error(project):

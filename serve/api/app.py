@@ -1,0 +1,102 @@
+"""The risk API: FastAPI app factory, lifespan, error handling, metrics middleware.
+
+Run it with `dealer-risk serve`. The state (champion models and score snapshots) loads at
+startup and reloads when a new champion or snapshot appears (periodic check) or on
+POST /v1/admin/reload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from contextlib import asynccontextmanager, suppress
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from serve.api.responses import JSON
+from serve.api.routes import admin, dealers, ops, risk, score
+from serve.api.state import StateHolder
+from serve.api.telemetry import RELOADS, observe
+from serve.settings import Settings, load_settings
+
+log = logging.getLogger("dealer_risk.api")
+DESCRIPTION = """Dealer risk scores for CRMs and dashboards.
+
+Every response carries the model versions, the as-of date, the horizon and what the
+scores mean. Authenticate with an API key in the `X-API-Key` header (roles: `reader`,
+`admin`). Integration guide with curl examples: docs/api.md.
+"""
+
+
+async def _periodic_reload(holder: StateHolder, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        try:
+            if await run_in_threadpool(holder.reload, force=False):
+                RELOADS.inc()
+                log.info("reloaded: now serving snapshot %s", holder.state.current.as_of)
+        except Exception:  # keep serving the previous state; log and try again later
+            log.exception("periodic reload failed")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    holder = StateHolder(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if not settings.api_keys:
+            log.warning("no api_keys configured: the API is open to anyone who can reach "
+                        "it; bind it to loopback only")
+        await run_in_threadpool(holder.reload)
+        if holder.state is None:
+            log.error("not ready: %s", holder.error)
+        task = None
+        if settings.api.reload_check_seconds > 0:
+            task = asyncio.create_task(_periodic_reload(holder,
+                                                        settings.api.reload_check_seconds))
+        yield
+        if task is not None:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(title="dealer-risk", version="1", description=DESCRIPTION,
+                  lifespan=lifespan, default_response_class=JSON)
+    app.state.holder = holder
+    for module in (ops, dealers, risk, score, admin):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def limits_and_metrics(request: Request, call_next):
+        start = time.perf_counter()
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit()
+                                   or int(length) > settings.api.max_body_bytes):
+            response = JSON({"detail": f"request body over {settings.api.max_body_bytes:,} "
+                                       "bytes"}, status_code=413)
+        else:
+            response = await call_next(request)
+        route = request.scope.get("route")
+        observe(request.method, getattr(route, "path", "unmatched"), response.status_code,
+                time.perf_counter() - start)
+        return response
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        return JSON({"detail": exc.detail}, status_code=exc.status_code,
+                    headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_input(request: Request, exc: RequestValidationError):
+        parts = []
+        for err in exc.errors():
+            where = " ".join(str(x) for x in err.get("loc", ()) if x != "body")
+            parts.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
+        return JSON({"detail": "; ".join(parts)}, status_code=422)
+
+    return app

@@ -1,0 +1,61 @@
+"""Dependencies shared by the routers: the serving state, the settings, the caller's role."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyHeader
+
+from serve.api.state import ServingState, StateHolder
+from serve.settings import Settings
+
+ROLE_RANK = {"reader": 1, "admin": 2}
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
+                              description="Your API key (roles: reader, admin).")
+
+
+def get_holder(request: Request) -> StateHolder:
+    return request.app.state.holder
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.holder.settings
+
+
+def get_state(holder: Annotated[StateHolder, Depends(get_holder)]) -> ServingState:
+    state = holder.state  # one read: the whole request sees one state
+    if state is None:
+        raise HTTPException(503, f"not ready: {holder.error or 'still loading'}")
+    return state
+
+
+def role_of(key: str | None, keys: dict[str, str]) -> str | None:
+    """The key's role; every configured key is compared in constant time."""
+    found = None
+    for known, role in keys.items():
+        if key is not None and hmac.compare_digest(key.encode(), known.encode()):
+            found = role
+    return found
+
+
+def require(role: str):
+    def check(settings: Annotated[Settings, Depends(get_settings)],
+              key: Annotated[str | None, Security(api_key_header)]) -> str:
+        if not settings.api_keys:
+            return "admin"  # no keys configured: open, loopback only (see serve command)
+        found = role_of(key, settings.api_keys)
+        if found is None:
+            raise HTTPException(401, "missing or unknown API key (send it in X-API-Key)")
+        if ROLE_RANK[found] < ROLE_RANK[role]:
+            raise HTTPException(403, f"this endpoint needs the {role} role")
+        return found
+    return check
+
+
+State = Annotated[ServingState, Depends(get_state)]
+AppSettings = Annotated[Settings, Depends(get_settings)]
+Holder = Annotated[StateHolder, Depends(get_holder)]
+Reader = Annotated[str, Depends(require("reader"))]
+Admin = Annotated[str, Depends(require("admin"))]

@@ -1,0 +1,108 @@
+"""Snapshot rows as the API's JSON documents, in the reader's language."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from serve.settings import Settings
+
+LANGS = ("en", "zh")
+
+
+def pick_lang(query: str | None, accept_language: str | None) -> str:
+    """?lang= wins; else the first of Accept-Language we speak; else English."""
+    if query:
+        return query
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh"
+        if tag.startswith("en"):
+            return "en"
+    return "en"
+
+
+def _num(value: object) -> float | None:
+    if value is None:
+        return None
+    v = float(value)  # type: ignore[arg-type]
+    return None if math.isnan(v) else v
+
+
+def meta(settings: Settings, as_of: str, versions: dict[str, str]) -> dict:
+    labels = settings.labels
+    return {
+        "as_of": as_of,
+        "model_versions": versions,
+        "horizon": {"churn_days": labels.churn.horizon_days,
+                    "decline_months": labels.decline.horizon_months,
+                    "forecast_months": labels.forecast.horizon_months},
+        "meaning": {
+            "churn_probability": f"Probability that the dealer places no positive net order "
+            f"in the {labels.churn.horizon_days} days from as_of, or its contract closes "
+            "within them. Calibrated: 0.30 means about 30 in 100 such dealers churn.",
+            "decline_probability": f"Probability that the next "
+            f"{labels.decline.horizon_months} months' net orders fall more than "
+            f"{labels.decline.drop:.0%} below the same months a year earlier.",
+            "forecast": f"Net order amount (CNY) over the next "
+            f"{labels.forecast.horizon_months} months: p10, p50, p90 and expected value.",
+            "revenue_at_risk": "churn_probability x expected_revenue_12m (CNY).",
+            "band": "Churn probability band: " + ", ".join(
+                f"{k} from {v:.0%}" for k, v in sorted(settings.scoring.bands.items(),
+                                                        key=lambda kv: kv[1])),
+        },
+    }
+
+
+def factors(raw: str, lang: str) -> dict[str, list[dict]]:
+    out = {}
+    for model, items in json.loads(raw).items():
+        out[model] = [{
+            "group": f["group"], "direction": f["direction"],
+            "contribution": f["contribution"], "share": f["share"], "effect": f["effect"],
+            "feature": f["feature"], "value": f["value"], "past_value": f["past_value"],
+            "peer_median": f["peer_median"], "actionable": f["actionable"],
+            "sentence": f["sentence_zh"] if lang == "zh" else f["sentence_en"],
+        } for f in items]
+    return out
+
+
+def dealer_risk(row: dict, lang: str) -> dict:
+    """The full risk document of one dealer (GET /v1/dealers/{id}/risk)."""
+    why = factors(row["factors"], lang)
+    return {
+        "dealer_id": row["dealer_id"], "dealer_name": row.get("dealer_name"),
+        "region": row["region"], "tier": row["tier"], "channel": row["channel"],
+        "sales_rep_id": row.get("sales_rep_id"), "band": row["band"],
+        "churn": {"probability": _num(row["churn_probability"]),
+                  "previous": _num(row["previous_churn_probability"]),
+                  "change": _num(row["churn_probability_change"]),
+                  "factors": why["churn"]},
+        "decline": {"probability": _num(row["decline_probability"]),
+                    "previous": _num(row["previous_decline_probability"]),
+                    "change": _num(row["decline_probability_change"]),
+                    "factors": why["decline"]},
+        "forecast": {"p10": _num(row["forecast_p10"]), "p50": _num(row["forecast_p50"]),
+                     "p90": _num(row["forecast_p90"]),
+                     "expected": _num(row["forecast_expected"])},
+        "expected_revenue_12m": _num(row["expected_revenue_12m"]),
+        "revenue_at_risk": _num(row["revenue_at_risk"]),
+        "previous_as_of": row.get("previous_as_of"),
+        "flags": json.loads(row["flags"]),
+    }
+
+
+SUMMARY_COLUMNS = ("dealer_id", "dealer_name", "region", "tier", "channel", "sales_rep_id",
+                   "band", "churn_probability", "decline_probability",
+                   "churn_probability_change", "revenue_at_risk", "expected_revenue_12m",
+                   "forecast_p50")
+
+
+def summary(row: dict, lang: str) -> dict:
+    """One line of the ranked list (GET /v1/risk)."""
+    out = {c: (_num(row[c]) if isinstance(row[c], float) else row[c])
+           for c in SUMMARY_COLUMNS}
+    out["top_reason"] = row["top_reason_zh"] if lang == "zh" else row["top_reason_en"]
+    out["flags"] = json.loads(row["flags"])
+    return out

@@ -1,0 +1,25 @@
+"""Reload: pick up a new champion or snapshot without a restart (admin role)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+from starlette.concurrency import run_in_threadpool
+
+from serve.api.deps import Admin, Holder
+from serve.api.responses import JSON
+from serve.api.state import describe
+from serve.api.telemetry import RELOADS
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+
+@router.post("/reload", response_class=JSON, responses={503: {"description": "Nothing to "
+                                                              "load; previous state kept"}})
+async def reload(holder: Holder, _: Admin):
+    """Load the current champions and snapshots aside, then swap them in."""
+    changed = await run_in_threadpool(holder.reload)
+    if holder.state is None:
+        raise HTTPException(503, f"not ready: {holder.error}")
+    if changed:
+        RELOADS.inc()
+    return {"reloaded": changed, "error": holder.error, **describe(holder.state)}

@@ -1,0 +1,58 @@
+"""One dealer: its current risk with reasons, and its history over snapshots."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, HTTPException, Path, Query
+
+from serve.api.deps import AppSettings, Reader, State
+from serve.api.render import dealer_risk, meta, pick_lang
+from serve.api.responses import JSON, json_response
+from serve.api.schemas import DealerHistory, DealerRiskResponse
+
+router = APIRouter(prefix="/v1/dealers", tags=["dealers"])
+DealerId = Annotated[str, Path(description="The dealer's id, as in the dealers table.",
+                               examples=["D00042"], max_length=64)]
+Lang = Annotated[Literal["en", "zh"] | None, Query(
+    description="Language of the factor sentences; default from Accept-Language, else en.")]
+
+
+@router.get("/{dealer_id}/risk", response_model=DealerRiskResponse, response_class=JSON,
+            responses={404: {"description": "Unknown dealer"}})
+def get_dealer_risk(dealer_id: DealerId, state: State, settings: AppSettings, _: Reader,
+                    lang: Lang = None,
+                    accept_language: Annotated[str | None, Header()] = None):
+    """The dealer's churn and decline risk with their main factors, its forecast, the
+    change since the previous snapshot, and data-quality flags."""
+    snap = state.current
+    at = snap.position.get(dealer_id)
+    if at is None:
+        raise HTTPException(404, f"dealer {dealer_id} is not in the snapshot of "
+                                 f"{snap.as_of} (unknown, or not active)")
+    row = snap.frame.iloc[at].to_dict()
+    return json_response({"meta": meta(settings, snap.as_of, state.versions),
+                          "dealer": dealer_risk(row, pick_lang(lang, accept_language))})
+
+
+HISTORY_COLUMNS = ("churn_probability", "decline_probability", "band", "forecast_p10",
+                   "forecast_p50", "forecast_p90", "orders_amount_12m", "revenue_at_risk")
+
+
+@router.get("/{dealer_id}/history", response_model=DealerHistory, response_class=JSON,
+            responses={404: {"description": "Unknown dealer"}})
+def get_dealer_history(dealer_id: DealerId, state: State, settings: AppSettings, _: Reader):
+    """The dealer's scores and orders (last 12 months at each as-of date) in every
+    snapshot, oldest first."""
+    points = []
+    for as_of in sorted(state.snapshots):
+        snap = state.snapshots[as_of]
+        at = snap.position.get(dealer_id)
+        if at is None:
+            continue
+        row = snap.frame.iloc[at]
+        points.append({"as_of": as_of, **{c: row[c] for c in HISTORY_COLUMNS}})
+    if not points:
+        raise HTTPException(404, f"dealer {dealer_id} is in no snapshot")
+    return json_response({"meta": meta(settings, state.current.as_of, state.versions),
+                          "dealer_id": dealer_id, "history": points})

@@ -1,0 +1,148 @@
+"""The ranked list of dealers at risk: filters, sort, cursor pages, incremental pulls, CSV."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+from datetime import date
+from typing import Annotated, Literal
+
+import numpy as np
+import pandas as pd
+from fastapi import APIRouter, Header, HTTPException, Query, Response
+
+from serve.api.deps import AppSettings, Reader, State
+from serve.api.render import meta, pick_lang, summary
+from serve.api.responses import JSON, json_response
+from serve.api.schemas import RiskList
+from serve.api.state import ServingState, Snapshot
+
+router = APIRouter(prefix="/v1", tags=["risk"])
+SORT_COLUMNS = {"revenue_at_risk": "revenue_at_risk", "churn_probability": "churn_probability",
+                "decline_probability": "decline_probability",
+                "change": "churn_probability_change"}
+Sort = Literal["revenue_at_risk", "churn_probability", "decline_probability", "change"]
+
+
+def _encode(cursor: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode().rstrip("=")
+
+
+def _decode(text: str) -> dict:
+    try:
+        padded = text + "=" * (-len(text) % 4)
+        cursor = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(cursor, dict) or {"as_of", "sort", "key", "id"} - set(cursor):
+            raise ValueError
+        return cursor
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise HTTPException(422, "cursor is not one this API issued") from None
+
+
+def _changed(state: ServingState, frame: pd.DataFrame, since: date) -> pd.Series:
+    """Rows whose scores differ from the newest snapshot on or before `since` (or are new)."""
+    older = [d for d in state.snapshots if d <= since.isoformat()]
+    if not older:
+        return pd.Series(True, index=frame.index)
+    ref = state.snapshots[max(older)].frame.set_index("dealer_id")
+    ids = frame["dealer_id"]
+    new = ~ids.isin(ref.index)
+    diff = pd.Series(False, index=frame.index)
+    for col in ("churn_probability", "decline_probability"):
+        before = ref[col].reindex(ids).to_numpy()
+        diff |= ~np.isclose(frame[col].to_numpy(), before, rtol=0, atol=1e-12)
+    diff |= frame["band"].to_numpy() != ref["band"].reindex(ids).to_numpy()
+    return new | diff
+
+
+def _select(state: ServingState, snap: Snapshot, *, region, tier, sales_rep, band,
+            min_probability, changed_since) -> pd.DataFrame:
+    frame = snap.frame
+    mask = pd.Series(True, index=frame.index)
+    for col, wanted in (("region", region), ("tier", tier), ("sales_rep_id", sales_rep),
+                        ("band", band)):
+        if wanted:
+            mask &= frame[col].isin(wanted)
+    if min_probability is not None:
+        mask &= frame["churn_probability"] >= min_probability
+    if changed_since is not None:
+        mask &= _changed(state, frame, changed_since)
+    return frame[mask]
+
+
+def _ordered(frame: pd.DataFrame, sort: str) -> pd.DataFrame:
+    """Highest first, ties by dealer id; unknown values (no previous score) last."""
+    key = frame[SORT_COLUMNS[sort]].fillna(-np.inf)
+    return frame.assign(_key=key).sort_values(["_key", "dealer_id"], ascending=[False, True],
+                                              kind="stable")
+
+
+@router.get("/risk", response_model=RiskList, response_class=JSON,
+            responses={200: {"content": {"text/csv": {}}},
+                       409: {"description": "The snapshot changed under a cursor"}})
+def list_risk(
+    state: State, settings: AppSettings, _: Reader,
+    region: Annotated[list[str] | None, Query(description="Repeat for several.")] = None,
+    tier: Annotated[list[str] | None, Query()] = None,
+    sales_rep: Annotated[list[str] | None, Query(description="sales_rep_id")] = None,
+    band: Annotated[list[str] | None, Query(examples=["critical"])] = None,
+    min_probability: Annotated[float | None, Query(ge=0, le=1, description="Minimum churn "
+                                                   "probability")] = None,
+    sort: Annotated[Sort, Query()] = "revenue_at_risk",
+    limit: Annotated[int | None, Query(ge=1, description="Page size (default and maximum "
+                                       "in settings: api.page_size, api.max_page_size)")]
+    = None,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")]
+    = None,
+    changed_since: Annotated[date | None, Query(description="Only dealers whose scores "
+                                                "changed since the snapshot of this date "
+                                                "(incremental pulls)")] = None,
+    format: Annotated[Literal["json", "csv"], Query(description="csv: every matching "
+                                                    "dealer, no pages")] = "json",
+    lang: Annotated[Literal["en", "zh"] | None, Query()] = None,
+    accept_language: Annotated[str | None, Header()] = None,
+):
+    """Dealers ranked by revenue at risk (or another score), with filters and pages."""
+    snap = state.current
+    size = limit or settings.api.page_size
+    if size > settings.api.max_page_size:
+        raise HTTPException(422, f"limit must be at most {settings.api.max_page_size}")
+    chosen = _ordered(_select(state, snap, region=region, tier=tier, sales_rep=sales_rep,
+                              band=band, min_probability=min_probability,
+                              changed_since=changed_since), sort)
+    language = pick_lang(lang, accept_language)
+    if format == "csv":
+        return _csv(chosen, language)
+    start = 0
+    if cursor is not None:
+        c = _decode(cursor)
+        if c["as_of"] != snap.as_of or c["sort"] != sort:
+            raise HTTPException(409, f"the snapshot changed since this cursor (as of "
+                                     f"{c['as_of']}, now {snap.as_of}); start again "
+                                     "without a cursor")
+        key, ids = chosen["_key"].to_numpy(), chosen["dealer_id"].to_numpy()
+        after = (key < c["key"]) | ((key == c["key"]) & (ids > c["id"]))
+        start = int(np.argmax(after)) if after.any() else len(chosen)
+    page = chosen.iloc[start:start + size]
+    more = start + size < len(chosen)
+    next_cursor = None
+    if more and len(page):
+        last = page.iloc[-1]
+        next_cursor = _encode({"as_of": snap.as_of, "sort": sort, "key": float(last["_key"]),
+                               "id": str(last["dealer_id"])})
+    items = [summary(r, language) for r in page.drop(columns="_key").to_dict("records")]
+    return json_response({"meta": meta(settings, snap.as_of, state.versions),
+                          "total": len(chosen), "items": items, "next_cursor": next_cursor})
+
+
+def _csv(frame: pd.DataFrame, lang: str) -> Response:
+    rows = [summary(r, lang) for r in frame.drop(columns="_key").to_dict("records")]
+    out = pd.DataFrame(rows)
+    if len(out):
+        out["flags"] = out["flags"].map(";".join)
+    buffer = io.StringIO()
+    out.to_csv(buffer, index=False)
+    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="dealer-risk.csv"'})

@@ -1,0 +1,156 @@
+"""Score one dealer from a posted recent history, through the batch scorer's code path.
+
+The posted tables are checked by the same contract code as files (features.validation),
+the features come from the same panel builder, and the peers are the population of the
+snapshot for that date with the dealer's own row replaced: an existing dealer posting its
+history gets exactly its snapshot row.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from fastapi import APIRouter, Header, HTTPException, Query
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from features.catalog import BY_NAME
+from features.contract import TABLES
+from features.panel import CutoffError, with_peers_from
+from features.reading import ContractError
+from features.settings import ContractSettings
+from features.validation import load_data
+from serve.api.deps import AppSettings, Reader, State
+from serve.api.render import dealer_risk, meta, pick_lang
+from serve.api.responses import JSON, json_response
+from serve.api.schemas import DealerRiskResponse
+from serve.api.state import ServingState
+from serve.scoring import panel_for_scoring, score_rows
+from serve.settings import Settings
+
+router = APIRouter(prefix="/v1", tags=["score"])
+Row = dict[str, Any]
+EXAMPLE = {
+    "as_of": "2026-01-01",
+    "dealer": {"dealer_id": "D09001", "name": "杭州新居橱柜", "region": "华东", "tier": "B",
+               "opened_on": "2021-03-01", "city": "杭州", "channel": "showroom",
+               "sales_rep_id": "R017"},
+    "orders": [{"order_id": "SO-1", "dealer_id": "D09001", "order_date": "2025-11-12",
+                "product_category": "cabinets", "quantity": 4, "net_amount": 26000,
+                "list_amount": 30000}],
+    "visits": [{"visit_id": "V-1", "dealer_id": "D09001", "visited_on": "2025-10-20",
+                "kind": "visit"}],
+}
+
+
+class ScoreRequest(BaseModel):
+    """A dealer and its recent history, table by table, in the data contract's columns
+    (docs/data-contract.md). Post at least the 24 months before as_of so that year-on-year
+    features exist; optional tables left out contribute no features."""
+
+    model_config = {"json_schema_extra": {"examples": [EXAMPLE]}}
+
+    as_of: date | None = Field(default=None, description="Score as of this date (the first "
+                               "day of its month). Default: the served snapshot's date.")
+    dealer: Row
+    orders: list[Row] = Field(min_length=1)
+    tickets: list[Row] | None = None
+    complaints: list[Row] | None = None
+    deliveries: list[Row] | None = None
+    visits: list[Row] | None = None
+
+
+def _write_tables(body: ScoreRequest, folder: Path, known: set[str]) -> None:
+    """The posted tables as CSV files, for the contract's own checks. A table the served
+    models know (the batch data had it) but the body leaves out means "none for this
+    dealer": it is written empty, so its features read zero, as in the batch."""
+    tables = {"dealers": [body.dealer], "orders": body.orders, "tickets": body.tickets,
+              "complaints": body.complaints, "deliveries": body.deliveries,
+              "visits": body.visits}
+    for name, rows in tables.items():
+        if not rows and name in known:
+            header = ",".join(TABLES[name].required_columns)
+            (folder / f"{name}.csv").write_text(header + "\n", encoding="utf-8")
+            continue
+        if rows is None:
+            continue
+        if not rows:
+            raise HTTPException(422, f"{name}: an empty list, and the served models do not "
+                                     "use this table; leave it out")
+        columns = list(dict.fromkeys(k for r in rows for k in r))
+        with (folder / f"{name}.csv").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows({k: ("" if v is None else v) for k, v in r.items()} for r in rows)
+
+
+def _load(body: ScoreRequest, contract: ContractSettings, known: set[str]):
+    with tempfile.TemporaryDirectory(prefix="dealer-risk-score-") as tmp:
+        folder = Path(tmp)
+        _write_tables(body, folder, known)
+        try:
+            loaded = load_data(folder, contract)
+        except ContractError as exc:
+            raise HTTPException(422, str(exc).replace(f"{folder}/", "")) from None
+    problems = []
+    for table, rejected in loaded.rejects.items():
+        for r in rejected.head(5).to_dict("records"):
+            problems.append(f"{table} row {r.get('row')}: {r.get('reason')} "
+                            f"({r.get('column')}={r.get('value')!r})")
+    if problems:
+        raise HTTPException(422, "rows break the data contract: " + "; ".join(problems))
+    return loaded
+
+
+def score_posted(body: ScoreRequest, state: ServingState, settings: Settings) -> pd.Series:
+    dealer_id = str(body.dealer.get("dealer_id", ""))
+    as_of = (pd.Timestamp(body.as_of).to_period("M").to_timestamp() if body.as_of
+             else pd.Timestamp(state.current.as_of))
+    day = f"{as_of:%Y-%m-%d}"
+    snap = state.snapshots.get(day)
+    if snap is None or snap.population is None or snap.history_from is None:
+        raise HTTPException(422, f"as_of {day}: no snapshot with its peer population; "
+                                 f"available: {', '.join(sorted(state.snapshots))}")
+    known = {BY_NAME[c].requires for c in snap.population.columns if c in BY_NAME}
+    loaded = _load(body, settings.contract, known)
+    try:
+        population, past = panel_for_scoring(loaded.tables, as_of, settings,
+                                             covered_until=as_of,
+                                             history_from=pd.Period(snap.history_from, "M"))
+    except CutoffError as exc:
+        raise HTTPException(422, f"the posted orders cannot be scored as of {day}: {exc}"
+                            ) from None
+    mine = population[population["dealer_id"].astype(str) == dealer_id]
+    if mine.empty or not bool(mine["active"].iloc[0]):
+        raise HTTPException(422, f"dealer {dealer_id} is not active at {day} (no positive "
+                                 f"order in the {settings.labels.churn.active_days} days "
+                                 "before, or its contract closed): nothing to score")
+    mine = with_peers_from(snap.population, mine, settings.panel.min_peer_group)
+    peers = snap.population[snap.population["active"]
+                            & (snap.population["dealer_id"].astype(str) != dealer_id)]
+    peers = pd.concat([peers, mine[snap.population.columns]], ignore_index=True)
+    earlier = [d for d in state.snapshots if d < day]
+    previous = state.snapshots[max(earlier)].frame if earlier else None
+    scored = score_rows(mine, peers=peers, past=past, tables=loaded.tables, cutoff=as_of,
+                        champions=state.champions, settings=settings, previous=previous)
+    return scored.iloc[0]
+
+
+@router.post("/score", response_model=DealerRiskResponse, response_class=JSON,
+             responses={422: {"description": "The posted data breaks the contract"}})
+async def score(body: ScoreRequest, state: State, settings: AppSettings, _: Reader,
+                lang: Annotated[Literal["en", "zh"] | None, Query()] = None,
+                accept_language: Annotated[str | None, Header()] = None):
+    """Score a dealer from its posted history as of a date, with its factors."""
+    row = await run_in_threadpool(score_posted, body, state, settings)
+    return json_response({"meta": meta(settings, f"{row['as_of']}", state.versions),
+                          "dealer": dealer_risk(row.to_dict(), pick_lang(lang,
+                                                                         accept_language))})
+
+
+

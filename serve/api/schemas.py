@@ -1,0 +1,115 @@
+"""Response models: they document the API (OpenAPI at /docs) and the tests check the
+documents against them."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Meta(BaseModel):
+    as_of: str = Field(examples=["2026-01-01"], description="The cutoff the scores are for: "
+                       "they use records dated before it.")
+    model_versions: dict[str, str] = Field(examples=[{"churn": "3", "decline": "3",
+                                                      "forecast": "2"}])
+    horizon: dict[str, int]
+    meaning: dict[str, str]
+
+
+class Factor(BaseModel):
+    group: str = Field(examples=["orders"])
+    direction: str = Field(examples=["raises"], description="raises or lowers the score")
+    contribution: float = Field(description="TreeSHAP, log-odds (log amount for forecast)")
+    share: float = Field(description="Part of all factors' absolute contributions")
+    effect: float = Field(description="Probability points the factor adds")
+    feature: str = Field(examples=["orders_change_yoy_3m"])
+    value: float | str | None
+    past_value: float | str | None
+    peer_median: float | str | None
+    actionable: bool
+    sentence: str = Field(examples=["Orders in the last 3 months are 42% below the same "
+                                    "period last year (12 months earlier: +5%; peer median: "
+                                    "-5%)"])
+
+
+class Score(BaseModel):
+    probability: float | None
+    previous: float | None
+    change: float | None
+    factors: list[Factor]
+
+
+class Forecast(BaseModel):
+    p10: float | None
+    p50: float | None
+    p90: float | None
+    expected: float | None
+
+
+class DealerRisk(BaseModel):
+    dealer_id: str
+    dealer_name: str | None
+    region: str
+    tier: str
+    channel: str
+    sales_rep_id: str | None
+    band: str = Field(examples=["high"])
+    churn: Score
+    decline: Score
+    forecast: Forecast
+    expected_revenue_12m: float | None
+    revenue_at_risk: float | None
+    previous_as_of: str | None
+    flags: list[str] = Field(examples=[["no_visits_in_90_days"]])
+
+
+class DealerRiskResponse(BaseModel):
+    meta: Meta
+    dealer: DealerRisk
+
+
+class HistoryPoint(BaseModel):
+    as_of: str
+    churn_probability: float | None
+    decline_probability: float | None
+    band: str
+    forecast_p10: float | None
+    forecast_p50: float | None
+    forecast_p90: float | None
+    orders_amount_12m: float | None
+    revenue_at_risk: float | None
+
+
+class DealerHistory(BaseModel):
+    meta: Meta
+    dealer_id: str
+    history: list[HistoryPoint]
+
+
+class RiskItem(BaseModel):
+    dealer_id: str
+    dealer_name: str | None
+    region: str
+    tier: str
+    channel: str
+    sales_rep_id: str | None
+    band: str
+    churn_probability: float | None
+    decline_probability: float | None
+    churn_probability_change: float | None
+    revenue_at_risk: float | None
+    expected_revenue_12m: float | None
+    forecast_p50: float | None
+    top_reason: str | None
+    flags: list[str]
+
+
+class RiskList(BaseModel):
+    meta: Meta
+    total: int = Field(description="Dealers matching the filters")
+    items: list[RiskItem]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null "
+                                    "on the last page")
+
+
+class Error(BaseModel):
+    detail: str

@@ -1,0 +1,161 @@
+"""What the API serves from memory: the champion models and the score snapshots.
+
+A `ServingState` is immutable. Reloading builds a new one aside and swaps one reference,
+so a request that started on the old state finishes on it, and none fails mid-reload.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from models.tracking import RegistryError, configure, load_registered, registered_name
+from serve.scoring import Champions
+from serve.settings import Settings
+from serve.snapshots import (
+    list_snapshots,
+    read_history_from,
+    read_population,
+    read_snapshot,
+    snapshot_dir,
+)
+
+MODELS = ("churn", "decline", "forecast")
+
+
+class NotReady(RuntimeError):
+    """Models or snapshot missing; /ready says which."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    as_of: str
+    frame: pd.DataFrame
+    """Rows in revenue-at-risk order; `dealer_id` is unique."""
+    position: dict[str, int]
+    population: pd.DataFrame | None = None
+    """Every dealer in the panel at the cutoff, with its features: the peers that
+    POST /v1/score compares a posted dealer with."""
+    history_from: str | None = None
+    """The month the scored data's history starts (YYYY-MM)."""
+
+    @classmethod
+    def from_frame(cls, as_of: str, frame: pd.DataFrame,
+                   population: pd.DataFrame | None = None,
+                   history_from: str | None = None) -> Snapshot:
+        frame = frame.reset_index(drop=True)
+        return cls(as_of=as_of, frame=frame,
+                   position={d: i for i, d in enumerate(frame["dealer_id"].astype(str))},
+                   population=population, history_from=history_from)
+
+
+@dataclass(frozen=True)
+class ServingState:
+    champions: Champions
+    snapshots: dict[str, Snapshot]
+    """Every snapshot on disk, by as-of date; the newest is `current`."""
+    fingerprint: tuple
+    loaded_at: float = field(default_factory=time.time)
+
+    @property
+    def current(self) -> Snapshot:
+        return self.snapshots[max(self.snapshots)]
+
+    @property
+    def versions(self) -> dict[str, str]:
+        return dict(self.champions.versions)
+
+
+def _champion_versions(settings: Settings) -> dict[str, str]:
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    client = MlflowClient()
+    out = {}
+    for model in MODELS:
+        name = registered_name(settings.models.tracking, model)
+        try:
+            out[model] = str(client.get_model_version_by_alias(name, "champion").version)
+        except MlflowException:
+            out[model] = ""
+    return out
+
+
+def _snapshot_stamp(settings: Settings) -> tuple:
+    folder = snapshot_dir(settings.work_dir)
+    return tuple((d, (folder / f"{d}.parquet").stat().st_mtime_ns)
+                 for d in list_snapshots(settings.work_dir))
+
+
+def current_fingerprint(settings: Settings) -> tuple:
+    """What a reload would load: champion versions and snapshot files (cheap to compute)."""
+    return (tuple(sorted(_champion_versions(settings).items())), _snapshot_stamp(settings))
+
+
+def load_state(settings: Settings) -> ServingState:
+    configure(settings.models.tracking, settings.work_dir)
+    fingerprint = current_fingerprint(settings)
+    dates = list_snapshots(settings.work_dir)
+    if not dates:
+        raise NotReady(f"no score snapshot in {snapshot_dir(settings.work_dir)}: run "
+                       "`dealer-risk score` first")
+    bundles, versions = {}, {}
+    try:
+        for model in MODELS:
+            bundles[model], versions[model] = load_registered(
+                registered_name(settings.models.tracking, model))
+    except RegistryError as exc:
+        raise NotReady(str(exc)) from None
+    snapshots = {d: Snapshot.from_frame(d, read_snapshot(settings.work_dir, d),
+                                        read_population(settings.work_dir, d),
+                                        read_history_from(settings.work_dir, d))
+                 for d in dates}
+    return ServingState(champions=Champions(**bundles, versions=versions), snapshots=snapshots,
+                        fingerprint=fingerprint)
+
+
+class StateHolder:
+    """The one mutable thing: which state is current. Reads are a plain attribute read."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.state: ServingState | None = None
+        self.error: str | None = None
+        self._lock = threading.Lock()
+
+    def reload(self, *, force: bool = True) -> bool:
+        """Load aside, then swap. Returns whether anything changed. A failed load keeps
+        serving the previous state and records the error."""
+        with self._lock:
+            if not force and self.state is not None:
+                try:
+                    if current_fingerprint(self.settings) == self.state.fingerprint:
+                        return False
+                except Exception:  # a registry hiccup: keep serving, retry next check
+                    return False
+            try:
+                new = load_state(self.settings)
+            except NotReady as exc:
+                self.error = str(exc)
+                return False
+            self.state, self.error = new, None
+            return True
+
+
+def describe(state: ServingState) -> dict:
+    return {"as_of": state.current.as_of, "model_versions": state.versions,
+            "snapshots": sorted(state.snapshots), "dealers": len(state.current.frame),
+            "loaded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(state.loaded_at))}
+
+
+def decode(value: object) -> object:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def snapshot_path(settings: Settings, as_of: str) -> Path:
+    return snapshot_dir(settings.work_dir) / f"{as_of}.parquet"

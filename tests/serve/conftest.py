@@ -1,0 +1,51 @@
+"""Shared fixtures of the serving tests: the small simulated network of tests/models, and
+a work directory with champions registered in a real MLflow store and two snapshots."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from features.fingerprint import data_fingerprint
+from features.monthly import history_start
+from models.pipeline import RunInputs, train
+from serve.scoring import Champions, score_batch
+from serve.settings import Settings
+from serve.snapshots import write_snapshot
+from tests.models.conftest import network, small_settings  # noqa: F401  (network: a fixture)
+
+READER = {"X-API-Key": "reader-key-123"}
+ADMIN = {"X-API-Key": "admin-key-456"}
+
+
+def make_settings(work, **changes) -> Settings:
+    models = small_settings()
+    models.tracking.tracking_uri = f"sqlite:///{work / 'mlflow.db'}"
+    return Settings(work_dir=work, models=models,
+                    api_keys={READER["X-API-Key"]: "reader", ADMIN["X-API-Key"]: "admin"},
+                    api={"reload_check_seconds": 0, "page_size": 50}, **changes)
+
+
+@pytest.fixture(scope="module")
+def served(network, tmp_path_factory):  # noqa: F811  (the imported fixture)
+    """Train and register on the small network; score two monthly snapshots."""
+    work = tmp_path_factory.mktemp("api")
+    settings = make_settings(work)
+    inputs = RunInputs(settings=settings.model_dump(mode="json"),
+                       fingerprint=data_fingerprint(network.loaded.report),
+                       data_dir=str(network.data_dir))
+    result = train(network.panel, inputs, settings.models, network.labels, work)
+    from models.tracking import load_registered
+    bundles = {m: load_registered(f"dealer-risk-{m}")[0] for m in ("churn", "decline",
+                                                                     "forecast")}
+    champions = Champions(**bundles, versions=result.versions)
+    newest = network.panel["cutoff"].max()
+    before = newest - pd.DateOffset(months=1)
+    old, population = score_batch(network.loaded.tables, champions, before, settings)
+    start = str(history_start(network.loaded.tables))
+    write_snapshot(old, work, f"{before:%Y-%m-%d}", population, start)
+    new, population = score_batch(network.loaded.tables, champions, newest, settings, old)
+    write_snapshot(new, work, f"{newest:%Y-%m-%d}", population, start)
+    return settings, new, old
+
+
