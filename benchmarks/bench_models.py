@@ -4,6 +4,7 @@ rows; and what the depth constraint costs in accuracy and buys in speed.
     python benchmarks/bench_models.py                      # simulate 2,000 x 48, 3 runs each
     python benchmarks/bench_models.py --data DIR --runs 1  # an existing data folder
     python benchmarks/bench_models.py --only scoring       # one part: commands|scoring
+    python benchmarks/bench_models.py --card docs/model-card.md   # also write the card
 
 commands: `dealer-risk train` and `dealer-risk backtest` as separate processes, each with
 its own MLflow store in a temporary work directory (peak RSS from the child's rusage).
@@ -44,12 +45,14 @@ def run_command(args: list[str], work: Path) -> dict:
     return {"wall_s": wall, "peak_mb": usage.ru_maxrss / 1024}
 
 
-def commands(data: Path, as_of: str, runs: int) -> None:
+def commands(data: Path, as_of: str, runs: int, card: Path | None) -> None:
     results: dict[str, list[dict]] = {"train": [], "backtest": []}
-    for _ in range(runs):
+    for i in range(runs):
         for name in results:
+            extra = ["--card", str(card.resolve())] if card and name == "backtest" and i == 0 \
+                else []
             with tempfile.TemporaryDirectory() as work:
-                results[name].append(run_command([name, str(data), "--as-of", as_of],
+                results[name].append(run_command([name, str(data), "--as-of", as_of, *extra],
                                                  Path(work)))
     print("| command | runs (s) | median s | peak MB |")
     print("|---|---|---:|---:|")
@@ -133,6 +136,7 @@ def main() -> None:
                         "simulation's, or today)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", choices=("commands", "scoring"))
+    parser.add_argument("--card", type=Path, help="write the first backtest's model card here")
     args = parser.parse_args()
     print(f"# {' '.join(['python', *sys.argv])}")
     print(f"# {platform.node()} {platform.machine()} Python {platform.python_version()}, "
@@ -149,7 +153,7 @@ def main() -> None:
         if args.only in (None, "scoring"):
             scoring(data, as_of, args.runs)
         if args.only in (None, "commands"):
-            commands(data, as_of, args.runs)
+            commands(data, as_of, args.runs, args.card)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ Each factor names the feature that carries it most, with the dealer's value, its
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from functools import cache
 
 import numpy as np
@@ -47,7 +47,7 @@ class Factor:
     sentence_zh: str
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # shallow: plain values
 
 
 def grouped_contributions(bundle: Bundle, contributions: np.ndarray) -> pd.DataFrame:
@@ -73,24 +73,28 @@ class Context:
         self.min_peer_group = min_peer_group
         self.months = months
         self._peer = cache(self._peer_uncached)
+        self._past = cache(self._past_uncached)
 
-    def _peer_uncached(self, feature: str) -> pd.Series | None:
+    def _peer_uncached(self, feature: str) -> dict | None:
         if BY_NAME[feature].categorical or feature not in self.population.columns:
             return None
         values = pd.to_numeric(self.population[feature], errors="coerce")
         frame = self.population[["cutoff", "profile_region", "profile_tier"]].assign(v=values)
         median, _ = peer_stats(frame, "v", self.min_peer_group)
-        return median
+        return median.to_dict()
+
+    def _past_uncached(self, feature: str) -> dict | None:
+        if self.past is None or feature not in self.past.columns:
+            return None
+        return self.past[feature].to_dict()
 
     def peer(self, feature: str, index) -> object:
-        median = self._peer(feature)
-        return None if median is None or index not in median.index else _plain(median[index])
+        medians = self._peer(feature)
+        return None if medians is None else _plain(medians.get(index))
 
     def past_value(self, feature: str, dealer_id: str) -> object:
-        if self.past is None or feature not in self.past.columns \
-                or dealer_id not in self.past.index:
-            return None
-        return _plain(self.past.at[dealer_id, feature])
+        values = self._past(feature)
+        return None if values is None else _plain(values.get(dealer_id))
 
 
 def _plain(value: object) -> object:
@@ -106,49 +110,60 @@ def explain(bundle: Bundle, frame: pd.DataFrame, *, context: Context | None = No
     """The top factors (by absolute contribution) for each row of `frame`.
 
     `context_index` gives each row's label in the context's population (default: the
-    row's own index label, when the frame is that population).
+    row's own index label, when the frame is that population). Ranking, shares and effects
+    are computed for all rows at once; only the sentences are built row by row.
     """
     contributions = bundle.contributions(frame)
-    groups = grouped_contributions(bundle, contributions)
-    margin = contributions.sum(axis=1)
     names = list(bundle.spec.names)
+    groups = grouped_contributions(bundle, contributions)
+    gnames = list(groups.columns)
+    g = groups.to_numpy()
+    margin = contributions.sum(axis=1)
     per_feature = contributions[:, : len(names)]
+    known = frame[names].notna().to_numpy()
+    totals = np.abs(g).sum(axis=1)
+    chosen = np.argsort(-np.abs(g), axis=1, kind="stable")[:, :top]
+    picked = np.take_along_axis(g, chosen, axis=1)
+    if isinstance(bundle, ClassifierBundle):
+        effects = bundle.calibrator(margin)[:, None] - np.column_stack(
+            [bundle.calibrator(margin - picked[:, k]) for k in range(picked.shape[1])])
+    else:
+        effects = np.expm1(picked)
+    members = {name: np.array([j for j, n in enumerate(names) if BY_NAME[n].group == name])
+               for name in gnames}
+    columns = {n: frame[n].to_numpy() for n in names}
+    dealer_ids = frame["dealer_id"].astype(str).to_numpy()
+    labels = context_index if context_index is not None else list(frame.index)
     out = []
     for i in range(len(frame)):
-        row = groups.iloc[i]
-        total = row.abs().sum()
-        chosen = row.abs().sort_values(ascending=False, kind="stable").index[:top]
         factors = []
-        for group in chosen:
-            c = float(row[group])
-            feature = _carrier(per_feature[i], names, group, c)
-            at = context_index[i] if context_index is not None else frame.index[i]
-            factors.append(_factor(bundle, frame, i, group, c, total, margin[i], feature,
-                                   context, at))
+        for k, gi in enumerate(chosen[i]):
+            c = float(picked[i, k])
+            feature = names[_carrier(per_feature[i], members[gnames[gi]], c, known[i])]
+            factors.append(_factor(feature, gnames[gi], c, totals[i], float(effects[i, k]),
+                                   _plain(columns[feature][i]), dealer_ids[i], labels[i],
+                                   context))
         out.append(factors)
     return out
 
 
-def _carrier(contrib: np.ndarray, names: list[str], group: str, total: float) -> str:
-    """The group's feature with the largest contribution in the group's direction."""
-    idx = [j for j, n in enumerate(names) if BY_NAME[n].group == group]
+def _carrier(contrib: np.ndarray, idx: np.ndarray, total: float, known: np.ndarray) -> int:
+    """The group's feature with the largest contribution in the group's direction,
+    preferring one with a known value: "last order 75 days ago" tells a manager more than
+    "month-on-month change: no data", though both moved the score."""
     sign = 1.0 if total >= 0 else -1.0
-    return names[max(idx, key=lambda j: sign * contrib[j])]
+    ranked = idx[np.argsort(-sign * contrib[idx], kind="stable")]
+    with_value = ranked[known[ranked] & (sign * contrib[ranked] > 0)]
+    return int(with_value[0] if len(with_value) else ranked[0])
 
 
-def _factor(bundle, frame, i, group, c, total, margin, feature, context, at) -> Factor:
-    row = frame.iloc[i]
-    value = _plain(row[feature])
+def _factor(feature: str, group: str, c: float, total: float, effect: float, value: object,
+            dealer_id: str, at: object, context: Context | None) -> Factor:
     past = peer = None
-    if context is not None:
-        past = context.past_value(feature, row["dealer_id"])
+    if context is not None and not BY_NAME[feature].categorical:  # region, tier: constant
+        past = context.past_value(feature, dealer_id)
         peer = context.peer(feature, at)
     months = context.months if context is not None else 12
-    if isinstance(bundle, ClassifierBundle):
-        effect = float(bundle.calibrator(np.array([margin]))[0]
-                       - bundle.calibrator(np.array([margin - c]))[0])
-    else:
-        effect = float(np.expm1(c))
     return Factor(
         group=group, direction="raises" if c >= 0 else "lowers", contribution=c,
         share=float(abs(c) / total) if total > 0 else 0.0, effect=effect, feature=feature,

@@ -29,11 +29,8 @@ def calibration_curve(frame: pd.DataFrame, model: str, bins: int = 10):
             xs, ys = zip(*pts, strict=True)
             ax.plot(xs, ys, marker="o", lw=1.5 if predictor == "model" else 0.8,
                     label=predictor)
-    ax.set(xlabel="predicted probability", ylabel="observed rate",
-           title=f"{model}: calibration (backtest, pooled)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, "predicted probability", "observed rate",
+                   f"{model}: calibration (backtest, pooled)")
 
 
 def gain_chart(frame: pd.DataFrame, model: str):
@@ -46,8 +43,12 @@ def gain_chart(frame: pd.DataFrame, model: str):
         ax.plot(np.arange(1, len(y) + 1) / len(y), caught, label=predictor,
                 lw=1.5 if predictor == "model" else 0.8)
     ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--", label="random")
-    ax.set(xlabel="share of dealers called", ylabel="share of positives caught",
-           title=f"{model}: gain (backtest, pooled)")
+    return _finish(fig, ax, "share of dealers called", "share of positives caught",
+                   f"{model}: gain (backtest, pooled)")
+
+
+def _finish(fig, ax, xlabel: str, ylabel: str, title: str):
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -22,6 +22,7 @@ from models.gate import Decision
 from models.settings import TrackingSettings
 
 CHAMPION, CHALLENGER = "champion", "challenger"
+ENTRY_POINT = Path(__file__).with_name("pyfunc_entry.py")
 METRIC_TAG = "metric."
 REGISTERED_DESCRIPTION = {
     "churn": "Calibrated probability that an active dealer stops ordering within the horizon.",
@@ -104,7 +105,7 @@ def log_bundle(bundle: Bundle, frame: pd.DataFrame, registered: str):
     with tempfile.TemporaryDirectory() as tmp:
         folder = bundle.save(Path(tmp) / "bundle")
         info = mlflow.pyfunc.log_model(
-            name=bundle.model, python_model=BundleModel(), artifacts={"bundle": str(folder)},
+            name=bundle.model, python_model=str(ENTRY_POINT), artifacts={"bundle": str(folder)},
             signature=signature, input_example=example, pip_requirements=_requirements(),
             metadata={"dealer_risk": bundle.metadata})
     client = MlflowClient()

@@ -62,6 +62,8 @@ class ApiSettings(BaseModel):
     max_body_bytes: int = Field(default=16_000_000, gt=0, description="Larger request bodies "
                                 "get 413.")
     page_size: int = Field(default=100, ge=1, description="Default page of GET /v1/risk.")
+    document_cache: int = Field(default=50_000, ge=0, description="Rendered dealer "
+                                "documents kept in memory (each a few kB).")
     max_page_size: int = Field(default=1000, ge=1)
 
 

@@ -43,6 +43,41 @@ async def _periodic_reload(holder: StateHolder, every: float) -> None:
             log.exception("periodic reload failed")
 
 
+class LimitsAndMetrics:
+    """413 for oversized bodies, and request counts and latencies per route template.
+
+    A plain ASGI middleware: Starlette's @app.middleware("http") wraps every response in
+    a streaming copy, which costs more than the lookups themselves.
+    """
+
+    def __init__(self, app, max_body: int) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        length = dict(scope["headers"]).get(b"content-length")
+        status = 500
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            status = 413
+            await JSON({"detail": f"request body over {self.max_body:,} bytes"},
+                       status_code=413)(scope, receive, send)
+        else:
+            async def send_status(message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                await send(message)
+
+            await self.app(scope, receive, send_status)
+        route = scope.get("route")
+        observe(scope["method"], getattr(route, "path", "unmatched"), status,
+                time.perf_counter() - start)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     holder = StateHolder(settings)
@@ -71,20 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (ops, dealers, risk, score, admin):
         app.include_router(module.router)
 
-    @app.middleware("http")
-    async def limits_and_metrics(request: Request, call_next):
-        start = time.perf_counter()
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit()
-                                   or int(length) > settings.api.max_body_bytes):
-            response = JSON({"detail": f"request body over {settings.api.max_body_bytes:,} "
-                                       "bytes"}, status_code=413)
-        else:
-            response = await call_next(request)
-        route = request.scope.get("route")
-        observe(request.method, getattr(route, "path", "unmatched"), response.status_code,
-                time.perf_counter() - start)
-        return response
+    app.add_middleware(LimitsAndMetrics, max_body=settings.api.max_body_bytes)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):

@@ -45,7 +45,9 @@ class Forecast(BaseModel):
     expected: float | None
 
 
-class DealerRisk(BaseModel):
+class DealerKeys(BaseModel):
+    """Who the dealer is and its risk band: shared by the full document and list items."""
+
     dealer_id: str
     dealer_name: str | None
     region: str
@@ -53,6 +55,9 @@ class DealerRisk(BaseModel):
     channel: str
     sales_rep_id: str | None
     band: str = Field(examples=["high"])
+
+
+class DealerRisk(DealerKeys):
     churn: Score
     decline: Score
     forecast: Forecast
@@ -85,14 +90,7 @@ class DealerHistory(BaseModel):
     history: list[HistoryPoint]
 
 
-class RiskItem(BaseModel):
-    dealer_id: str
-    dealer_name: str | None
-    region: str
-    tier: str
-    channel: str
-    sales_rep_id: str | None
-    band: str
+class RiskItem(DealerKeys):
     churn_probability: float | None
     decline_probability: float | None
     churn_probability_change: float | None

@@ -38,6 +38,8 @@ class Snapshot:
     frame: pd.DataFrame
     """Rows in revenue-at-risk order; `dealer_id` is unique."""
     position: dict[str, int]
+    records: list[dict] = field(default_factory=list, repr=False)
+    """The rows as dicts, for lookups without pandas on the request path."""
     population: pd.DataFrame | None = None
     """Every dealer in the panel at the cutoff, with its features: the peers that
     POST /v1/score compares a posted dealer with."""
@@ -51,7 +53,8 @@ class Snapshot:
         frame = frame.reset_index(drop=True)
         return cls(as_of=as_of, frame=frame,
                    position={d: i for i, d in enumerate(frame["dealer_id"].astype(str))},
-                   population=population, history_from=history_from)
+                   records=frame.to_dict("records"), population=population,
+                   history_from=history_from)
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,9 @@ class ServingState:
     """Every snapshot on disk, by as-of date; the newest is `current`."""
     fingerprint: tuple
     loaded_at: float = field(default_factory=time.time)
+    documents: dict = field(default_factory=dict, compare=False, repr=False)
+    """Rendered lookup responses by (dealer, language), filled on first request: the
+    state never changes, so neither do they (bounded by dealers x 2 languages)."""
 
     @property
     def current(self) -> Snapshot:

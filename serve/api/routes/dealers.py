@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
 
 from serve.api.deps import AppSettings, Reader, State
 from serve.api.render import dealer_risk, meta, pick_lang
@@ -26,13 +26,18 @@ def get_dealer_risk(dealer_id: DealerId, state: State, settings: AppSettings, _:
     """The dealer's churn and decline risk with their main factors, its forecast, the
     change since the previous snapshot, and data-quality flags."""
     snap = state.current
-    at = snap.position.get(dealer_id)
-    if at is None:
-        raise HTTPException(404, f"dealer {dealer_id} is not in the snapshot of "
-                                 f"{snap.as_of} (unknown, or not active)")
-    row = snap.frame.iloc[at].to_dict()
-    return json_response({"meta": meta(settings, snap.as_of, state.versions),
-                          "dealer": dealer_risk(row, pick_lang(lang, accept_language))})
+    language = pick_lang(lang, accept_language)
+    cached = state.documents.get((dealer_id, language))
+    if cached is None:
+        at = snap.position.get(dealer_id)
+        if at is None:
+            raise HTTPException(404, f"dealer {dealer_id} is not in the snapshot of "
+                                     f"{snap.as_of} (unknown, or not active)")
+        cached = JSON({"meta": meta(settings, snap.as_of, state.versions),
+                       "dealer": dealer_risk(snap.records[at], language)}).body
+        if len(state.documents) < settings.api.document_cache:
+            state.documents[(dealer_id, language)] = cached
+    return Response(cached, media_type="application/json")
 
 
 HISTORY_COLUMNS = ("churn_probability", "decline_probability", "band", "forecast_p10",
@@ -50,7 +55,7 @@ def get_dealer_history(dealer_id: DealerId, state: State, settings: AppSettings,
         at = snap.position.get(dealer_id)
         if at is None:
             continue
-        row = snap.frame.iloc[at]
+        row = snap.records[at]
         points.append({"as_of": as_of, **{c: row[c] for c in HISTORY_COLUMNS}})
     if not points:
         raise HTTPException(404, f"dealer {dealer_id} is in no snapshot")

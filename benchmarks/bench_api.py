@@ -1,0 +1,221 @@
+"""The risk API under load, against `mlflow models serve` on the same champion model.
+
+    ./run demo --no-serve                      # once: sample data, champions, a snapshot
+    python benchmarks/bench_api.py             # uses .dealer-risk/ (or --work DIR)
+    python benchmarks/bench_api.py --connections 32 --duration 20 --workers 2
+
+Both servers run on loopback with the same number of uvicorn workers and are loaded with
+wrk (Debian's `wrk` package) at the same connections, one after the other:
+- our single-dealer lookup with factors, GET /v1/dealers/{id}/risk (ids rotate);
+- our POST /v1/score: one dealer's posted history scored with factors;
+- the peer: `mlflow models serve` on models:/dealer-risk-churn@champion, one dealer's
+  feature row per request (probability only).
+Also, in this process: batch scoring with contributions and factors (serve.scoring) of
+the snapshot's active dealers, in dealers per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pandas as pd
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait(url: str, seconds: float = 180) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"{url} did not come up within {seconds:.0f} s")
+
+
+def start(cmd: list[str], env: dict) -> subprocess.Popen:
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def wrk(url: str, script: Path, connections: int, duration: int) -> dict:
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency",
+                          "-s", str(script), url], capture_output=True, text=True,
+                         check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50": lat.get("50"), "p99": lat.get("99"),
+            "non_2xx": int(errors.group(1)) if errors else 0}
+
+
+def lua_get(ids: list[str], folder: Path) -> Path:
+    path = folder / "lookup.lua"
+    path.write_text("ids = {" + ",".join(json.dumps(i) for i in ids) + "}\ni = 0\n"
+                    "request = function()\n  i = i % #ids + 1\n"
+                    "  return wrk.format('GET', '/v1/dealers/' .. ids[i] .. '/risk')\nend\n")
+    return path
+
+
+def lua_post(body: str, path_: str, folder: Path, name: str) -> Path:
+    body_file = folder / f"{name}.json"
+    body_file.write_text(body, encoding="utf-8")
+    path = folder / f"{name}.lua"
+    path.write_text(f"wrk.method = 'POST'\nwrk.path = '{path_}'\n"
+                    "wrk.headers['Content-Type'] = 'application/json'\n"
+                    f"local f = io.open('{body_file}', 'rb')\nwrk.body = f:read('*a')\n"
+                    "f:close()\n")
+    return path
+
+
+def dealer_history(data: Path, dealer: str, as_of: str) -> str:
+    from features.settings import ContractSettings
+    from features.validation import load_data
+
+    loaded = load_data(data, ContractSettings())
+    body: dict = {"as_of": as_of}
+    for name, table in loaded.tables.items():
+        rows = table[table["dealer_id"].astype(str) == dealer].copy()
+        for col in rows.columns:
+            if pd.api.types.is_datetime64_any_dtype(rows[col]):
+                rows[col] = rows[col].dt.strftime("%Y-%m-%d %H:%M:%S").str.removesuffix(
+                    " 00:00:00")
+        records = json.loads(rows.astype(object).where(rows.notna(), None).to_json(
+            orient="records", force_ascii=False))
+        if name == "dealers":
+            body["dealer"] = records[0]
+        elif records:
+            body[name] = records
+    return json.dumps(body, ensure_ascii=False)
+
+
+def batch_rate(work: Path, data: Path) -> tuple[int, float]:
+    """Dealers per second of score_batch (features, three models, contributions and
+    factors in both languages) on the data folder, in this process."""
+    from features.settings import ContractSettings
+    from features.validation import load_data
+    from models.tracking import configure, load_registered
+    from serve.scoring import Champions, score_batch, scoring_cutoff
+    from serve.settings import Settings
+
+    settings = Settings(work_dir=work)
+    configure(settings.models.tracking, work)
+    bundles = {m: load_registered(f"dealer-risk-{m}")[0] for m in ("churn", "decline",
+                                                                     "forecast")}
+    champions = Champions(**bundles, versions={})
+    loaded = load_data(data, ContractSettings())
+    cutoff = scoring_cutoff(loaded.tables, None)
+    t0 = time.perf_counter()
+    snap, _ = score_batch(loaded.tables, champions, cutoff, settings)
+    return len(snap), time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=Path(".dealer-risk"))
+    parser.add_argument("--data", type=Path, help="default: <work>/sample-data")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install -y wrk")
+    work = args.work.resolve()
+    data = (args.data or work / "sample-data").resolve()
+    snaps = sorted((work / "snapshots").glob("????-??-??.parquet"))
+    if not snaps:
+        raise SystemExit(f"no snapshot in {work}/snapshots: run ./run demo --no-serve first")
+    snapshot = pd.read_parquet(snaps[-1])
+    as_of = snaps[-1].stem
+    print(f"# {' '.join(['python', *sys.argv])}")
+    print(f"# {platform.node()} {platform.machine()} Python {platform.python_version()}, "
+          f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores; {len(snapshot):,} dealers "
+          f"in the snapshot of {as_of}; wrk -t2 -c{args.connections} -d{args.duration}s; "
+          f"{args.workers} workers each")
+    env = {**os.environ, "DEALER_RISK_WORK_DIR": str(work),
+           "DEALER_RISK_API__RELOAD_CHECK_SECONDS": "0",
+           "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}"}
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        port = free_port()
+        ours = start([sys.executable, "-m", "serve.cli", "serve", "--port", str(port),
+                      "--workers", str(args.workers)], env)
+        try:
+            wait(f"http://127.0.0.1:{port}/ready")
+            base = f"http://127.0.0.1:{port}"
+            rows["lookup: GET /v1/dealers/{id}/risk"] = wrk(
+                base, lua_get(list(snapshot["dealer_id"]), folder), args.connections,
+                args.duration)
+            median = snapshot.sort_values("orders_amount_12m")["dealer_id"].iloc[
+                len(snapshot) // 2]
+            body = dealer_history(data, median, as_of)
+            rows["POST /v1/score (median dealer's history)"] = wrk(
+                base, lua_post(body, "/v1/score", folder, "score"), args.connections,
+                args.duration)
+        finally:
+            stop(ours)
+        population = pd.read_parquet(work / "snapshots" / f"{as_of}.population.parquet")
+        from models.tracking import configure, load_registered
+        from serve.settings import Settings
+        configure(Settings(work_dir=work).models.tracking, work)
+        bundle, _ = load_registered("dealer-risk-churn")
+        x = bundle.spec.matrix(population[population["dealer_id"] == median])
+        for name in bundle.spec.categories:
+            x[name] = x[name].astype(str)
+        peer_body = json.dumps({"dataframe_split": json.loads(x.to_json(orient="split",
+                                                                      index=False))})
+        port = free_port()
+        peer = start(["mlflow", "models", "serve", "-m", "models:/dealer-risk-churn@champion",
+                      "-p", str(port), "--env-manager", "local", "--workers",
+                      str(args.workers)], {**env, "PATH": f"{Path(sys.executable).parent}:"
+                                                         f"{os.environ['PATH']}"})
+        try:
+            wait(f"http://127.0.0.1:{port}/ping")
+            rows["peer: mlflow models serve /invocations (1 row)"] = wrk(
+                f"http://127.0.0.1:{port}", lua_post(peer_body, "/invocations", folder, "peer"),
+                args.connections, args.duration)
+        finally:
+            stop(peer)
+    print("| endpoint | requests/s | p50 | p99 | non-2xx |")
+    print("|---|---:|---:|---:|---:|")
+    for name, r in rows.items():
+        print(f"| {name} | {r['rps']:,.0f} | {r['p50']} | {r['p99']} | {r['non_2xx']} |")
+    peer_rps = rows["peer: mlflow models serve /invocations (1 row)"]["rps"]
+    for name, r in rows.items():
+        if not name.startswith("peer"):
+            print(f"{name}: {r['rps'] / peer_rps:.1f}x the peer's throughput")
+    n, seconds = batch_rate(work, data)
+    print(f"batch scoring with factors (score_batch): {n:,} dealers in {seconds:.1f} s = "
+          f"{n / seconds:,.0f} dealers/s")
+
+
+if __name__ == "__main__":
+    main()
