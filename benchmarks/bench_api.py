@@ -67,13 +67,15 @@ def stop(proc: subprocess.Popen) -> None:
 
 def wrk(url: str, script: Path, connections: int, duration: int) -> dict:
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency",
-                          "-s", str(script), url], capture_output=True, text=True,
-                         check=True).stdout
+                          "--timeout", "30s", "-s", str(script), url], capture_output=True,
+                         text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    timeouts = re.search(r"timeout (\d+)", out)
     return {"rps": rps, "p50": lat.get("50"), "p99": lat.get("99"),
-            "non_2xx": int(errors.group(1)) if errors else 0}
+            "non_2xx": int(errors.group(1)) if errors else 0,
+            "timeouts": int(timeouts.group(1)) if timeouts else 0}
 
 
 def lua_get(ids: list[str], folder: Path) -> Path:
@@ -204,10 +206,11 @@ def main() -> None:
                 args.connections, args.duration)
         finally:
             stop(peer)
-    print("| endpoint | requests/s | p50 | p99 | non-2xx |")
-    print("|---|---:|---:|---:|---:|")
+    print("| endpoint | requests/s | p50 | p99 | non-2xx | timeouts (30 s) |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, r in rows.items():
-        print(f"| {name} | {r['rps']:,.0f} | {r['p50']} | {r['p99']} | {r['non_2xx']} |")
+        print(f"| {name} | {r['rps']:,.1f} | {r['p50']} | {r['p99']} | {r['non_2xx']} | "
+              f"{r['timeouts']} |")
     peer_rps = rows["peer: mlflow models serve /invocations (1 row)"]["rps"]
     for name, r in rows.items():
         if not name.startswith("peer"):
