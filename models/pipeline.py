@@ -195,6 +195,8 @@ def train(panel: pd.DataFrame, inputs: RunInputs, settings: ModelSettings,
     with _start_parent("train", inputs, settings) as parent:
         mlflow.set_tag("origin", f"{origin:%Y-%m-%d}")
         _log_table(table, "gate_backtest.csv")
+        mlflow.log_text(render_card(table, bt, None, settings, labels, inputs.fingerprint,
+                                    provenance()), "model_card.md")
         for model in MODELS:
             with mlflow.start_run(run_name=model, nested=True):
                 mlflow.set_tag("model", model)

@@ -42,6 +42,7 @@ def test_train_registers_three_champions(store):
         assert str(mv.version) == first.versions[model] == "1"
         assert float(mv.tags["metric.rows"]) > 0
     run = client.get_run(first.run_id)
+    assert "model_card.md" in {a.path for a in client.list_artifacts(first.run_id)}
     assert run.data.tags["data.sha256"] and run.data.tags["code.git_commit"]
     assert run.data.params["seed"] == str(settings.seed)
     children = client.search_runs([run.info.experiment_id],

@@ -129,6 +129,8 @@ def test_csv_export_parses(client, served):
     _, new, _ = served
     response = client.get("/v1/risk?format=csv&lang=zh", headers=READER)
     assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["x-dealer-risk-as-of"] == new["as_of"].iloc[0]
+    assert response.headers["x-dealer-risk-model-versions"] == "churn=1,decline=1,forecast=1"
     frame = pd.read_csv(io.StringIO(response.text))
     assert len(frame) == len(new)
     assert {"dealer_id", "churn_probability", "top_reason", "band"} <= set(frame.columns)

@@ -114,7 +114,7 @@ def list_risk(
                               changed_since=changed_since), sort)
     language = pick_lang(lang, accept_language)
     if format == "csv":
-        return _csv(chosen, language)
+        return _csv(chosen, language, snap.as_of, state.versions)
     start = 0
     if cursor is not None:
         c = _decode(cursor)
@@ -137,12 +137,15 @@ def list_risk(
                           "total": len(chosen), "items": items, "next_cursor": next_cursor})
 
 
-def _csv(frame: pd.DataFrame, lang: str) -> Response:
+def _csv(frame: pd.DataFrame, lang: str, as_of: str, versions: dict[str, str]) -> Response:
+    """Every matching dealer; the meta a JSON answer carries goes into headers."""
     rows = [summary(r, lang) for r in frame.drop(columns="_key").to_dict("records")]
     out = pd.DataFrame(rows)
     if len(out):
         out["flags"] = out["flags"].map(";".join)
     buffer = io.StringIO()
     out.to_csv(buffer, index=False)
-    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="dealer-risk.csv"'})
+    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="dealer-risk-{as_of}.csv"',
+        "X-Dealer-Risk-As-Of": as_of,
+        "X-Dealer-Risk-Model-Versions": ",".join(f"{k}={v}" for k, v in versions.items())})
