@@ -46,6 +46,12 @@ class Snapshot:
     history_from: str | None = None
     """The month the scored data's history starts (YYYY-MM)."""
 
+    @property
+    def versions(self) -> dict[str, str]:
+        """The model versions that computed this snapshot's scores (the champions may have
+        moved on since)."""
+        return json.loads(self.frame["model_versions"].iloc[0]) if len(self.frame) else {}
+
     @classmethod
     def from_frame(cls, as_of: str, frame: pd.DataFrame,
                    population: pd.DataFrame | None = None,
@@ -154,7 +160,8 @@ class StateHolder:
 
 
 def describe(state: ServingState) -> dict:
-    return {"as_of": state.current.as_of, "model_versions": state.versions,
+    return {"as_of": state.current.as_of, "model_versions": state.current.versions,
+            "champion_versions": state.versions,
             "snapshots": sorted(state.snapshots), "dealers": len(state.current.frame),
             "loaded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(state.loaded_at))}
 

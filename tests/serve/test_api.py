@@ -5,6 +5,7 @@ uvicorn for reloads under load, in test_api_server.py)."""
 from __future__ import annotations
 
 import io
+import json
 
 import pandas as pd
 import pytest
@@ -193,3 +194,15 @@ def test_openapi_documents_every_route(client):
     assert {"/v1/dealers/{dealer_id}/risk", "/v1/dealers/{dealer_id}/history", "/v1/risk",
             "/v1/admin/reload", "/health", "/ready", "/metrics"} <= set(spec["paths"])
     assert "APIKeyHeader" in spec["components"]["securitySchemes"]
+
+
+def test_meta_names_the_versions_that_computed_the_snapshot(client, served):
+    """The champions may move after `dealer-risk score`; a lookup still names the versions
+    whose scores it returns."""
+    _, new, _ = served
+    dealer = new["dealer_id"].iloc[0]
+    body = client.get(f"/v1/dealers/{dealer}/risk", headers=READER).json()
+    assert body["meta"]["model_versions"] == json.loads(new["model_versions"].iloc[0])
+    ready = client.get("/ready").json()
+    assert ready["model_versions"] == body["meta"]["model_versions"]
+    assert set(ready["champion_versions"]) == {"churn", "decline", "forecast"}

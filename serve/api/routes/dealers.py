@@ -33,7 +33,7 @@ def get_dealer_risk(dealer_id: DealerId, state: State, settings: AppSettings, _:
         if at is None:
             raise HTTPException(404, f"dealer {dealer_id} is not in the snapshot of "
                                      f"{snap.as_of} (unknown, or not active)")
-        cached = JSON({"meta": meta(settings, snap.as_of, state.versions),
+        cached = JSON({"meta": meta(settings, snap.as_of, snap.versions),
                        "dealer": dealer_risk(snap.records[at], language)}).body
         if len(state.documents) < settings.api.document_cache:
             state.documents[(dealer_id, language)] = cached
@@ -59,5 +59,5 @@ def get_dealer_history(dealer_id: DealerId, state: State, settings: AppSettings,
         points.append({"as_of": as_of, **{c: row[c] for c in HISTORY_COLUMNS}})
     if not points:
         raise HTTPException(404, f"dealer {dealer_id} is in no snapshot")
-    return json_response({"meta": meta(settings, state.current.as_of, state.versions),
+    return json_response({"meta": meta(settings, state.current.as_of, state.current.versions),
                           "dealer_id": dealer_id, "history": points})

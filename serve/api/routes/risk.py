@@ -114,7 +114,7 @@ def list_risk(
                               changed_since=changed_since), sort)
     language = pick_lang(lang, accept_language)
     if format == "csv":
-        return _csv(chosen, language, snap.as_of, state.versions)
+        return _csv(chosen, language, snap.as_of, snap.versions)
     start = 0
     if cursor is not None:
         c = _decode(cursor)
@@ -133,7 +133,7 @@ def list_risk(
         next_cursor = _encode({"as_of": snap.as_of, "sort": sort, "key": float(last["_key"]),
                                "id": str(last["dealer_id"])})
     items = [summary(r, language) for r in page.drop(columns="_key").to_dict("records")]
-    return json_response({"meta": meta(settings, snap.as_of, state.versions),
+    return json_response({"meta": meta(settings, snap.as_of, snap.versions),
                           "total": len(chosen), "items": items, "next_cursor": next_cursor})
 
 
