@@ -15,6 +15,7 @@ import pandas as pd
 
 from features.catalog import CATALOG, PEER_BASES, Feature
 from features.labels import LABEL_COLUMNS, active_mask, amount_labels, churn_label
+from features.lifecycle import stage
 from features.monthly import Monthly, build_monthly
 from features.settings import LabelSettings, PanelSettings
 
@@ -122,7 +123,9 @@ def build_panel(
     _add_peers(out, features, panel.min_peer_group)
     tick("labels", len(computed) + 2)
     _add_labels(out, m, tables, row_dealer, cut[row_cut], end, labels)
-    ordered = list(KEYS) + ["active"] + [f.name for f in features] + list(LABEL_COLUMNS)
+    out["stage"] = stage(out, panel.stages)
+    ordered = list(KEYS) + ["active", "stage"] + [f.name for f in features] + list(
+        LABEL_COLUMNS)
     return out[ordered]
 
 

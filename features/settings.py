@@ -65,6 +65,20 @@ class LabelSettings(BaseModel):
     forecast: ForecastTarget = Field(default_factory=ForecastTarget)
 
 
+class StageSettings(BaseModel):
+    """Life-cycle stage criteria, checked in this order: churned, dormant, new, declining,
+    growing, mature (docs/features.md, "Life-cycle stage")."""
+
+    dormant_after_days: int = Field(default=90, gt=0, description="No order for this many "
+                                    "days: dormant (not yet churned).")
+    churned_after_days: int = Field(default=180, gt=0, description="No order for this many "
+                                    "days, or the contract closed: churned.")
+    new_months: int = Field(default=12, gt=0, description="Tenure below this: new.")
+    change: float = Field(default=0.15, gt=0, lt=1, description="Last 12 months' orders at "
+                          "least this far below (above) the 12 months before: declining "
+                          "(growing).")
+
+
 class PanelSettings(BaseModel):
     """How the dealer x cutoff panel is built."""
 
@@ -75,3 +89,4 @@ class PanelSettings(BaseModel):
         default=12, gt=0,
         description="Dealers without any order for this long (and past their first year) "
         "leave the panel: they are dormant, not at risk.")
+    stages: StageSettings = Field(default_factory=StageSettings)

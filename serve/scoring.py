@@ -114,6 +114,7 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
         "sales_rep_id": dealers["sales_rep_id"].reindex(rows["dealer_id"]).astype("string")
         .to_numpy() if "sales_rep_id" in dealers.columns else None,
         "as_of": f"{cutoff:%Y-%m-%d}",
+        "stage": rows["stage"].astype(str).to_numpy(),
         "churn_probability": churn_p,
         "decline_probability": decline_p,
         "band": band(churn_p, settings.scoring.bands),

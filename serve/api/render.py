@@ -75,6 +75,7 @@ def dealer_risk(row: dict, lang: str) -> dict:
         "dealer_id": row["dealer_id"], "dealer_name": row.get("dealer_name"),
         "region": row["region"], "tier": row["tier"], "channel": row["channel"],
         "sales_rep_id": row.get("sales_rep_id"), "band": row["band"],
+        "stage": row.get("stage"),
         "churn": {"probability": _num(row["churn_probability"]),
                   "previous": _num(row["previous_churn_probability"]),
                   "change": _num(row["churn_probability_change"]),
@@ -94,7 +95,7 @@ def dealer_risk(row: dict, lang: str) -> dict:
 
 
 SUMMARY_COLUMNS = ("dealer_id", "dealer_name", "region", "tier", "channel", "sales_rep_id",
-                   "band", "churn_probability", "decline_probability",
+                   "band", "stage", "churn_probability", "decline_probability",
                    "churn_probability_change", "revenue_at_risk", "expected_revenue_12m",
                    "forecast_p50")
 

@@ -55,6 +55,8 @@ class DealerKeys(BaseModel):
     channel: str
     sales_rep_id: str | None
     band: str = Field(examples=["high"])
+    stage: str = Field(examples=["declining"], description="Life-cycle stage: new, growing, "
+                       "mature, declining, dormant or churned (docs/features.md)")
 
 
 class DealerRisk(DealerKeys):

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from features.settings import ContractSettings
+from tests.models.conftest import network  # noqa: F401  (the small simulated network)
 
 AS_OF = date(2024, 7, 1)
 DEALERS = (

@@ -126,6 +126,18 @@ def test_filters(client, served):
     assert {i["dealer_id"] for i in body["items"]} == set(expected["dealer_id"])
 
 
+def test_stage_everywhere_and_as_a_filter(client, served):
+    _, new, _ = served
+    dealer = new["dealer_id"].iloc[0]
+    doc = client.get(f"/v1/dealers/{dealer}/risk", headers=READER).json()
+    assert doc["dealer"]["stage"] == new["stage"].iloc[0]
+    chosen = new["stage"].iloc[0]
+    body = client.get("/v1/risk", params={"stage": chosen, "limit": 1000},
+                      headers=READER).json()
+    assert body["total"] == int((new["stage"] == chosen).sum())
+    assert {i["stage"] for i in body["items"]} == {chosen}
+
+
 def test_csv_export_parses(client, served):
     _, new, _ = served
     response = client.get("/v1/risk?format=csv&lang=zh", headers=READER)

@@ -57,12 +57,12 @@ def _changed(state: ServingState, frame: pd.DataFrame, since: date) -> pd.Series
     return new | diff
 
 
-def _select(state: ServingState, snap: Snapshot, *, region, tier, sales_rep, band,
+def _select(state: ServingState, snap: Snapshot, *, region, tier, sales_rep, band, stage,
             min_probability, changed_since) -> pd.DataFrame:
     frame = snap.frame
     mask = pd.Series(True, index=frame.index)
     for col, wanted in (("region", region), ("tier", tier), ("sales_rep_id", sales_rep),
-                        ("band", band)):
+                        ("band", band), ("stage", stage)):
         if wanted:
             mask &= frame[col].isin(wanted)
     if min_probability is not None:
@@ -88,6 +88,8 @@ def list_risk(
     tier: Annotated[list[str] | None, Query()] = None,
     sales_rep: Annotated[list[str] | None, Query(description="sales_rep_id")] = None,
     band: Annotated[list[str] | None, Query(examples=["critical"])] = None,
+    stage: Annotated[list[str] | None, Query(examples=["declining"], description="Life-cycle "
+                                             "stage")] = None,
     min_probability: Annotated[float | None, Query(ge=0, le=1, description="Minimum churn "
                                                    "probability")] = None,
     sort: Annotated[Sort, Query()] = "revenue_at_risk",
@@ -110,7 +112,7 @@ def list_risk(
     if size > settings.api.max_page_size:
         raise HTTPException(422, f"limit must be at most {settings.api.max_page_size}")
     chosen = _ordered(_select(state, snap, region=region, tier=tier, sales_rep=sales_rep,
-                              band=band, min_probability=min_probability,
+                              band=band, stage=stage, min_probability=min_probability,
                               changed_since=changed_since), sort)
     language = pick_lang(lang, accept_language)
     if format == "csv":
