@@ -25,6 +25,7 @@ from features.contract import (
     Kind,
     Table,
 )
+from features.io import write_csv_atomically
 from features.reading import (
     ContractError,
     RawTable,
@@ -592,10 +593,7 @@ def write_rejects(rejects: dict[str, pd.DataFrame], work_dir: Path) -> dict[str,
         if frame is None or frame.empty:
             target.unlink(missing_ok=True)
             continue
-        tmp = folder / f".{name}.csv.tmp"
-        frame.to_csv(tmp, index=False, encoding="utf-8-sig")
-        tmp.replace(target)
-        written[name] = target
+        written[name] = write_csv_atomically(frame, target)
     return written
 
 

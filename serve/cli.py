@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from features.io import write_parquet_atomically
+from features.io import write_parquet_atomically, write_text_atomically
 from features.panel import CutoffError, build_panel, feature_columns, parse_cutoffs
 from features.reading import ContractError
 from features.simulator import simulate as run_simulation
@@ -371,9 +371,9 @@ def backtest(
     except TrainingDataError as exc:
         raise fail(str(exc)) from None
     target = out or cfg.work_dir / "backtest.csv"
-    _write_text_atomically(target, result.table.to_csv(index=False))
+    write_text_atomically(result.table.to_csv(index=False), target)
     if card is not None:
-        _write_text_atomically(card, result.card)
+        write_text_atomically(result.card, card)
     if as_json:
         sys.stdout.write(json.dumps({"run_id": result.run_id, "table": str(target),
                                      "pooled": headline(result.table)}) + "\n")
@@ -405,13 +405,6 @@ def _print_pooled(rows) -> None:
         table.add_row(*[str(row[c]) if isinstance(row[c], str) else
                         ("" if row[c] != row[c] else f"{row[c]:.3f}") for c in cols])
     console.print(table)
-
-
-def _write_text_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 @app.command()

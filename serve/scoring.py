@@ -16,12 +16,12 @@ import pandas as pd
 
 from features.contract import TABLES
 from features.panel import CutoffError, build_panel, default_cutoffs, parse_cutoffs
+from models.baselines import TREND_CLIP
 from models.bundle import ClassifierBundle, ForecastBundle
 from models.explain import Context, explain
 from serve.settings import Settings
 
 RISK_MODELS = ("churn", "decline")
-TREND_CLIP = (0.5, 2.0)
 
 
 @dataclass(frozen=True)

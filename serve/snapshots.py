@@ -12,8 +12,8 @@ import re
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+
+from features.io import write_csv_atomically, write_parquet_atomically, write_text_atomically
 
 SNAPSHOT_DIR = "snapshots"
 POPULATION_SUFFIX = ".population.parquet"
@@ -51,16 +51,12 @@ def write_snapshot(frame: pd.DataFrame, work_dir: Path, as_of: str,
     goes to a temporary file renamed into place, the snapshot last, so a visible snapshot
     always has its companions."""
     folder = snapshot_dir(work_dir)
-    folder.mkdir(parents=True, exist_ok=True)
     if population is not None:
-        _write_atomically(population, folder / f"{as_of}{POPULATION_SUFFIX}")
+        write_parquet_atomically(population, folder / f"{as_of}{POPULATION_SUFFIX}")
     if history_from is not None:
-        manifest = folder / f"{as_of}{MANIFEST_SUFFIX}"
-        tmp = manifest.with_name(f".{manifest.name}.tmp")
-        tmp.write_text(json.dumps({"as_of": as_of, "history_from": history_from}),
-                       encoding="utf-8")
-        tmp.replace(manifest)
-    return _write_atomically(frame, folder / f"{as_of}.parquet")
+        write_text_atomically(json.dumps({"as_of": as_of, "history_from": history_from}),
+                              folder / f"{as_of}{MANIFEST_SUFFIX}")
+    return write_parquet_atomically(frame, folder / f"{as_of}.parquet")
 
 
 def read_population(work_dir: Path, as_of: str) -> pd.DataFrame | None:
@@ -74,23 +70,11 @@ def read_history_from(work_dir: Path, as_of: str) -> str | None:
         else None
 
 
-def _write_atomically(frame: pd.DataFrame, target: Path) -> Path:
-    tmp = target.with_name(f".{target.name}.tmp")
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
-    tmp.replace(target)
-    return target
-
-
 def export_rows(frame: pd.DataFrame, path: Path) -> Path:
     """The snapshot's rows as CSV (UTF-8 with BOM, for Excel) or Parquet, atomically."""
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise ValueError(f"{path}: --out must end in .csv or .parquet")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     if suffix == ".csv":
-        frame.to_csv(tmp, index=False, encoding="utf-8-sig")
-    else:
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
-    tmp.replace(path)
-    return path
+        return write_csv_atomically(frame, path)
+    return write_parquet_atomically(frame, path)

@@ -10,7 +10,6 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
@@ -45,12 +44,10 @@ class Snapshot:
     POST /v1/score compares a posted dealer with."""
     history_from: str | None = None
     """The month the scored data's history starts (YYYY-MM)."""
+    versions: dict[str, str] = field(default_factory=dict)
+    """The model versions that computed this snapshot's scores (the champions may have
+    moved on since)."""
 
-    @property
-    def versions(self) -> dict[str, str]:
-        """The model versions that computed this snapshot's scores (the champions may have
-        moved on since)."""
-        return json.loads(self.frame["model_versions"].iloc[0]) if len(self.frame) else {}
 
     @classmethod
     def from_frame(cls, as_of: str, frame: pd.DataFrame,
@@ -60,7 +57,8 @@ class Snapshot:
         return cls(as_of=as_of, frame=frame,
                    position={d: i for i, d in enumerate(frame["dealer_id"].astype(str))},
                    records=frame.to_dict("records"), population=population,
-                   history_from=history_from)
+                   history_from=history_from,
+                   versions=json.loads(frame["model_versions"].iloc[0]) if len(frame) else {})
 
 
 @dataclass(frozen=True)
@@ -164,11 +162,3 @@ def describe(state: ServingState) -> dict:
             "champion_versions": state.versions,
             "snapshots": sorted(state.snapshots), "dealers": len(state.current.frame),
             "loaded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(state.loaded_at))}
-
-
-def decode(value: object) -> object:
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def snapshot_path(settings: Settings, as_of: str) -> Path:
-    return snapshot_dir(settings.work_dir) / f"{as_of}.parquet"
