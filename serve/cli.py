@@ -346,8 +346,12 @@ def backtest(
         help="The data's as-of date YYYY-MM-DD for validation. Default: today.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the pooled metrics as JSON.")]
     = False,
+    alerts_doc: Annotated[Path | None, typer.Option(
+        help="Also write the alert rules' precision and recall (Markdown) to this file.")]
+    = None,
 ) -> None:
-    """Rolling-origin backtest of the three models against their baselines."""
+    """Rolling-origin backtest of the three models against their baselines, and of the
+    alert rules against the labels."""
     from features.simulator.truth import CAUSE_GROUPS, read_churners
     from models.backtest import headline, pooled
     from models.dataset import TrainingDataError
@@ -365,7 +369,8 @@ def backtest(
     bar, tick = _with_bar("backtest")
     try:
         with bar:
-            result = run_backtest(panel, _run_inputs(loaded, cfg, folder), cfg.models,
+            inputs = _run_inputs(loaded, cfg, folder)
+            result = run_backtest(panel, inputs, cfg.models,
                                   cfg.labels, cfg.work_dir, churners=read_churners(folder),
                                   cause_groups=CAUSE_GROUPS, progress=tick)
     except TrainingDataError as exc:
@@ -374,6 +379,7 @@ def backtest(
     write_text_atomically(result.table.to_csv(index=False), target)
     if card is not None:
         write_text_atomically(result.card, card)
+    quality = _alert_quality(panel, result, cfg, alerts_doc, inputs.fingerprint)
     if as_json:
         sys.stdout.write(json.dumps({"run_id": result.run_id, "table": str(target),
                                      "pooled": headline(result.table)}) + "\n")
@@ -392,7 +398,41 @@ def backtest(
                           for r in result.fidelity.itertuples())
         console.print(f"Explanations naming the true cause in the top "
                       f"{cfg.models.explain.top_factors}: {rates}")
-    console.print(f"Table: {target}" + (f"; model card: {card}" if card else ""))
+    _print_alert_quality(quality)
+    console.print(f"Table: {target}" + (f"; model card: {card}" if card else "")
+                  + (f"; alerts: {alerts_doc}" if alerts_doc else ""))
+
+
+def _alert_quality(panel, result, cfg: Settings, doc: Path | None, fingerprint: dict):
+    """Each alert rule against the labels at the backtest's origins; logged to the
+    backtest's MLflow run, and written as Markdown when asked."""
+    from mlflow import MlflowClient
+
+    from models.alerts import backtest_frames, band_constants, rule_quality
+    from serve.alerts_doc import render_alerts_doc
+    bt = result.backtest
+    frames = backtest_frames(panel, bt.classifiers, bt.forecast, bt.origins,
+                             cfg.labels.forecast.horizon_months, cfg.scoring.bands)
+    quality = rule_quality(frames, cfg.alerts.rules, band_constants(cfg.scoring.bands))
+    text = render_alerts_doc(quality, cfg.alerts.rules, bt.origins, fingerprint)
+    client = MlflowClient()
+    client.log_text(result.run_id, quality.to_csv(index=False), "alert_quality.csv")
+    client.log_text(result.run_id, text, "alerts.md")
+    if doc is not None:
+        write_text_atomically(text, doc)
+    return quality
+
+
+def _print_alert_quality(quality) -> None:
+    table = Table(title="Alert rules against the labels (pooled over origins)")
+    for col in ("rule", "flagged", "churn prec.", "churn recall", "churn lift",
+                "decline prec.", "decline lift"):
+        table.add_column(col, justify="left" if col == "rule" else "right")
+    for q in quality.sort_values("churn_lift", ascending=False).itertuples():
+        table.add_row(q.rule, f"{q.fired_share:.1%}", f"{q.churn_precision:.0%}",
+                      f"{q.churn_recall:.0%}", f"{q.churn_lift:.1f}x",
+                      f"{q.decline_precision:.0%}", f"{q.decline_lift:.1f}x")
+    console.print(table)
 
 
 def _print_pooled(rows) -> None:
@@ -416,6 +456,9 @@ def score(
         "Default: the newest complete month.")] = None,
     out: Annotated[Path | None, typer.Option(
         help="Also export the rows to this .csv or .parquet file.")] = None,
+    history: Annotated[int, typer.Option(
+        min=1, help="Score this many monthly snapshots ending at the as-of date, oldest "
+        "first (changes and alerts build on the one before).")] = 1,
 ) -> None:
     """Score every active dealer with the champion models and write a snapshot."""
     cfg = settings()
@@ -423,18 +466,25 @@ def score(
         raise fail(f"{out}: --out must end in .csv or .parquet")
     folder = data_dir or cfg.effective_data_dir
     loaded = _validate(folder, cfg, as_of=None, as_json=False, quiet=True)
-    _score(loaded, cfg, as_of, out)
+    _score(loaded, cfg, as_of, out, history)
 
 
-def _score(loaded, cfg: Settings, as_of: str | None, out: Path | None) -> None:
+def _score(loaded, cfg: Settings, as_of: str | None, out: Path | None,
+           history: int = 1) -> None:
+    import pandas as pd
+
     from features.monthly import history_start
+    from features.panel import default_cutoffs
     from models.tracking import RegistryError, configure, load_registered, registered_name
     from serve.scoring import Champions, score_batch, scoring_cutoff
-    from serve.snapshots import export_rows, previous_snapshot, write_snapshot
+    from serve.snapshots import export_rows, previous_snapshot, snapshot_on, write_snapshot
     try:
-        cutoff = scoring_cutoff(loaded.tables, _date(as_of))
+        newest = scoring_cutoff(loaded.tables, _date(as_of))
+        first = default_cutoffs(loaded.tables)[0]
     except CutoffError as exc:
         raise fail(str(exc)) from None
+    cutoffs = [c for c in (newest - pd.DateOffset(months=k) for k in range(history - 1, -1, -1))
+               if c >= first]
     _quiet_mlflow()
     configure(cfg.models.tracking, cfg.work_dir)
     bundles, versions = {}, {}
@@ -445,13 +495,19 @@ def _score(loaded, cfg: Settings, as_of: str | None, out: Path | None) -> None:
     except RegistryError as exc:
         raise fail(str(exc)) from None
     champions = Champions(**bundles, versions=versions)
-    day = f"{cutoff:%Y-%m-%d}"
+    horizon = cfg.labels.forecast.horizon_months
     with _progress_bar() as bar:
-        bar.add_task(f"scoring as of {day}", total=None)
-        snapshot, population = score_batch(loaded.tables, champions, cutoff, cfg,
-                                           previous_snapshot(cfg.work_dir, day))
-    path = write_snapshot(snapshot, cfg.work_dir, day, population,
-                          str(history_start(loaded.tables)))
+        task = bar.add_task("scoring", total=len(cutoffs))
+        for cutoff in cutoffs:
+            day = f"{cutoff:%Y-%m-%d}"
+            bar.update(task, description=f"scoring as of {day}")
+            earlier = snapshot_on(cfg.work_dir,
+                                  f"{cutoff - pd.DateOffset(months=horizon):%Y-%m-%d}")
+            snapshot, population = score_batch(loaded.tables, champions, cutoff, cfg,
+                                               previous_snapshot(cfg.work_dir, day), earlier)
+            path = write_snapshot(snapshot, cfg.work_dir, day, population,
+                                  str(history_start(loaded.tables)))
+            bar.advance(task)
     _print_snapshot(snapshot, day, versions, path)
     if out is not None:
         console.print(f"Rows exported to {export_rows(snapshot, out)}")
@@ -581,7 +637,7 @@ def demo(
     console.rule("4. Train, backtest the newest origins, register and gate the models")
     _train(out, cfg, loaded, panel, as_json=False)
     console.rule("5. Score every active dealer with the champion models")
-    _score(loaded, cfg, None, None)
+    _score(loaded, cfg, None, None, cfg.scoring.history_snapshots)
     if serve_api:
         snapshot = _newest_snapshot(cfg)
         base = f"http://127.0.0.1:{cfg.api.port}"

@@ -16,6 +16,8 @@ import pandas as pd
 
 from features.contract import TABLES
 from features.panel import CutoffError, build_panel, default_cutoffs, parse_cutoffs
+from models.alerts import PAST_FORECAST, SCORE_COLUMNS, band_constants, fire
+from models.bands import band
 from models.baselines import TREND_CLIP
 from models.bundle import ClassifierBundle, ForecastBundle
 from models.explain import Context, explain
@@ -41,13 +43,6 @@ def scoring_cutoff(tables: dict[str, pd.DataFrame], as_of: date | None) -> pd.Ti
     return parse_cutoffs([start], tables)[0]
 
 
-def band(probability: np.ndarray, bands: dict[str, float]) -> np.ndarray:
-    """The band whose lower bound is the highest one at or below the probability."""
-    names = sorted(bands, key=bands.get)
-    bounds = np.array([bands[n] for n in names])
-    return np.array(names, dtype=object)[np.searchsorted(bounds, probability, side="right") - 1]
-
-
 def panel_for_scoring(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp,
                       settings: Settings, covered_until: pd.Timestamp | None = None,
                       history_from: pd.Period | None = None
@@ -66,25 +61,32 @@ def panel_for_scoring(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp,
 
 
 def score_batch(tables: dict[str, pd.DataFrame], champions: Champions, cutoff: pd.Timestamp,
-                settings: Settings, previous: pd.DataFrame | None = None
-                ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                settings: Settings, previous: pd.DataFrame | None = None,
+                earlier: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(the snapshot: one row per active dealer, the panel population at the cutoff, which
-    POST /v1/score needs for peer comparisons)."""
+    POST /v1/score needs for peer comparisons).
+
+    `previous`: the last snapshot (for the change); `earlier`: the snapshot one forecast
+    horizon before, whose forecast covered the months just ended (for the alert on orders
+    below the forecast's p10)."""
     population, past = panel_for_scoring(tables, cutoff, settings)
     rows = population[population["active"]].reset_index(drop=True)
     return score_rows(rows, peers=rows, past=past, tables=tables, cutoff=cutoff,
-                      champions=champions, settings=settings, previous=previous), population
+                      champions=champions, settings=settings, previous=previous,
+                      earlier=earlier), population
 
 
 def score_snapshot(tables: dict[str, pd.DataFrame], champions: Champions, cutoff: pd.Timestamp,
-                   settings: Settings, previous: pd.DataFrame | None = None) -> pd.DataFrame:
+                   settings: Settings, previous: pd.DataFrame | None = None,
+                   earlier: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per active dealer at the cutoff, sorted by revenue at risk."""
-    return score_batch(tables, champions, cutoff, settings, previous)[0]
+    return score_batch(tables, champions, cutoff, settings, previous, earlier)[0]
 
 
 def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
                tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp, champions: Champions,
-               settings: Settings, previous: pd.DataFrame | None) -> pd.DataFrame:
+               settings: Settings, previous: pd.DataFrame | None,
+               earlier: pd.DataFrame | None = None) -> pd.DataFrame:
     """Score panel rows: the one path of batch scoring and POST /v1/score.
 
     `peers` are the active dealers the explanations' peer medians come from, `past` the
@@ -135,8 +137,42 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
         "model_versions": json.dumps(champions.versions, sort_keys=True),
     })
     out = _with_previous(out, previous)
+    out["orders_by_month"] = _orders_by_month(tables, out["dealer_id"], cutoff,
+                                              settings.scoring.chart_months)
+    out["alerts"] = _alerts(rows, out, earlier, settings)
     return out.sort_values(["revenue_at_risk", "dealer_id"], ascending=[False, True],
                            kind="stable").reset_index(drop=True)
+
+
+def _alerts(rows: pd.DataFrame, scored: pd.DataFrame, earlier: pd.DataFrame | None,
+            settings: Settings) -> list[str]:
+    """The alert rules that hold for each row, with their numbers (JSON per row)."""
+    frame = pd.concat([rows.reset_index(drop=True),
+                       scored[[c for c in SCORE_COLUMNS if c in scored.columns] + ["band"]]],
+                      axis=1)
+    frame[PAST_FORECAST] = np.nan if earlier is None or not len(earlier) else \
+        earlier.set_index("dealer_id")["forecast_p10"].reindex(
+            scored["dealer_id"]).to_numpy(dtype=float)
+    hits = fire(frame, settings.alerts.rules, band_constants(settings.scoring.bands))
+    return [json.dumps(h, ensure_ascii=False) for h in hits]
+
+
+def _orders_by_month(tables: dict[str, pd.DataFrame], dealers: pd.Series,
+                     cutoff: pd.Timestamp, months: int) -> list[str]:
+    """Net order amount per month over the last `months` before the cutoff (JSON per
+    dealer, oldest first, zeros included): the dashboard's orders chart."""
+    start = cutoff - pd.DateOffset(months=months)
+    orders = tables["orders"]
+    when = orders[TABLES["orders"].event_date]
+    recent = orders.loc[(when >= start) & (when < cutoff)]
+    month = recent[TABLES["orders"].event_date].dt.to_period("M")
+    sums = recent.groupby([recent["dealer_id"].astype(str), month])["net_amount"].sum()
+    periods = pd.period_range(start, cutoff - pd.Timedelta(days=1), freq="M")
+    grid = sums.unstack(fill_value=0.0).reindex(columns=periods, fill_value=0.0) \
+        .reindex(dealers.astype(str), fill_value=0.0)
+    labels = [str(p) for p in periods]
+    return [json.dumps(dict(zip(labels, np.round(v, 2).tolist(), strict=True)))
+            for v in grid.to_numpy(dtype=float)]
 
 
 def _json_default(value: object) -> object:

@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,7 +23,9 @@ from pydantic_settings import (
 
 from features.settings import ContractSettings, LabelSettings, PanelSettings
 from features.simulator.settings import SimulatorSettings
+from models.alerts import AlertSettings, RuleError, band_constants, check_rules
 from models.settings import ModelSettings
+from serve.actions import PlaybookSettings
 
 CONFIG_ENV = "DEALER_RISK_CONFIG"
 DEFAULT_CONFIG = Path("dealer-risk.toml")
@@ -39,6 +41,11 @@ class ScoringSettings(BaseModel):
     quiet_days: int = Field(default=90, gt=0, description="A dealer is flagged when an "
                             "optional table (tickets, visits ...) has nothing for it in this "
                             "many days before the cutoff.")
+    chart_months: int = Field(default=24, ge=1, description="Months of orders kept per "
+                              "dealer in the snapshot for the dashboard's chart.")
+    history_snapshots: int = Field(default=6, ge=1, description="`dealer-risk demo` scores "
+                                   "this many monthly snapshots, oldest first, so changes "
+                                   "and alerts have a past.")
 
     @field_validator("bands")
     @classmethod
@@ -65,6 +72,11 @@ class ApiSettings(BaseModel):
     document_cache: int = Field(default=50_000, ge=0, description="Rendered dealer "
                                 "documents kept in memory (each a few kB).")
     max_page_size: int = Field(default=1000, ge=1)
+    session_hours: float = Field(default=12, gt=0, description="How long a dashboard "
+                                 "sign-in lasts.")
+    session_secret: str | None = Field(default=None, description="Signs dashboard session "
+                                       "cookies. Empty: derived from all api_keys (changing "
+                                       "a key signs everyone out).")
 
 
 class Settings(BaseSettings):
@@ -91,10 +103,26 @@ class Settings(BaseSettings):
     models: ModelSettings = Field(default_factory=ModelSettings)
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    playbook: PlaybookSettings = Field(default_factory=PlaybookSettings)
     api_keys: dict[str, Literal["reader", "admin"]] = Field(
         default_factory=dict,
         description="API key -> role (reader: CRMs and dashboards; admin: also reload). "
         "Set as JSON in DEALER_RISK_API_KEYS. Empty: the API runs open on loopback only.")
+
+    @model_validator(mode="after")
+    def _rules_evaluate(self) -> Settings:
+        """Alert rules name real columns: a typo fails at startup, not at scoring."""
+        from features.catalog import CATALOG
+        from features.panel import KEYS
+
+        try:
+            check_rules(self.alerts.rules, [*KEYS, "active", "stage",
+                                            *(f.name for f in CATALOG)],
+                        band_constants(self.scoring.bands))
+        except RuleError as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
     @property
     def sample_data_dir(self) -> Path:

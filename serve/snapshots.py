@@ -43,6 +43,11 @@ def previous_snapshot(work_dir: Path, as_of: str) -> pd.DataFrame | None:
     return read_snapshot(work_dir, earlier[-1]) if earlier else None
 
 
+def snapshot_on(work_dir: Path, as_of: str) -> pd.DataFrame | None:
+    """The snapshot of exactly this as-of date, if there is one."""
+    return read_snapshot(work_dir, as_of) if as_of in list_snapshots(work_dir) else None
+
+
 def write_snapshot(frame: pd.DataFrame, work_dir: Path, as_of: str,
                    population: pd.DataFrame | None = None, history_from: str | None = None
                    ) -> Path:

@@ -18,9 +18,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from serve.api.responses import JSON
-from serve.api.routes import admin, dealers, ops, risk, score
+from serve.api.routes import admin, alerts, dealers, ops, risk, score
 from serve.api.state import StateHolder
 from serve.api.telemetry import RELOADS, observe
+from serve.dashboard.routes import install as install_dashboard
 from serve.settings import Settings, load_settings
 
 log = logging.getLogger("dealer_risk.api")
@@ -103,9 +104,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="dealer-risk", version="1", description=DESCRIPTION,
                   lifespan=lifespan, default_response_class=JSON)
     app.state.holder = holder
-    for module in (ops, dealers, risk, score, admin):
+    for module in (ops, dealers, risk, alerts, score, admin):
         app.include_router(module.router)
 
+    install_dashboard(app)
     app.add_middleware(LimitsAndMetrics, max_body=settings.api.max_body_bytes)
 
     @app.exception_handler(HTTPException)

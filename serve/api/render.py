@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+from serve.actions import recommend
 from serve.settings import Settings
 
 LANGS = ("en", "zh")
@@ -68,9 +69,31 @@ def factors(raw: str, lang: str) -> dict[str, list[dict]]:
     return out
 
 
-def dealer_risk(row: dict, lang: str) -> dict:
-    """The full risk document of one dealer (GET /v1/dealers/{id}/risk)."""
+def alert_doc(alert: dict, settings: Settings, lang: str) -> dict:
+    """One alert with its title in the reader's language."""
+    rule = settings.alerts.by_name().get(alert["rule"])
+    title = (rule.title_zh if lang == "zh" else rule.title_en) if rule else alert["rule"]
+    return {"alert_id": alert.get("alert_id"), "dealer_id": alert.get("dealer_id"),
+            "rule": alert["rule"], "title": title, "severity": alert["severity"],
+            "group": alert["group"], "reason": alert.get("reason"),
+            "status": alert.get("status", "open"), "opened_at": alert.get("opened_at"),
+            "last_seen": alert.get("last_seen"), "closed_at": alert.get("closed_at"),
+            "times_seen": int(alert.get("times_seen", 1)),
+            "reopened": int(alert.get("reopened", 0)), "numbers": alert["numbers"]}
+
+
+def posted_alerts(row, settings: Settings, lang: str) -> list[dict]:
+    """The rules firing on a freshly scored row (POST /v1/score): no timeline yet."""
+    return [alert_doc({**hit, "dealer_id": row["dealer_id"], "last_seen": row["as_of"]},
+                      settings, lang) for hit in json.loads(row["alerts"])]
+
+
+def dealer_risk(row: dict, lang: str, settings: Settings,
+                alerts: list[dict] | None = None) -> dict:
+    """The full risk document of one dealer (GET /v1/dealers/{id}/risk): scores, factors,
+    open alerts and the playbook's actions for them."""
     why = factors(row["factors"], lang)
+    shown = [a if "title" in a else alert_doc(a, settings, lang) for a in alerts or []]
     return {
         "dealer_id": row["dealer_id"], "dealer_name": row.get("dealer_name"),
         "region": row["region"], "tier": row["tier"], "channel": row["channel"],
@@ -91,6 +114,9 @@ def dealer_risk(row: dict, lang: str) -> dict:
         "revenue_at_risk": _num(row["revenue_at_risk"]),
         "previous_as_of": row.get("previous_as_of"),
         "flags": json.loads(row["flags"]),
+        "alerts": shown,
+        "actions": recommend(why, shown, row.get("stage"), row["band"], settings.playbook,
+                             lang),
     }
 
 
@@ -100,10 +126,11 @@ SUMMARY_COLUMNS = ("dealer_id", "dealer_name", "region", "tier", "channel", "sal
                    "forecast_p50")
 
 
-def summary(row: dict, lang: str) -> dict:
+def summary(row: dict, lang: str, open_alerts: int = 0) -> dict:
     """One line of the ranked list (GET /v1/risk)."""
     out = {c: (_num(row[c]) if isinstance(row[c], float) else row[c])
            for c in SUMMARY_COLUMNS}
     out["top_reason"] = row["top_reason_zh"] if lang == "zh" else row["top_reason_en"]
     out["flags"] = json.loads(row["flags"])
+    out["open_alerts"] = open_alerts
     return out

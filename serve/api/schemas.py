@@ -59,6 +59,44 @@ class DealerKeys(BaseModel):
                        "mature, declining, dormant or churned (docs/features.md)")
 
 
+class Alert(BaseModel):
+    alert_id: str | None = Field(examples=["D00042:orders_drop_quarter:2025-11-01"],
+                                 description="Stable while the alert stays open (null for "
+                                 "POST /v1/score: no timeline)")
+    dealer_id: str | None
+    rule: str = Field(examples=["orders_drop_quarter"])
+    title: str
+    severity: str = Field(examples=["high"], description="low, medium or high")
+    group: str = Field(description="Catalog group it speaks to; 'scores' for model scores")
+    reason: str | None
+    status: str = Field(examples=["open"], description="open or closed")
+    opened_at: str | None = Field(description="As-of date of the snapshot it opened in")
+    last_seen: str | None
+    closed_at: str | None
+    times_seen: int = Field(description="Snapshots it fired in")
+    reopened: int = Field(description="Times it fired again within the rule's cooldown")
+    numbers: dict[str, float | str | None] = Field(
+        examples=[{"orders_change_qoq": -0.62, "orders_change_yoy_3m": -0.55}],
+        description="The values that made it fire")
+
+
+class Answer(BaseModel):
+    kind: str = Field(description="factor, alert or stage")
+    group: str | None = None
+    model: str | None = None
+    feature: str | None = None
+    rule: str | None = None
+    stage: str | None = None
+    sentence: str | None = None
+
+
+class Action(BaseModel):
+    id: str = Field(examples=["clear_overdue_support"])
+    title: str
+    steps: str
+    answers: list[Answer] = Field(description="The factors, alerts or stage it answers")
+
+
 class DealerRisk(DealerKeys):
     churn: Score
     decline: Score
@@ -67,6 +105,8 @@ class DealerRisk(DealerKeys):
     revenue_at_risk: float | None
     previous_as_of: str | None
     flags: list[str] = Field(examples=[["no_visits_in_90_days"]])
+    alerts: list[Alert] = Field(description="Open alerts")
+    actions: list[Action] = Field(description="The playbook's actions for its reasons")
 
 
 class DealerRiskResponse(BaseModel):
@@ -101,6 +141,7 @@ class RiskItem(DealerKeys):
     forecast_p50: float | None
     top_reason: str | None
     flags: list[str]
+    open_alerts: int
 
 
 class RiskList(BaseModel):
@@ -109,6 +150,20 @@ class RiskList(BaseModel):
     items: list[RiskItem]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null "
                                     "on the last page")
+
+
+class AlertItem(Alert):
+    dealer_name: str | None
+    region: str | None
+    tier: str | None
+    sales_rep_id: str | None
+
+
+class AlertList(BaseModel):
+    meta: Meta
+    total: int = Field(description="Alerts matching the filters")
+    items: list[AlertItem]
+    next_cursor: str | None
 
 
 class Error(BaseModel):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from models.alerts import track
 from models.tracking import RegistryError, configure, load_registered, registered_name
 from serve.scoring import Champions
 from serve.settings import Settings
@@ -68,6 +69,10 @@ class ServingState:
     """Every snapshot on disk, by as-of date; the newest is `current`."""
     fingerprint: tuple
     loaded_at: float = field(default_factory=time.time)
+    alerts: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    """Every alert the snapshots' firings add up to (models.alerts.track), newest first."""
+    open_alerts: dict[str, list[dict]] = field(default_factory=dict, repr=False)
+    """Open alerts by dealer, for the dealer documents."""
     documents: dict = field(default_factory=dict, compare=False, repr=False)
     """Rendered lookup responses by (dealer, language), filled on first request: the
     state never changes, so neither do they (bounded by dealers x 2 languages)."""
@@ -125,8 +130,24 @@ def load_state(settings: Settings) -> ServingState:
                                         read_population(settings.work_dir, d),
                                         read_history_from(settings.work_dir, d))
                  for d in dates}
+    alerts = alert_timeline(snapshots, settings)
     return ServingState(champions=Champions(**bundles, versions=versions), snapshots=snapshots,
-                        fingerprint=fingerprint)
+                        fingerprint=fingerprint, alerts=alerts,
+                        open_alerts=_open_by_dealer(alerts))
+
+
+def alert_timeline(snapshots: dict[str, Snapshot], settings: Settings) -> pd.DataFrame:
+    """Replay the firings stored in each snapshot (older snapshots without them add none)."""
+    firings = [(d, s.frame[["dealer_id", "alerts"]]) for d, s in snapshots.items()
+               if "alerts" in s.frame.columns]
+    return track(firings, settings.alerts.by_name())
+
+
+def _open_by_dealer(alerts: pd.DataFrame) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for alert in alerts[alerts["status"] == "open"].to_dict("records"):
+        out.setdefault(alert["dealer_id"], []).append(alert)
+    return out
 
 
 class StateHolder:

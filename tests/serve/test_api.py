@@ -204,6 +204,7 @@ def test_not_ready_without_a_snapshot(tmp_path):
 def test_openapi_documents_every_route(client):
     spec = client.get("/openapi.json").json()
     assert {"/v1/dealers/{dealer_id}/risk", "/v1/dealers/{dealer_id}/history", "/v1/risk",
+            "/v1/alerts",
             "/v1/admin/reload", "/health", "/ready", "/metrics"} <= set(spec["paths"])
     assert "APIKeyHeader" in spec["components"]["securitySchemes"]
 

@@ -57,6 +57,12 @@ def test_an_existing_dealer_gets_its_snapshot_row(client, served, network):
         assert got["churn"]["factors"] == want["churn"]["factors"]
         assert got["flags"] == want["flags"]
         assert got["churn"]["previous"] == want["churn"]["previous"]
+        # the same rules fire with the same numbers, and the same actions follow
+        assert sorted((a["rule"], json.dumps(a["numbers"], sort_keys=True))
+                      for a in got["alerts"]) == \
+            sorted((a["rule"], json.dumps(a["numbers"], sort_keys=True))
+                   for a in want["alerts"])
+        assert [a["id"] for a in got["actions"]] == [a["id"] for a in want["actions"]]
 
 
 def test_bad_posted_rows_are_named(client, served, network):

@@ -34,7 +34,8 @@ def get_dealer_risk(dealer_id: DealerId, state: State, settings: AppSettings, _:
             raise HTTPException(404, f"dealer {dealer_id} is not in the snapshot of "
                                      f"{snap.as_of} (unknown, or not active)")
         cached = JSON({"meta": meta(settings, snap.as_of, snap.versions),
-                       "dealer": dealer_risk(snap.records[at], language)}).body
+                       "dealer": dealer_risk(snap.records[at], language, settings,
+                                             state.open_alerts.get(dealer_id, []))}).body
         if len(state.documents) < settings.api.document_cache:
             state.documents[(dealer_id, language)] = cached
     return Response(cached, media_type="application/json")

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import io
-import json
 from datetime import date
 from typing import Annotated, Literal
 
@@ -13,6 +10,7 @@ import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Header, HTTPException, Query, Response
 
+from serve.api.cursors import decode_cursor, encode_cursor
 from serve.api.deps import AppSettings, Reader, State
 from serve.api.render import meta, pick_lang, summary
 from serve.api.responses import JSON, json_response
@@ -24,21 +22,6 @@ SORT_COLUMNS = {"revenue_at_risk": "revenue_at_risk", "churn_probability": "chur
                 "decline_probability": "decline_probability",
                 "change": "churn_probability_change"}
 Sort = Literal["revenue_at_risk", "churn_probability", "decline_probability", "change"]
-
-
-def _encode(cursor: dict) -> str:
-    return base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode().rstrip("=")
-
-
-def _decode(text: str) -> dict:
-    try:
-        padded = text + "=" * (-len(text) % 4)
-        cursor = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(cursor, dict) or {"as_of", "sort", "key", "id"} - set(cursor):
-            raise ValueError
-        return cursor
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise HTTPException(422, "cursor is not one this API issued") from None
 
 
 def _changed(state: ServingState, frame: pd.DataFrame, since: date) -> pd.Series:
@@ -57,8 +40,10 @@ def _changed(state: ServingState, frame: pd.DataFrame, since: date) -> pd.Series
     return new | diff
 
 
-def _select(state: ServingState, snap: Snapshot, *, region, tier, sales_rep, band, stage,
-            min_probability, changed_since) -> pd.DataFrame:
+def select_dealers(state: ServingState, snap: Snapshot, *, region=None, tier=None,
+                   sales_rep=None, band=None, stage=None, min_probability=None,
+                   changed_since=None, search: str | None = None) -> pd.DataFrame:
+    """The current snapshot's rows matching every given filter (shared with the dashboard)."""
     frame = snap.frame
     mask = pd.Series(True, index=frame.index)
     for col, wanted in (("region", region), ("tier", tier), ("sales_rep_id", sales_rep),
@@ -69,10 +54,15 @@ def _select(state: ServingState, snap: Snapshot, *, region, tier, sales_rep, ban
         mask &= frame["churn_probability"] >= min_probability
     if changed_since is not None:
         mask &= _changed(state, frame, changed_since)
+    if search and search.strip():
+        text = search.strip().lower()
+        mask &= (frame["dealer_id"].str.lower().str.contains(text, regex=False)
+                 | frame["dealer_name"].fillna("").str.lower().str.contains(text,
+                                                                            regex=False))
     return frame[mask]
 
 
-def _ordered(frame: pd.DataFrame, sort: str) -> pd.DataFrame:
+def ordered(frame: pd.DataFrame, sort: str) -> pd.DataFrame:
     """Highest first, ties by dealer id; unknown values (no previous score) last."""
     key = frame[SORT_COLUMNS[sort]].fillna(-np.inf)
     return frame.assign(_key=key).sort_values(["_key", "dealer_id"], ascending=[False, True],
@@ -101,6 +91,8 @@ def list_risk(
     changed_since: Annotated[date | None, Query(description="Only dealers whose scores "
                                                 "changed since the snapshot of this date "
                                                 "(incremental pulls)")] = None,
+    q: Annotated[str | None, Query(max_length=100, description="Search: part of the "
+                                   "dealer's id or name")] = None,
     format: Annotated[Literal["json", "csv"], Query(description="csv: every matching "
                                                     "dealer, no pages")] = "json",
     lang: Annotated[Literal["en", "zh"] | None, Query()] = None,
@@ -111,15 +103,15 @@ def list_risk(
     size = limit or settings.api.page_size
     if size > settings.api.max_page_size:
         raise HTTPException(422, f"limit must be at most {settings.api.max_page_size}")
-    chosen = _ordered(_select(state, snap, region=region, tier=tier, sales_rep=sales_rep,
+    chosen = ordered(select_dealers(state, snap, region=region, tier=tier, sales_rep=sales_rep,
                               band=band, stage=stage, min_probability=min_probability,
-                              changed_since=changed_since), sort)
+                              changed_since=changed_since, search=q), sort)
     language = pick_lang(lang, accept_language)
     if format == "csv":
-        return _csv(chosen, language, snap.as_of, snap.versions)
+        return csv_response(chosen, language, snap.as_of, snap.versions, state.open_alerts)
     start = 0
     if cursor is not None:
-        c = _decode(cursor)
+        c = decode_cursor(cursor, {"as_of", "sort", "key", "id"})
         if c["as_of"] != snap.as_of or c["sort"] != sort:
             raise HTTPException(409, f"the snapshot changed since this cursor (as of "
                                      f"{c['as_of']}, now {snap.as_of}); start again "
@@ -132,16 +124,19 @@ def list_risk(
     next_cursor = None
     if more and len(page):
         last = page.iloc[-1]
-        next_cursor = _encode({"as_of": snap.as_of, "sort": sort, "key": float(last["_key"]),
+        next_cursor = encode_cursor({"as_of": snap.as_of, "sort": sort, "key": float(last["_key"]),
                                "id": str(last["dealer_id"])})
-    items = [summary(r, language) for r in page.drop(columns="_key").to_dict("records")]
+    items = [summary(r, language, len(state.open_alerts.get(r["dealer_id"], ())))
+             for r in page.drop(columns="_key").to_dict("records")]
     return json_response({"meta": meta(settings, snap.as_of, snap.versions),
                           "total": len(chosen), "items": items, "next_cursor": next_cursor})
 
 
-def _csv(frame: pd.DataFrame, lang: str, as_of: str, versions: dict[str, str]) -> Response:
+def csv_response(frame: pd.DataFrame, lang: str, as_of: str, versions: dict[str, str],
+         open_alerts: dict[str, list]) -> Response:
     """Every matching dealer; the meta a JSON answer carries goes into headers."""
-    rows = [summary(r, lang) for r in frame.drop(columns="_key").to_dict("records")]
+    rows = [summary(r, lang, len(open_alerts.get(r["dealer_id"], ())))
+            for r in frame.drop(columns="_key").to_dict("records")]
     out = pd.DataFrame(rows)
     if len(out):
         out["flags"] = out["flags"].map(";".join)

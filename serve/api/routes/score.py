@@ -26,7 +26,7 @@ from features.reading import ContractError
 from features.settings import ContractSettings
 from features.validation import load_data
 from serve.api.deps import AppSettings, Reader, State
-from serve.api.render import dealer_risk, meta, pick_lang
+from serve.api.render import dealer_risk, meta, pick_lang, posted_alerts
 from serve.api.responses import JSON, json_response
 from serve.api.schemas import DealerRiskResponse
 from serve.api.state import ServingState
@@ -136,8 +136,11 @@ def score_posted(body: ScoreRequest, state: ServingState, settings: Settings) ->
     peers = pd.concat([peers, mine[snap.population.columns]], ignore_index=True)
     earlier = [d for d in state.snapshots if d < day]
     previous = state.snapshots[max(earlier)].frame if earlier else None
+    then = state.snapshots.get(
+        f"{as_of - pd.DateOffset(months=settings.labels.forecast.horizon_months):%Y-%m-%d}")
     scored = score_rows(mine, peers=peers, past=past, tables=loaded.tables, cutoff=as_of,
-                        champions=state.champions, settings=settings, previous=previous)
+                        champions=state.champions, settings=settings, previous=previous,
+                        earlier=then.frame if then is not None else None)
     return scored.iloc[0]
 
 
@@ -148,9 +151,10 @@ async def score(body: ScoreRequest, state: State, settings: AppSettings, _: Read
                 accept_language: Annotated[str | None, Header()] = None):
     """Score a dealer from its posted history as of a date, with its factors."""
     row = await run_in_threadpool(score_posted, body, state, settings)
+    language = pick_lang(lang, accept_language)
     return json_response({"meta": meta(settings, f"{row['as_of']}", state.versions),
-                          "dealer": dealer_risk(row.to_dict(), pick_lang(lang,
-                                                                         accept_language))})
+                          "dealer": dealer_risk(row.to_dict(), language, settings,
+                                                posted_alerts(row, settings, language))})
 
 
 

@@ -1,0 +1,99 @@
+"""Alerts: the rule-based early warnings, open and closed, for worklists and CRMs."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+import pandas as pd
+from fastapi import APIRouter, Header, HTTPException, Query
+
+from serve.api.cursors import decode_cursor, encode_cursor
+from serve.api.deps import AppSettings, Reader, State
+from serve.api.render import alert_doc, meta, pick_lang
+from serve.api.responses import JSON, json_response
+from serve.api.schemas import AlertList
+from serve.api.state import ServingState
+
+router = APIRouter(prefix="/v1", tags=["alerts"])
+
+
+def select_alerts(state: ServingState, *, status: str = "open",
+                  severity: list[str] | None = None, rule: list[str] | None = None,
+                  group: list[str] | None = None, region: list[str] | None = None,
+                  tier: list[str] | None = None, sales_rep: list[str] | None = None,
+                  dealer_id: str | None = None, since: date | None = None) -> pd.DataFrame:
+    """Alerts matching the filters, newest first, with the dealer's keys from the current
+    snapshot (empty for dealers no longer in it)."""
+    alerts = state.alerts
+    if alerts.empty:
+        return alerts.assign(dealer_name=None, region=None, tier=None, sales_rep_id=None)
+    keys = state.current.frame.set_index("dealer_id")[
+        ["dealer_name", "region", "tier", "sales_rep_id"]]
+    frame = alerts.join(keys, on="dealer_id")
+    mask = pd.Series(True, index=frame.index)
+    if status != "all":
+        mask &= frame["status"] == status
+    for col, wanted in (("severity", severity), ("rule", rule), ("group", group),
+                        ("region", region), ("tier", tier), ("sales_rep_id", sales_rep)):
+        if wanted:
+            mask &= frame[col].isin(wanted)
+    if dealer_id:
+        mask &= frame["dealer_id"] == dealer_id
+    if since is not None:
+        day = since.isoformat()
+        mask &= (frame["last_seen"] >= day) | (frame["closed_at"].fillna("") >= day)
+    return frame[mask]
+
+
+@router.get("/alerts", response_model=AlertList, response_class=JSON,
+            responses={409: {"description": "The alerts changed under a cursor"}})
+def list_alerts(
+    state: State, settings: AppSettings, _: Reader,
+    status: Annotated[Literal["open", "closed", "all"], Query()] = "open",
+    severity: Annotated[list[str] | None, Query(examples=["high"])] = None,
+    rule: Annotated[list[str] | None, Query(description="Rule name (docs/alerts.md)")] = None,
+    group: Annotated[list[str] | None, Query(examples=["service"])] = None,
+    region: Annotated[list[str] | None, Query()] = None,
+    tier: Annotated[list[str] | None, Query()] = None,
+    sales_rep: Annotated[list[str] | None, Query(description="sales_rep_id")] = None,
+    dealer_id: Annotated[str | None, Query(max_length=64)] = None,
+    since: Annotated[date | None, Query(description="Only alerts opened, updated or closed "
+                                        "in snapshots on or after this date")] = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")]
+    = None,
+    lang: Annotated[Literal["en", "zh"] | None, Query()] = None,
+    accept_language: Annotated[str | None, Header()] = None,
+):
+    """Alerts, newest first (by the snapshot they were last seen in, then severity), each
+    with the numbers that triggered it."""
+    snap = state.current
+    size = limit or settings.api.page_size
+    if size > settings.api.max_page_size:
+        raise HTTPException(422, f"limit must be at most {settings.api.max_page_size}")
+    chosen = select_alerts(state, status=status, severity=severity, rule=rule, group=group,
+                           region=region, tier=tier, sales_rep=sales_rep,
+                           dealer_id=dealer_id, since=since)
+    start = 0
+    if cursor is not None:
+        c = decode_cursor(cursor, {"as_of", "offset"})
+        if c["as_of"] != snap.as_of:
+            raise HTTPException(409, f"the alerts changed since this cursor (as of "
+                                     f"{c['as_of']}, now {snap.as_of}); start again "
+                                     "without a cursor")
+        start = int(c["offset"])
+    page = chosen.iloc[start:start + size]
+    more = start + size < len(chosen)
+    language = pick_lang(lang, accept_language)
+    items = []
+    for a in page.to_dict("records"):
+        doc = alert_doc(a, settings, language)
+        doc.update({k: (None if pd.isna(a[k]) else a[k])
+                    for k in ("dealer_name", "region", "tier", "sales_rep_id")})
+        items.append(doc)
+    return json_response({
+        "meta": meta(settings, snap.as_of, snap.versions), "total": len(chosen),
+        "items": items,
+        "next_cursor": encode_cursor({"as_of": snap.as_of, "offset": start + size})
+        if more else None})

@@ -1,0 +1,305 @@
+"""The dashboard's pages: worklist, dealer, overview, sign-in. Same process, same state and
+the same selection code as the API, rendered with Jinja2 (autoescaped) and inline SVG.
+
+Access follows the API: with no api_keys it is open (the server binds to loopback only);
+with keys, a sign-in page takes a key once and keeps an HttpOnly, SameSite=Strict session
+cookie (serve/dashboard/session.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+
+from features.catalog import BY_NAME
+from features.text import format_signed, format_value
+from models.alerts import PAST_FORECAST
+from serve.api.deps import get_settings, role_of
+from serve.api.render import alert_doc, dealer_risk
+from serve.api.routes.risk import csv_response, ordered, select_dealers
+from serve.api.state import ServingState, StateHolder
+from serve.dashboard import charts
+from serve.dashboard.i18n import label, translate
+from serve.dashboard.session import COOKIE, issue, role_of_session
+from serve.settings import Settings
+
+HERE = Path(__file__).parent
+LANG_COOKIE = "dealer_risk_lang"
+PAGE = 50
+FILTERS = ("region", "tier", "sales_rep", "stage", "band")
+templates = Jinja2Templates(directory=HERE / "templates")
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+
+
+class SignInRequired(Exception):
+    def __init__(self, next_path: str) -> None:
+        self.next_path = next_path
+
+
+def language(request: Request, lang: str | None = None) -> str:
+    """?lang= (then remembered in a cookie), else the cookie, else Accept-Language."""
+    if lang in ("en", "zh"):
+        return lang
+    saved = request.cookies.get(LANG_COOKIE)
+    if saved in ("en", "zh"):
+        return saved
+    accept = request.headers.get("accept-language", "").lower()
+    return "zh" if accept.startswith("zh") else "en"
+
+
+def signed_in(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> None:
+    if not settings.api_keys:
+        return
+    if role_of_session(request.cookies.get(COOKIE), settings) is None:
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequired(path)
+
+
+def _state(request: Request) -> ServingState | None:
+    holder: StateHolder = request.app.state.holder
+    return holder.state
+
+
+def _page(request: Request, template: str, lang: str, status: int = 200, **context):
+    settings: Settings = request.app.state.holder.settings
+    state = _state(request)
+
+    def t(key: str, **values: object) -> str:
+        return translate(key, lang, **values)
+
+    query = dict(request.query_params)
+    query["lang"] = "en" if lang == "zh" else "zh"
+    response = templates.TemplateResponse(request, template, {
+        "t": t, "lang": lang, "label": lambda kind, v: label(kind, v, lang),
+        "toggle_url": f"{request.url.path}?{urlencode(query)}",
+        "state": state, "signed": bool(settings.api_keys), **context}, status_code=status)
+    if request.query_params.get("lang") in ("en", "zh"):
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax",
+                            httponly=True)
+    return response
+
+
+def _not_ready(request: Request, lang: str) -> HTMLResponse:
+    holder: StateHolder = request.app.state.holder
+    return _page(request, "message.html", lang, status=503,
+                 message=translate("not_ready", lang, why=holder.error or "loading"))
+
+
+def _filters(request: Request) -> dict[str, list[str]]:
+    return {f: [v for v in request.query_params.getlist(f) if v] for f in FILTERS}
+
+
+@router.get("", response_class=HTMLResponse, dependencies=[Depends(signed_in)])
+def worklist(request: Request, lang: Annotated[str | None, Query()] = None,
+             q: Annotated[str | None, Query(max_length=100)] = None,
+             page: Annotated[int, Query(ge=0)] = 0):
+    """Dealers ranked by revenue at risk, with filters, search, totals and export."""
+    lang = language(request, lang)
+    state = _state(request)
+    if state is None:
+        return _not_ready(request, lang)
+    snap = state.current
+    chosen = _chosen(state, request, q)
+    rows = chosen.iloc[page * PAGE:(page + 1) * PAGE].to_dict("records")
+    for r in rows:
+        r["open_alerts"] = len(state.open_alerts.get(r["dealer_id"], ()))
+        r["top_reason"] = r["top_reason_zh"] if lang == "zh" else r["top_reason_en"]
+    frame = snap.frame
+    options = {"region": sorted(frame["region"].dropna().unique()),
+               "tier": sorted(frame["tier"].dropna().unique()),
+               "sales_rep": sorted(frame["sales_rep_id"].dropna().unique()),
+               "stage": sorted(frame["stage"].dropna().unique()),
+               "band": sorted(frame["band"].dropna().unique(),
+                              key=request.app.state.holder.settings.scoring.bands.get)}
+    base = [(k, v) for k, vs in _filters(request).items() for v in vs]
+    base += [("q", q)] if q else []
+    return _page(request, "worklist.html", lang, rows=rows, total=len(chosen),
+                 at_risk=float(chosen["revenue_at_risk"].sum()), page=page,
+                 pages=max(1, -(-len(chosen) // PAGE)), options=options,
+                 selected=_filters(request), q=q or "",
+                 export_url=f"/dashboard/export.csv?{urlencode(base + [('lang', lang)])}",
+                 page_url=lambda p: f"/dashboard?{urlencode(base + [('page', p)])}")
+
+
+def _chosen(state: ServingState, request: Request, q: str | None):
+    f = _filters(request)
+    return ordered(select_dealers(state, state.current, region=f["region"], tier=f["tier"],
+                                  sales_rep=f["sales_rep"], band=f["band"],
+                                  stage=f["stage"], search=q), "revenue_at_risk")
+
+
+@router.get("/export.csv", dependencies=[Depends(signed_in)])
+def export(request: Request, lang: Annotated[str | None, Query()] = None,
+           q: Annotated[str | None, Query(max_length=100)] = None) -> Response:
+    """The current view of the worklist as CSV: the same columns as GET /v1/risk?format=csv."""
+    lang = language(request, lang)
+    state = _state(request)
+    if state is None:
+        return _not_ready(request, lang)
+    snap = state.current
+    return csv_response(_chosen(state, request, q), lang, snap.as_of, snap.versions,
+                        state.open_alerts)
+
+
+@router.get("/dealers/{dealer_id}", response_class=HTMLResponse,
+            dependencies=[Depends(signed_in)])
+def dealer_page(request: Request, dealer_id: str, lang: Annotated[str | None, Query()] = None):
+    """Scores with their meaning, factors against own past and peers, risk and orders over
+    time, alerts, recommended actions, data-quality flags."""
+    lang = language(request, lang)
+    state = _state(request)
+    if state is None:
+        return _not_ready(request, lang)
+    settings: Settings = request.app.state.holder.settings
+    snap = state.current
+    at = snap.position.get(dealer_id)
+    if at is None:
+        return _page(request, "message.html", lang, status=404,
+                     message=translate("not_found", lang, id=dealer_id, as_of=snap.as_of))
+    row = snap.records[at]
+    doc = dealer_risk(row, lang, settings, state.open_alerts.get(dealer_id, []))
+    legend = {"dealer": translate("legend_dealer", lang),
+              "past": translate("legend_past", lang),
+              "peers": translate("legend_peers", lang)}
+    history = [{"as_of": d, **{c: s.records[s.position[dealer_id]][c]
+                               for c in ("churn_probability", "decline_probability")}}
+               for d, s in sorted(state.snapshots.items()) if dealer_id in s.position]
+    months = json.loads(row["orders_by_month"]) if row.get("orders_by_month") else {}
+    labels = settings.labels
+    return _page(
+        request, "dealer.html", lang, d=doc,
+        factor_charts={m: Markup(charts.factor_bars(
+            doc[m]["factors"], {**legend, "title": translate("factors", lang)}))
+            for m in ("churn", "decline")},
+        risk_chart=Markup(charts.risk_lines(history, {
+            "churn": translate("churn", lang), "decline": translate("decline", lang),
+            "title": translate("risk_over_time", lang)})),
+        orders_chart=Markup(charts.month_bars(months, translate("orders_by_month", lang))),
+        meaning_churn=translate("meaning_churn", lang, days=labels.churn.horizon_days),
+        meaning_decline=translate("meaning_decline", lang,
+                                  months=labels.decline.horizon_months,
+                                  drop=f"{labels.decline.drop:.0%}"),
+        feature_name=lambda name: column_name(name, lang),
+        number=lambda name, value: column_value(name, value, lang))
+
+
+def column_name(name: str, lang: str) -> str:
+    """A feature's or score's short description in the reader's language."""
+    if name in BY_NAME:
+        return BY_NAME[name].description_zh if lang == "zh" else BY_NAME[name].description_en
+    return translate(name, lang)
+
+
+def column_value(name: str, value: object, lang: str) -> str:
+    """An alert's number in its unit (¥, %, days ...)."""
+    if value is None:
+        return "–"
+    if isinstance(value, str):
+        return value
+    if name in BY_NAME:
+        return format_signed(name, value, lang) or "–"
+    if name.endswith("_probability_change"):
+        return f"{float(value):+.0%}"
+    if name.endswith("_probability"):
+        return f"{float(value):.0%}"
+    if name == PAST_FORECAST:
+        return format_value("CNY", value, lang)
+    return f"{float(value):,.4g}"
+
+
+@router.get("/overview", response_class=HTMLResponse, dependencies=[Depends(signed_in)])
+def overview(request: Request, lang: Annotated[str | None, Query()] = None):
+    """Risk by region and tier, open alerts by rule, model versions and snapshot date."""
+    lang = language(request, lang)
+    state = _state(request)
+    if state is None:
+        return _not_ready(request, lang)
+    settings: Settings = request.app.state.holder.settings
+    frame = state.current.frame
+    bands = sorted(settings.scoring.bands, key=settings.scoring.bands.get)
+    band_labels = {b: label("band", b, lang) for b in bands}
+
+    def breakdown(column: str) -> list[dict]:
+        out = []
+        for value, part in frame.groupby(column, sort=True):
+            counts = Counter(part["band"])
+            out.append({"name": value, "dealers": len(part), "counts": counts,
+                        "at_risk": float(part["revenue_at_risk"].sum()),
+                        "mean_churn": float(part["churn_probability"].mean()),
+                        "chart": Markup(charts.band_stack(counts, bands, band_labels))})
+        return out
+
+    alerts = state.alerts
+    open_ = alerts[alerts["status"] == "open"] if len(alerts) else alerts
+    by_rule = []
+    for rule in settings.alerts.rules:
+        n = int((open_["rule"] == rule.name).sum()) if len(open_) else 0
+        doc = alert_doc({"rule": rule.name, "severity": rule.severity, "group": rule.group,
+                         "numbers": {}}, settings, lang)
+        by_rule.append({"rule": rule.name, "title": doc["title"], "severity": rule.severity,
+                        "count": n})
+    return _page(request, "overview.html", lang, bands=bands, by_region=breakdown("region"),
+                 by_tier=breakdown("tier"), by_rule=by_rule, dealers=len(frame),
+                 at_risk=float(frame["revenue_at_risk"].sum()),
+                 snapshots=sorted(state.snapshots))
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, lang: Annotated[str | None, Query()] = None,
+               next: Annotated[str, Query(max_length=500)] = "/dashboard"):
+    return _page(request, "login.html", language(request, lang), next=_safe_next(next),
+                 failed=False)
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(request: Request, key: Annotated[str, Form(max_length=500)],
+          next: Annotated[str, Form(max_length=500)] = "/dashboard"):
+    """Check the key once; keep only a signed session cookie (HttpOnly, SameSite=Strict)."""
+    settings: Settings = request.app.state.holder.settings
+    lang = language(request)
+    if settings.api_keys and role_of(key, settings.api_keys) is None:
+        return _page(request, "login.html", lang, status=401, next=_safe_next(next),
+                     failed=True)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    if settings.api_keys:
+        response.set_cookie(COOKIE, issue(key, settings), httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https",
+                            max_age=int(settings.api.session_hours * 3600), path="/")
+    return response
+
+
+@router.post("/logout")
+def logout() -> Response:
+    response = RedirectResponse("/dashboard/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+def _safe_next(path: str) -> str:
+    """Only our own pages: no open redirect through ?next=."""
+    return path if path.startswith("/dashboard") and "//" not in path else "/dashboard"
+
+
+def install(app: FastAPI) -> None:
+    """Mount the pages, their static files, and the sign-in redirect."""
+    app.include_router(router)
+    app.mount("/dashboard/static", StaticFiles(directory=HERE / "static"),
+              name="dashboard-static")
+
+    @app.exception_handler(SignInRequired)
+    async def to_login(request: Request, exc: SignInRequired):
+        return RedirectResponse(f"/dashboard/login?{urlencode({'next': exc.next_path})}",
+                                status_code=303)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/dashboard", status_code=307)

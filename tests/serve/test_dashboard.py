@@ -1,0 +1,174 @@
+"""The dashboard's pages through the real app: sign-in and sessions, the worklist's filters,
+search, totals and export, the dealer and overview pages, language, escaping.
+(tests/serve/test_dashboard_browser.py drives the same pages in a real Chromium.)"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from serve.api.app import create_app
+from serve.dashboard import charts
+from serve.dashboard.session import COOKIE, issue, role_of_session
+from tests.serve.conftest import READER
+
+KEY = READER["X-API-Key"]
+
+
+@pytest.fixture(scope="module")
+def client(served):
+    settings, _, _ = served
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+@pytest.fixture
+def signed(client):
+    client.cookies.clear()
+    response = client.post("/dashboard/login", data={"key": KEY, "next": "/dashboard"},
+                           follow_redirects=False)
+    assert response.status_code == 303
+    yield client
+    client.cookies.clear()
+
+
+def _rows(html: str) -> list[str]:
+    return re.findall(r'<tr data-dealer="([^"]+)"', html)
+
+
+def test_pages_need_a_sign_in_when_keys_are_configured(client):
+    client.cookies.clear()
+    for path in ("/dashboard", "/dashboard/overview", "/dashboard/export.csv",
+                 "/dashboard/dealers/X"):
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/dashboard/login?next=")
+
+
+def test_sign_in_sets_a_strict_httponly_cookie_without_the_key(client):
+    client.cookies.clear()
+    wrong = client.post("/dashboard/login", data={"key": "nope"}, follow_redirects=False)
+    assert wrong.status_code == 401 and "not valid" in wrong.text
+    right = client.post("/dashboard/login",
+                        data={"key": KEY, "next": "/dashboard/overview"},
+                        follow_redirects=False)
+    assert right.status_code == 303 and right.headers["location"] == "/dashboard/overview"
+    header = right.headers["set-cookie"]
+    assert header.startswith(f"{COOKIE}=")
+    assert "HttpOnly" in header and "SameSite=strict" in header
+    assert KEY not in header
+    assert client.get("/dashboard/overview").status_code == 200
+    client.cookies.clear()
+
+
+def test_no_open_redirect_through_next(client):
+    client.cookies.clear()
+    for target in ("https://evil.example/", "//evil.example/dashboard", "/v1/risk"):
+        response = client.post("/dashboard/login", data={"key": KEY, "next": target},
+                               follow_redirects=False)
+        assert response.headers["location"] == "/dashboard"
+    client.cookies.clear()
+
+
+def test_sessions_expire_and_end_when_the_key_is_removed(served):
+    settings, _, _ = served
+    token = issue(KEY, settings, now=1_000_000)
+    assert role_of_session(token, settings, now=1_000_000 + 60) == "reader"
+    assert role_of_session(token, settings, now=1_000_000 + 13 * 3600) is None
+    tampered = token[:-1] + ("0" if token[-1] != "0" else "1")
+    assert role_of_session(tampered, settings, now=1_000_000) is None
+    without = settings.model_copy(update={"api_keys": {"other": "reader"}})
+    assert role_of_session(token, without, now=1_000_000) is None
+
+
+def test_worklist_ranks_filters_searches_and_totals(signed, served):
+    _, new, _ = served
+    html = signed.get("/dashboard").text
+    assert _rows(html) == list(new["dealer_id"].head(50))  # revenue at risk order
+    region = new["region"].iloc[0]
+    narrowed = signed.get("/dashboard", params={"region": region}).text
+    want = new[new["region"] == region]
+    assert _rows(narrowed) == list(want["dealer_id"].head(50))
+    assert f'<strong id="total">{len(want)}</strong>' in narrowed
+    assert f"¥{want['revenue_at_risk'].sum():,.0f}" in narrowed
+    dealer = new.iloc[3]
+    by_id = signed.get("/dashboard", params={"q": dealer["dealer_id"].lower()}).text
+    assert dealer["dealer_id"] in _rows(by_id)
+    by_name = signed.get("/dashboard", params={"q": dealer["dealer_name"]}).text
+    assert dealer["dealer_id"] in _rows(by_name)
+    nothing = signed.get("/dashboard", params={"q": "no such dealer"}).text
+    assert 'id="no-match"' in nothing
+
+
+def test_worklist_pages_cover_the_list_once(signed, served):
+    _, new, _ = served
+    seen, page = [], 0
+    while True:
+        rows = _rows(signed.get("/dashboard", params={"page": page}).text)
+        if not rows:
+            break
+        seen += rows
+        page += 1
+    assert seen == list(new["dealer_id"])
+
+
+def test_export_is_the_current_view(signed, served):
+    _, new, _ = served
+    band = new["band"].iloc[0]
+    response = signed.get("/dashboard/export.csv", params={"band": band})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    table = pd.read_csv(io.StringIO(response.text))
+    assert list(table["dealer_id"]) == list(new.loc[new["band"] == band, "dealer_id"])
+
+
+def test_dealer_page_shows_scores_charts_factors_alerts_and_actions(signed, served):
+    _, new, _ = served
+    row = new.iloc[0]
+    html = signed.get(f"/dashboard/dealers/{row['dealer_id']}").text
+    assert f"{row['churn_probability']:.0%}" in html
+    assert row["top_reason_en"].replace("'", "&#39;") in html
+    for chart in ('class="chart factors"', 'class="chart risk"', 'class="chart orders"'):
+        assert chart in html
+    assert 'id="actions"' in html and 'id="alerts"' in html and 'id="flags"' in html
+    missing = signed.get("/dashboard/dealers/NOPE")
+    assert missing.status_code == 404 and "NOPE" in missing.text
+
+
+def test_language_toggle_is_remembered(signed, served):
+    _, new, _ = served
+    zh = signed.get("/dashboard", params={"lang": "zh"})
+    assert "工作清单" in zh.text and zh.cookies.get("dealer_risk_lang") == "zh"
+    again = signed.get("/dashboard/overview")
+    assert "总览" in again.text and "各区域风险分布" in again.text
+    assert new["top_reason_zh"].iloc[0] in signed.get("/dashboard").text
+    back = signed.get("/dashboard", params={"lang": "en"})
+    assert "Worklist" in back.text
+
+
+def test_overview_counts_add_up(signed, served):
+    _, new, _ = served
+    html = signed.get("/dashboard/overview", params={"lang": "en"}).text
+    assert f"{len(new):,}" in html and new["as_of"].iloc[0] in html
+    for region, n in new["region"].value_counts().items():
+        assert re.search(rf">{re.escape(region)}</a></td>\s*<td class=\"num\">{n}</td>", html)
+
+
+def test_open_on_loopback_without_keys(served):
+    settings, _, _ = served
+    open_settings = settings.model_copy(update={"api_keys": {}})
+    with TestClient(create_app(open_settings)) as c:
+        assert c.get("/dashboard", follow_redirects=False).status_code == 200
+        assert c.get("/", follow_redirects=False).headers["location"] == "/dashboard"
+
+
+def test_chart_text_from_data_is_escaped():
+    svg = charts.factor_bars([{"sentence": "<script>alert(1)</script>", "direction": "raises",
+                               "value": 1.0, "past_value": None, "peer_median": 2.0}],
+                             {"dealer": "d", "past": "p", "peers": "q", "title": "t"})
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    assert charts.month_bars({}, "x") == "" and charts.risk_lines([], {}) == ""
