@@ -5,6 +5,7 @@ rows; and what the depth constraint costs in accuracy and buys in speed.
     python benchmarks/bench_models.py --data DIR --runs 1  # an existing data folder
     python benchmarks/bench_models.py --only scoring       # one part: commands|scoring
     python benchmarks/bench_models.py --card docs/model-card.md   # also write the card
+                                                                   # and docs/alerts.md beside it
 
 commands: `dealer-risk train` and `dealer-risk backtest` as separate processes, each with
 its own MLflow store in a temporary work directory (peak RSS from the child's rusage).
@@ -49,7 +50,9 @@ def commands(data: Path, as_of: str, runs: int, card: Path | None) -> None:
     results: dict[str, list[dict]] = {"train": [], "backtest": []}
     for i in range(runs):
         for name in results:
-            extra = ["--card", str(card.resolve())] if card and name == "backtest" and i == 0 \
+            extra = ["--card", str(card.resolve()),
+                     "--alerts-doc", str(card.resolve().with_name("alerts.md"))] \
+                if card and name == "backtest" and i == 0 \
                 else []
             with tempfile.TemporaryDirectory() as work:
                 results[name].append(run_command([name, str(data), "--as-of", as_of, *extra],

@@ -7,6 +7,10 @@ the firings of successive snapshots into alerts that open, update and close, so 
 already open for the same dealer, rule and reason is updated rather than duplicated;
 `rule_quality` measures each rule against the churn and decline labels of a backtest.
 
+Default severities follow each rule's measured churn lift on the default simulated network
+(docs/alerts.md): high from 3x, medium from 1.5x, low below (problems worth fixing for
+their own sake, weak signs of leaving on their own).
+
 Rules live in the settings (`[[alerts.rules]]` in TOML); their `when` is a pandas
 expression over column names, with `@name` for constants such as the risk bands
 (`@band_high`).
@@ -63,7 +67,7 @@ def _rule(name, group, severity, when, show, en, zh, **extra) -> AlertRule:
 
 
 DEFAULT_RULES: tuple[AlertRule, ...] = (
-    _rule("orders_drop_month", "orders", "medium",
+    _rule("orders_drop_month", "orders", "high",
           "orders_change_mom <= -0.6 and orders_amount_1m < orders_monthly_mean_12m * "
           "(1 - 2 * orders_volatility_12m)",
           ["orders_amount_1m", "orders_monthly_mean_12m", "orders_volatility_12m",
@@ -85,38 +89,44 @@ DEFAULT_RULES: tuple[AlertRule, ...] = (
           ["orders_amount_3m", PAST_FORECAST],
           "Orders of the last 3 months came in below the forecast's low end (p10)",
           "近3个月订单额低于此前预测的下限（P10）"),
-    _rule("price_drop", "price", "medium",
+    _rule("price_drop", "price", "low",
           "price_unit_change_6m <= -0.25 and peers_price_yoy_gap <= -0.2",
           ["price_unit_3m", "price_unit_change_6m", "peers_price_yoy_gap"],
           "Unit price fell against its own 6-month level while its peers' did not",
           "单价较自身近6个月水平下降，而同组经销商没有"),
-    _rule("complaints_surge", "complaints", "high",
+    _rule("discount_deepening", "price", "medium", "price_discount_change_12m >= 0.05",
+          ["price_discount_3m", "price_discount_change_12m"],
+          "Discounts got deeper than in the year before", "折扣较前一年明显加深"),
+    _rule("complaints_surge", "complaints", "low",
           "complaints_surge_3m >= 2 and peers_complaints_yoy_gap > 0",
           ["complaints_count_3m", "complaints_surge_3m", "peers_complaints_yoy_gap"],
           "Consumer complaints surged against its own past and its peers",
           "消费者投诉较自身以往和同组经销商明显增多"),
-    _rule("support_overdue", "service", "high", "service_overdue_open >= 1",
+    _rule("support_overdue", "service", "low", "service_overdue_open >= 1",
           ["service_overdue_open", "service_open_backlog", "service_overdue_share_3m"],
           "Support requests are past their deadline and still open",
           "有支持请求已超期仍未解决"),
-    _rule("support_escalated", "service", "medium", "service_escalations_3m >= 3",
+    _rule("support_slow", "service", "low", "service_resolution_hours_3m >= 150",
+          ["service_resolution_hours_3m", "service_tickets_3m"],
+          "Support requests take very long to answer", "支持请求处理时间过长"),
+    _rule("support_escalated", "service", "low", "service_escalations_3m >= 3",
           ["service_escalations_3m", "service_tickets_3m"],
           "Several support requests were escalated in the last 3 months",
           "近3个月多次升级支持请求"),
-    _rule("deliveries_late", "logistics", "medium", "logistics_late_share_3m >= 0.35",
+    _rule("deliveries_late", "logistics", "low", "logistics_late_share_3m >= 0.35",
           ["logistics_late_share_3m", "logistics_delay_days_3m"],
           "Many deliveries arrived late in the last 3 months", "近3个月较多交付延迟"),
-    _rule("deliveries_damaged", "logistics", "medium", "logistics_damage_share_6m >= 0.1",
+    _rule("deliveries_damaged", "logistics", "low", "logistics_damage_share_6m >= 0.1",
           ["logistics_damage_share_6m"],
           "Deliveries arrived damaged unusually often", "交付货损比例偏高"),
-    _rule("no_rep_visit", "engagement", "low", "engagement_days_since_visit >= 90",
+    _rule("no_rep_visit", "engagement", "medium", "engagement_days_since_visit >= 90",
           ["engagement_days_since_visit", "engagement_visits_12m"],
           "No rep visit for 90 days or more", "超过90天没有业务员拜访"),
     _rule("churn_band_up", "scores", "high",
           "churn_probability >= @band_high and previous_churn_probability < @band_high",
           ["churn_probability", "previous_churn_probability"],
           "Churn risk crossed into the high band", "流失风险升入高风险档", reason_by="band"),
-    _rule("churn_jump", "scores", "medium", "churn_probability_change >= 0.15",
+    _rule("churn_jump", "scores", "high", "churn_probability_change >= 0.15",
           ["churn_probability", "churn_probability_change"],
           "Churn risk jumped since the last snapshot", "流失风险较上期明显上升"),
     _rule("decline_jump", "scores", "medium", "decline_probability_change >= 0.25",

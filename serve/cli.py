@@ -641,8 +641,9 @@ def demo(
     if serve_api:
         snapshot = _newest_snapshot(cfg)
         base = f"http://127.0.0.1:{cfg.api.port}"
-        console.rule("6. Serve the risk API on localhost")
-        console.print(f"Try:  {base}/docs                       (the API reference)\n"
+        console.rule("6. Serve the risk API and the dashboard on localhost")
+        console.print(f"Try:  {base}/dashboard                  (the managers' worklist)\n"
+                      f"      {base}/docs                       (the API reference)\n"
                       f"      {base}/v1/risk?limit=5            (ranked list)\n"
                       f"      curl '{base}/v1/dealers/{snapshot}/risk?lang=zh'\n"
                       f"MLflow: mlflow ui --backend-store-uri sqlite:///"

@@ -81,7 +81,8 @@ def _page(request: Request, template: str, lang: str, status: int = 200, **conte
     response = templates.TemplateResponse(request, template, {
         "t": t, "lang": lang, "label": lambda kind, v: label(kind, v, lang),
         "toggle_url": f"{request.url.path}?{urlencode(query)}",
-        "state": state, "signed": bool(settings.api_keys), **context}, status_code=status)
+        "state": state, "signed": bool(settings.api_keys) and COOKIE in request.cookies,
+        **context}, status_code=status)
     if request.query_params.get("lang") in ("en", "zh"):
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax",
                             httponly=True)

@@ -1,0 +1,128 @@
+"""The dashboard in a real headless Chromium (Debian's `chromium`, driven by Playwright with
+its executable path) against the real app on uvicorn: sign in, the worklist loads with data,
+a filter narrows it, a dealer page opens with its charts and factors, and the language
+toggle switches to Chinese and stays. Each test saves a screenshot in its temp folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+
+import pytest
+import uvicorn
+
+from serve.api.app import create_app
+from tests.serve.conftest import READER
+from tests.serve.test_api_server import free_port
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+"""Without the background-networking flags Chromium keeps calling Google's hosts, which
+this closed network refuses."""
+
+
+def chromium_path() -> str:
+    path = os.environ.get("DEALER_RISK_CHROMIUM") or shutil.which("chromium") \
+        or shutil.which("chromium-browser")
+    if not path:
+        pytest.fail("no chromium: `./run test` installs Debian's chromium package; or set "
+                    "DEALER_RISK_CHROMIUM to a Chromium executable")
+    return path
+
+
+@pytest.fixture(scope="module")
+def site(served):
+    settings, _, _ = served
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started:
+        assert time.time() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, site, tmp_path):
+    """A fresh, signed-in browser context (its own cookies) per test."""
+    context = browser.new_context(viewport={"width": 1300, "height": 900},
+                                  locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(f"{site}/dashboard")
+    assert "/dashboard/login" in page.url  # keys configured: sign in first
+    page.fill("input[name=key]", READER["X-API-Key"])
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(f"{site}/dashboard")
+    yield page
+    context.close()
+
+
+def test_worklist_loads_with_data(page, served, tmp_path):
+    _, new, _ = served
+    rows = page.locator("#worklist tbody tr")
+    assert rows.count() == min(50, len(new))
+    assert rows.first.get_attribute("data-dealer") == new["dealer_id"].iloc[0]
+    assert page.locator("#total").inner_text() == str(len(new))
+    page.screenshot(path=tmp_path / "worklist.png", full_page=True)
+
+
+def test_a_filter_narrows_the_list(page, served, tmp_path):
+    _, new, _ = served
+    region = new["region"].value_counts().index[-1]  # the smallest region
+    page.select_option("select[name=region]", region)
+    page.click("#filters button[type=submit]")
+    page.wait_for_url("**region=*")
+    rows = page.locator("#worklist tbody tr")
+    expected = int((new["region"] == region).sum())
+    assert page.locator("#total").inner_text() == str(expected)
+    assert rows.count() == min(50, expected) < len(new)
+    regions = {rows.nth(i).locator("td").nth(1).inner_text() for i in range(rows.count())}
+    assert regions == {region}
+    page.screenshot(path=tmp_path / "filtered.png", full_page=True)
+
+
+def test_a_dealer_page_opens_with_its_charts_and_factors(page, served, tmp_path):
+    _, new, _ = served
+    dealer = new["dealer_id"].iloc[0]
+    page.click(f"tr[data-dealer='{dealer}'] a")
+    page.wait_for_url(f"**/dashboard/dealers/{dealer}")
+    assert dealer in page.locator("#dealer-name").inner_text()
+    factors = page.locator("svg.chart.factors").first
+    assert factors.is_visible()
+    assert page.locator("svg.chart.factors text.factor-sentence").count() >= 1
+    assert new["top_reason_en"].iloc[0] in page.locator("#factors").inner_text()
+    assert page.locator("svg.chart.risk polyline").count() == 2  # churn and decline
+    assert page.locator("svg.chart.orders rect").count() > 0
+    assert page.locator("#actions").is_visible()
+    page.screenshot(path=tmp_path / "dealer.png", full_page=True)
+
+
+def test_the_language_toggle_switches_to_chinese_and_stays(page, served, tmp_path):
+    _, new, _ = served
+    assert "Worklist" in page.locator("header nav").inner_text()
+    page.click("#lang-toggle")
+    page.wait_for_url("**lang=zh*")
+    assert "工作清单" in page.locator("header nav").inner_text()
+    assert new["top_reason_zh"].iloc[0] in page.locator("#worklist").inner_text()
+    page.click("header nav >> text=总览")  # a plain link: no ?lang=, the cookie remembers
+    page.wait_for_url("**/dashboard/overview")
+    assert "各区域风险分布" in page.content()
+    page.screenshot(path=tmp_path / "overview-zh.png", full_page=True)
