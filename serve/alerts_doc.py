@@ -9,8 +9,8 @@ import pandas as pd
 from models.alerts import AlertRule
 
 
-def _pct(value: float) -> str:
-    return "-" if value is None or math.isnan(value) else f"{value:.0%}"
+def _pct(value: float, digits: int = 0) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:.{digits}%}"
 
 
 def _x(value: float) -> str:
@@ -77,17 +77,23 @@ def render_alerts_doc(quality: pd.DataFrame, rules: list[AlertRule],
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for q in quality.sort_values("churn_lift", ascending=False).itertuples():
-        lines.append(f"| `{q.rule}` | {q.severity} | {_pct(q.fired_share)} | "
+        lines.append(f"| `{q.rule}` | {q.severity} | {_pct(q.fired_share, 1)} | "
                      f"{_pct(q.churn_precision)} | {_pct(q.churn_recall)} | "
                      f"{_x(q.churn_lift)} | {_pct(q.decline_precision)} | "
                      f"{_pct(q.decline_recall)} | {_x(q.decline_lift)} |")
     lines += [
         "",
-        "Reading it: a rule with churn lift above 3x is worth a call the same week; rules "
-        "near 1x describe a problem worth fixing for its own sake (late deliveries, no "
-        "visits) but do not by themselves say the dealer is leaving. The model's "
-        "probability combines all indicators and ranks dealers better than any single rule "
-        "(docs/model-card.md); alerts say what changed, in numbers a manager can check.",
+        "Reading it: a rule with churn lift of 3x or more is worth a call the same week "
+        "(the default severities follow the lift: high from 3x, medium from 1.5x). Rules "
+        "near 1x describe a problem worth fixing for its own sake (overdue support "
+        "requests, late deliveries, complaints) but on their own do not say the dealer is "
+        "leaving: many dealers live with such trouble and stay, and the ones that leave "
+        "show it together with falling orders, which the order rules and the model catch. "
+        "The model's probability combines all indicators and ranks dealers better than any "
+        "single rule, and its factors name the cause (docs/model-card.md); alerts say what "
+        "changed, in numbers a manager can check. "
+        "Lift moves with your data: rerun `dealer-risk backtest --alerts-doc` on it and "
+        "set the severities (`[[alerts.rules]]`) to what you measure.",
         "",
     ]
     return "\n".join(lines)

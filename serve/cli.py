@@ -74,6 +74,8 @@ def config_show(
     # keys are secrets: show how many and which roles, never the keys
     values["api_keys"] = {f"<key {i}>": role for i, role in
                           enumerate(values["api_keys"].values(), start=1)}
+    if values["api"].get("session_secret"):
+        values["api"]["session_secret"] = "<set>"
     if as_json:
         console.print_json(json.dumps(values, ensure_ascii=False))
         return
@@ -81,16 +83,26 @@ def config_show(
 
 
 def _print_toml(values: dict, prefix: str = "") -> None:
-    scalars = {k: v for k, v in values.items() if not isinstance(v, dict)}
+    def is_tables(v: object) -> bool:
+        return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
+
+    scalars = {k: v for k, v in values.items() if not isinstance(v, dict) and not is_tables(v)}
     if prefix and scalars:
-        console.print(f"[{prefix}]", highlight=False)
+        console.print(f"[{prefix}]", highlight=False, markup=False)
     for key, value in scalars.items():
         shown = "# not set" if value is None else json.dumps(value, ensure_ascii=False)
-        console.print(f"{key} = {shown}", highlight=False)
+        console.print(f"{key} = {shown}", highlight=False, markup=False, soft_wrap=True)
     for key, value in values.items():
+        name = f"{prefix}.{key}" if prefix else key
         if isinstance(value, dict):
             console.print()
-            _print_toml(value, f"{prefix}.{key}" if prefix else key)
+            _print_toml(value, name)
+        elif is_tables(value):  # a list of tables: [[alerts.rules]], [[playbook.actions]]
+            for item in value:
+                console.print(f"\n[[{name}]]", highlight=False, markup=False)
+                for k, v in item.items():
+                    console.print(f"{k} = {json.dumps(v, ensure_ascii=False)}",
+                                  highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -427,7 +439,8 @@ def _print_alert_quality(quality) -> None:
     table = Table(title="Alert rules against the labels (pooled over origins)")
     for col in ("rule", "flagged", "churn prec.", "churn recall", "churn lift",
                 "decline prec.", "decline lift"):
-        table.add_column(col, justify="left" if col == "rule" else "right")
+        table.add_column(col, justify="left" if col == "rule" else "right",
+                         no_wrap=col == "rule")
     for q in quality.sort_values("churn_lift", ascending=False).itertuples():
         table.add_row(q.rule, f"{q.fired_share:.1%}", f"{q.churn_precision:.0%}",
                       f"{q.churn_recall:.0%}", f"{q.churn_lift:.1f}x",
