@@ -161,18 +161,24 @@ def _orders_by_month(tables: dict[str, pd.DataFrame], dealers: pd.Series,
                      cutoff: pd.Timestamp, months: int) -> list[str]:
     """Net order amount per month over the last `months` before the cutoff (JSON per
     dealer, oldest first, zeros included): the dashboard's orders chart."""
-    start = cutoff - pd.DateOffset(months=months)
     orders = tables["orders"]
-    when = orders[TABLES["orders"].event_date]
-    recent = orders.loc[(when >= start) & (when < cutoff)]
-    month = recent[TABLES["orders"].event_date].dt.to_period("M")
-    sums = recent.groupby([recent["dealer_id"].astype(str), month])["net_amount"].sum()
-    periods = pd.period_range(start, cutoff - pd.Timedelta(days=1), freq="M")
-    grid = sums.unstack(fill_value=0.0).reindex(columns=periods, fill_value=0.0) \
-        .reindex(dealers.astype(str), fill_value=0.0)
-    labels = [str(p) for p in periods]
+    first = (cutoff - pd.DateOffset(months=months)).to_datetime64().astype("datetime64[M]")
+    when = orders[TABLES["orders"].event_date].to_numpy().astype("datetime64[M]")
+    keep = (when >= first) & (when < cutoff.to_datetime64().astype("datetime64[M]"))
+    index = (when[keep] - first).astype(int)
+    wanted = pd.Index(dealers.astype(str))
+    ids = orders["dealer_id"]
+    if isinstance(ids.dtype, pd.CategoricalDtype):  # the loader's dtype: map codes, not text
+        codes = ids.cat.codes.to_numpy()[keep]
+        row = np.append(wanted.get_indexer(ids.cat.categories.astype(str)), -1)[codes]
+    else:
+        row = wanted.get_indexer(ids.to_numpy()[keep].astype(str))
+    amounts = orders["net_amount"].to_numpy(dtype=float)[keep]
+    grid = np.zeros((len(wanted), months))
+    np.add.at(grid, (row[row >= 0], index[row >= 0]), amounts[row >= 0])
+    labels = [str(p) for p in pd.period_range(pd.Timestamp(first), periods=months, freq="M")]
     return [json.dumps(dict(zip(labels, np.round(v, 2).tolist(), strict=True)))
-            for v in grid.to_numpy(dtype=float)]
+            for v in grid]
 
 
 def _json_default(value: object) -> object:

@@ -99,3 +99,19 @@ def test_data_quality_flags(network, champions, cfg):
     assert "no_visits_in_90_days" in json.loads(flagged.at[dealer, "flags"])
     ranges = champions.churn.metadata["feature_ranges"]
     assert ranges["orders_amount_12m"][0] <= ranges["orders_amount_12m"][1]
+
+
+@pytest.mark.parametrize("categorical", [True, False])
+def test_orders_by_month_counts_each_month_before_the_cutoff(categorical):
+    from serve.scoring import _orders_by_month
+    ids = pd.Series(["A", "A", "B", "A", "C"])
+    orders = pd.DataFrame({
+        "dealer_id": ids.astype("category") if categorical else ids,
+        "order_date": pd.to_datetime(["2024-11-30", "2024-12-15", "2024-12-01",
+                                      "2025-01-01", "2024-12-02"]),
+        "net_amount": [10.0, 5.0, -2.0, 99.0, 7.0]})
+    got = [json.loads(x) for x in _orders_by_month(
+        {"orders": orders}, pd.Series(["B", "A", "Z"]), pd.Timestamp("2025-01-01"), 2)]
+    assert got == [{"2024-11": 0.0, "2024-12": -2.0},  # returns make a month negative
+                   {"2024-11": 10.0, "2024-12": 5.0},  # the cutoff day itself is after
+                   {"2024-11": 0.0, "2024-12": 0.0}]
