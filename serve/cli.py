@@ -70,12 +70,7 @@ def config_show(
     = False,
 ) -> None:
     """Print the effective settings (defaults, file and environment combined)."""
-    values = settings().model_dump(mode="json")
-    # keys are secrets: show how many and which roles, never the keys
-    values["api_keys"] = {f"<key {i}>": role for i, role in
-                          enumerate(values["api_keys"].values(), start=1)}
-    if values["api"].get("session_secret"):
-        values["api"]["session_secret"] = "<set>"
+    values = settings().public_dump()  # keys are secrets: how many and their roles only
     if as_json:
         console.print_json(json.dumps(values, ensure_ascii=False))
         return
@@ -267,8 +262,9 @@ def catalog(
 def _run_inputs(loaded, cfg: Settings, data_dir: Path):
     from features.fingerprint import data_fingerprint
     from models.pipeline import RunInputs
-    return RunInputs(settings=cfg.model_dump(mode="json"),
-                     fingerprint=data_fingerprint(loaded.report), data_dir=str(data_dir))
+    return RunInputs(settings=cfg.public_dump(),
+                     fingerprint=data_fingerprint(loaded.report),
+                     data_dir=str(Path(data_dir).resolve()))
 
 
 def _quiet_mlflow() -> None:
@@ -296,16 +292,34 @@ def train(
         help="The data's as-of date YYYY-MM-DD for validation. Default: today.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
     = False,
+    from_run: Annotated[str | None, typer.Option(
+        "--from-run", help="Repeat an MLflow train run: its settings, seed and data folder "
+        "(the data must still have its fingerprint).")] = None,
 ) -> None:
     """Train churn, decline and forecast models, register them in MLflow, and promote each
     to `champion` if it passes the gate (else it stays `challenger`, with the reasons)."""
     cfg = settings()
-    folder = data_dir or cfg.effective_data_dir
-    loaded = _validate(folder, cfg, as_of=_date(as_of), as_json=False, quiet=True)
+    if from_run is not None:
+        from serve.reproduce import RunMismatch, settings_of_run
+        try:
+            cfg, folder, as_of, notes = settings_of_run(from_run, cfg, data_dir)
+        except RunMismatch as exc:
+            raise fail(str(exc)) from None
+        for note in notes:
+            console.print(f"[yellow]note:[/yellow] {note}")
+        loaded = _validate(folder, cfg, as_of=_date(as_of), as_json=False, quiet=True)
+        from serve.reproduce import check_fingerprint
+        try:
+            check_fingerprint(from_run, loaded, cfg)
+        except RunMismatch as exc:
+            raise fail(str(exc)) from None
+    else:
+        folder = data_dir or cfg.effective_data_dir
+        loaded = _validate(folder, cfg, as_of=_date(as_of), as_json=False, quiet=True)
     _train(folder, cfg, loaded, _panel(loaded, cfg), as_json)
 
 
-def _train(folder: Path, cfg: Settings, loaded, panel, as_json: bool) -> None:
+def _train(folder: Path, cfg: Settings, loaded, panel, as_json: bool, show: bool = True):
     from models.dataset import TrainingDataError
     from models.pipeline import train as run_train
     _quiet_mlflow()
@@ -323,9 +337,15 @@ def _train(folder: Path, cfg: Settings, loaded, panel, as_json: bool) -> None:
             "promoted": {m: d.promote for m, d in result.decisions.items()},
             "reasons": {m: d.reasons for m, d in result.decisions.items()}},
             ensure_ascii=False) + "\n")
-        return
-    console.print(f"Trained at cutoff {result.origin:%Y-%m-%d}; MLflow run {result.run_id} "
-                  f"({result.tracking_uri})")
+        return result
+    if show:
+        console.print(f"Trained at cutoff {result.origin:%Y-%m-%d}; MLflow run "
+                      f"{result.run_id} ({result.tracking_uri})")
+        _print_decisions(result, cfg)
+    return result
+
+
+def _print_decisions(result, cfg: Settings) -> None:
     table = Table(title="Registered models")
     for col in ("model", "version", "alias", "gate"):
         table.add_column(col)
@@ -341,6 +361,65 @@ def _gate_text(decision) -> str:
     first = any(c.name == "no champion yet" for c in decision.checks)
     return "beats every baseline" + (" (first champion)" if first else
                                      ", holds up against the previous champion")
+
+
+RETRAIN_BUSY = 75
+"""EX_TEMPFAIL: another retrain holds the lock; cron may simply try again later."""
+
+
+@app.command()
+def retrain(
+    data_dir: Annotated[Path | None, typer.Argument(
+        help="Folder with the contract's tables. Default: settings' data_dir.")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        help="The data's as-of date YYYY-MM-DD for validation. Default: today.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as one JSON "
+                                          "line (for cron logs).")] = False,
+) -> None:
+    """The monthly job, safe from cron: validate, build the panel, train and backtest the
+    gate, promote or keep each champion, then rescore the newest month.
+
+    Exit codes: 0 promoted, 0 kept the champion (the reasons are printed), 2 the data or
+    settings are unusable, 3 training failed, 75 another retrain is running. On any
+    failure nothing changes: aliases move only after the gate, snapshots are written
+    atomically.
+    """
+    import fcntl
+
+    cfg = settings()
+    folder = data_dir or cfg.effective_data_dir
+    cfg.work_dir.mkdir(parents=True, exist_ok=True)
+    with open(cfg.work_dir / "retrain.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            errors.print(f"error: another retrain is running (lock "
+                              f"{cfg.work_dir / 'retrain.lock'}); try again later")
+            raise typer.Exit(RETRAIN_BUSY) from None
+        loaded = _validate(folder, cfg, as_of=_date(as_of), as_json=False, quiet=True)
+        panel = _panel(loaded, cfg)
+        try:
+            result = _train(folder, cfg, loaded, panel, as_json=False, show=not as_json)
+        except typer.Exit:
+            raise
+        except Exception as exc:  # training blew up: report; aliases have not moved
+            errors.print(f"error: training failed: {type(exc).__name__}: {exc}",
+                         highlight=False, markup=False)
+            raise typer.Exit(3) from None
+        day = _score(loaded, cfg, None, None, show=not as_json)
+    promoted = [m for m, d in result.decisions.items() if d.promote]
+    outcome = "promoted" if promoted else "kept"
+    if as_json:
+        sys.stdout.write(json.dumps({
+            "outcome": outcome, "promoted": promoted, "run_id": result.run_id,
+            "versions": result.versions, "snapshot": day,
+            "reasons": {m: d.reasons for m, d in result.decisions.items() if not d.promote}},
+            ensure_ascii=False) + "\n")
+        return
+    if promoted:
+        console.print(f"Promoted: {', '.join(promoted)}. Rescored as of {day}.")
+    else:
+        console.print(f"Kept the champions (see the reasons above). Rescored as of {day}.")
 
 
 @app.command()
@@ -483,7 +562,8 @@ def score(
 
 
 def _score(loaded, cfg: Settings, as_of: str | None, out: Path | None,
-           history: int = 1) -> None:
+           history: int = 1, show: bool = True) -> str:
+    """Write the snapshots; returns the newest as-of date."""
     import pandas as pd
 
     from features.monthly import history_start
@@ -521,9 +601,11 @@ def _score(loaded, cfg: Settings, as_of: str | None, out: Path | None,
             path = write_snapshot(snapshot, cfg.work_dir, day, population,
                                   str(history_start(loaded.tables)))
             bar.advance(task)
-    _print_snapshot(snapshot, day, versions, path)
+    if show:
+        _print_snapshot(snapshot, day, versions, path)
     if out is not None:
         console.print(f"Rows exported to {export_rows(snapshot, out)}")
+    return day
 
 
 def _print_snapshot(snapshot, day: str, versions: dict[str, str], path: Path) -> None:

@@ -124,6 +124,16 @@ class Settings(BaseSettings):
             raise ValueError(str(exc)) from None
         return self
 
+    def public_dump(self) -> dict:
+        """The settings as JSON values with the secrets masked: what `config show` prints
+        and what MLflow records with every run (keys never leave the process)."""
+        values = self.model_dump(mode="json")
+        values["api_keys"] = {f"key_{i}": role for i, role in
+                              enumerate(values["api_keys"].values(), start=1)}
+        if values["api"].get("session_secret"):
+            values["api"]["session_secret"] = "<set>"
+        return values
+
     @property
     def sample_data_dir(self) -> Path:
         return self.work_dir / "sample-data"

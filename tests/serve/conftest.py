@@ -31,7 +31,7 @@ def served(network, tmp_path_factory):  # noqa: F811  (the imported fixture)
     """Train and register on the small network; score two monthly snapshots."""
     work = tmp_path_factory.mktemp("api")
     settings = make_settings(work)
-    inputs = RunInputs(settings=settings.model_dump(mode="json"),
+    inputs = RunInputs(settings=settings.public_dump(),
                        fingerprint=data_fingerprint(network.loaded.report),
                        data_dir=str(network.data_dir))
     result = train(network.panel, inputs, settings.models, network.labels, work)

@@ -107,3 +107,77 @@ def test_too_short_a_history_is_a_clear_error(project):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "labelled cutoffs before the origin, need at least" in result.stderr
+
+
+def _client(project):
+    from mlflow import MlflowClient
+    return MlflowClient(tracking_uri=f"sqlite:///{project / '.dealer-risk' / 'mlflow.db'}")
+
+
+def _artifact(project, run_id: str, name: str) -> str:
+    import mlflow
+    mlflow.set_tracking_uri(f"sqlite:///{project / '.dealer-risk' / 'mlflow.db'}")
+    path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=name)
+    return open(path, encoding="utf-8").read()
+
+
+def test_retrain_promotes_or_keeps_rescores_and_logs_no_secrets(project):
+    env = {**_env(), "DEALER_RISK_API_KEYS": '{"very-secret-key-1": "reader"}'}
+    result = subprocess.run([*CLI, "retrain", "net", "--json"], capture_output=True,
+                            text=True, cwd=project, env=env)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["outcome"] in ("promoted", "kept")
+    assert (out["outcome"] == "promoted") == bool(out["promoted"])
+    assert set(out["reasons"]) == {"churn", "decline", "forecast"} - set(out["promoted"])
+    assert (project / ".dealer-risk" / "snapshots" / f"{out['snapshot']}.parquet").is_file()
+    run = _client(project).get_run(out["run_id"])
+    assert "very-secret-key-1" not in json.dumps(run.data.params)
+    assert "very-secret-key-1" not in _artifact(project, out["run_id"], "settings.json")
+    (project / "retrain.json").write_text(result.stdout.strip().splitlines()[-1])
+
+
+def test_train_from_run_repeats_it(project):
+    first = json.loads((project / "retrain.json").read_text())["run_id"]
+    again = run(["train", "--from-run", first, "--json"], project)
+    assert again.returncode == 0, again.stderr
+    second = json.loads(again.stdout.strip().splitlines()[-1])["run_id"]
+    assert second != first
+    for name in ("gate_backtest.csv", "data_fingerprint.json"):
+        assert _artifact(project, second, name) == _artifact(project, first, name), name
+    from serve.reproduce import LOCAL_SECTIONS
+    settings = [json.loads(_artifact(project, r, "settings.json")) for r in (first, second)]
+    for s in settings:  # this machine's parts: the first run had API keys configured
+        for key in LOCAL_SECTIONS:
+            s.pop(key)
+    assert settings[0] == settings[1]
+
+
+def test_from_run_refuses_other_data_and_unknown_runs(project):
+    import shutil
+    first = json.loads((project / "retrain.json").read_text())["run_id"]
+    shutil.copytree(project / "net", project / "net-changed")
+    dealers = project / "net-changed" / "dealers.parquet"
+    import pandas as pd
+    frame = pd.read_parquet(dealers)
+    frame.loc[0, "name"] = "renamed"
+    frame.to_parquet(dealers)
+    changed = run(["train", "net-changed", "--from-run", first], project)
+    assert changed.returncode == 2
+    assert f"the data changed since run {first}" in changed.stderr
+    unknown = run(["train", "--from-run", "0" * 32], project)
+    assert unknown.returncode == 2 and "no MLflow run" in unknown.stderr
+
+
+def test_retrain_is_exclusive_and_bad_data_changes_nothing(project):
+    import fcntl
+    folder = project / ".dealer-risk" / "snapshots"
+    before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    with open(project / ".dealer-risk" / "retrain.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        busy = run(["retrain", "net"], project)
+    assert busy.returncode == 75 and "another retrain is running" in busy.stderr
+    (project / "broken").mkdir()
+    broken = run(["retrain", "broken"], project)
+    assert broken.returncode == 2 and "Traceback" not in broken.stderr
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before
