@@ -112,6 +112,23 @@ class ExplainSettings(BaseModel):
                              "the feature this many months before the cutoff.")
 
 
+class MonitorSettings(BaseModel):
+    """`dealer-risk monitor`: drift since training and how past scores turned out."""
+
+    bins: int = Field(default=10, ge=2, description="Quantile bins of the population "
+                      "stability index (PSI), and of the calibration error.")
+    psi_warn: float = Field(default=0.10, gt=0, description="PSI from which a feature or "
+                            "score is 'moving'.")
+    psi_alert: float = Field(default=0.25, gt=0, description="PSI from which it has "
+                             "'shifted': retrain, or find out why.")
+    min_rows: int = Field(default=30, ge=1, description="Segments with fewer scored and "
+                          "matured dealers are not reported.")
+    reference_months: int = Field(default=12, ge=1, description="The reference for drift: "
+                                  "the newest this many monthly cutoffs the champion learned "
+                                  "from (older ones carry the history's warm-up, where "
+                                  "12-month features are still missing).")
+
+
 class TrackingSettings(BaseModel):
     tracking_uri: str | None = Field(
         default=None,
@@ -133,3 +150,4 @@ class ModelSettings(BaseModel):
     gate: GateSettings = Field(default_factory=GateSettings)
     explain: ExplainSettings = Field(default_factory=ExplainSettings)
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)

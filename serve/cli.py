@@ -422,6 +422,77 @@ def retrain(
         console.print(f"Kept the champions (see the reasons above). Rescored as of {day}.")
 
 
+DRIFT_EXIT = 4
+"""monitor --strict: something shifted beyond models.monitor.psi_alert."""
+
+
+@app.command()
+def monitor(
+    data_dir: Annotated[Path | None, typer.Argument(
+        help="Folder with the contract's tables. Default: settings' data_dir.")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        help="The data's as-of date YYYY-MM-DD for validation. Default: today.")] = None,
+    strict: Annotated[bool, typer.Option(
+        help=f"Exit {DRIFT_EXIT} when a score or feature shifted (PSI over "
+        "models.monitor.psi_alert): for cron.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
+    = False,
+) -> None:
+    """Drift of each feature and of the scores at the newest cutoff against the champions'
+    training data, and realized churn and decline against past snapshots' predictions
+    (AUC, calibration) by region, tier, channel and stage. Logged to MLflow; the dashboard's
+    overview shows the latest report."""
+    from serve.monitor import log_and_write
+    from serve.monitor import monitor as run_monitor
+    cfg = settings()
+    folder = data_dir or cfg.effective_data_dir
+    loaded = _validate(folder, cfg, as_of=_date(as_of), as_json=False, quiet=True)
+    panel = _panel(loaded, cfg)
+    _quiet_mlflow()
+    champions = _champions(cfg)
+    report = run_monitor(panel, champions, cfg)
+    run_id, path = log_and_write(report, _run_inputs(loaded, cfg, folder), cfg)
+    if as_json:
+        sys.stdout.write(json.dumps({**report, "run_id": run_id}, ensure_ascii=False,
+                                    default=str) + "\n")
+    else:
+        _print_monitor(report, run_id, path)
+    if strict and report["shifted"]:
+        raise typer.Exit(DRIFT_EXIT)
+
+
+def _print_monitor(report: dict, run_id: str, path: Path) -> None:
+    ref = report["reference"]
+    console.print(f"Newest cutoff {report['as_of']} ({report['current_rows']:,} active "
+                  f"dealers) against the champions' training rows {ref['from']} .. "
+                  f"{ref['to']} ({ref['rows']:,}). MLflow run {run_id}; report {path}")
+    table = Table(title="Population stability (PSI): scores, then the 10 most moved features")
+    for col in ("column", "PSI", "status", "median then", "median now"):
+        table.add_column(col, justify="left" if col in ("column", "status") else "right")
+    for row in report["scores"] + report["features"][:10]:
+        table.add_row(row["column"], f"{row['psi']:.3f}", row["status"],
+                      *("" if row[k] is None else f"{row[k]:,.3g}"
+                        for k in ("reference_median", "current_median")))
+    console.print(table)
+    matured = [r for r in report["matured"] if r["segment"] == "all"]
+    if not matured:
+        console.print("No snapshot has matured yet (its horizon has not passed, or no "
+                      "snapshot was scored that long ago).")
+        return
+    table = Table(title="Past snapshots against what happened (all dealers)")
+    for col in ("as of", "model", "dealers", "predicted", "realized", "ROC AUC", "ECE"):
+        table.add_column(col, justify="left" if col in ("as of", "model") else "right")
+    for r in matured:
+        table.add_row(r["as_of"] + (" *" if r["in_sample"] else ""), r["model"],
+                      f"{r['rows']:,}", f"{r['predicted_rate']:.1%}",
+                      f"{r['realized_rate']:.1%}", f"{r['roc_auc']:.3f}", f"{r['ece']:.3f}")
+    console.print(table)
+    if any(r["in_sample"] for r in matured):
+        console.print("* scored by a champion that learned from that month's outcome (a "
+                      "backfilled snapshot): optimistic. Snapshots scored month by month, "
+                      "before their outcome was known, give the honest figure.")
+
+
 @app.command()
 def backtest(
     data_dir: Annotated[Path | None, typer.Argument(
@@ -568,8 +639,7 @@ def _score(loaded, cfg: Settings, as_of: str | None, out: Path | None,
 
     from features.monthly import history_start
     from features.panel import default_cutoffs
-    from models.tracking import RegistryError, configure, load_registered, registered_name
-    from serve.scoring import Champions, score_batch, scoring_cutoff
+    from serve.scoring import score_batch, scoring_cutoff
     from serve.snapshots import export_rows, previous_snapshot, snapshot_on, write_snapshot
     try:
         newest = scoring_cutoff(loaded.tables, _date(as_of))
@@ -579,15 +649,8 @@ def _score(loaded, cfg: Settings, as_of: str | None, out: Path | None,
     cutoffs = [c for c in (newest - pd.DateOffset(months=k) for k in range(history - 1, -1, -1))
                if c >= first]
     _quiet_mlflow()
-    configure(cfg.models.tracking, cfg.work_dir)
-    bundles, versions = {}, {}
-    try:
-        for model in ("churn", "decline", "forecast"):
-            bundles[model], versions[model] = load_registered(
-                registered_name(cfg.models.tracking, model))
-    except RegistryError as exc:
-        raise fail(str(exc)) from None
-    champions = Champions(**bundles, versions=versions)
+    champions = _champions(cfg)
+    versions = champions.versions
     horizon = cfg.labels.forecast.horizon_months
     with _progress_bar() as bar:
         task = bar.add_task("scoring", total=len(cutoffs))
@@ -606,6 +669,21 @@ def _score(loaded, cfg: Settings, as_of: str | None, out: Path | None,
     if out is not None:
         console.print(f"Rows exported to {export_rows(snapshot, out)}")
     return day
+
+
+def _champions(cfg: Settings):
+    """The three champion models from the registry, or a clear error."""
+    from models.tracking import RegistryError, configure, load_registered, registered_name
+    from serve.scoring import Champions
+    configure(cfg.models.tracking, cfg.work_dir)
+    bundles, versions = {}, {}
+    try:
+        for model in ("churn", "decline", "forecast"):
+            bundles[model], versions[model] = load_registered(
+                registered_name(cfg.models.tracking, model))
+    except RegistryError as exc:
+        raise fail(str(exc)) from None
+    return Champions(**bundles, versions=versions)
 
 
 def _print_snapshot(snapshot, day: str, versions: dict[str, str], path: Path) -> None:

@@ -72,6 +72,27 @@ TEXT: dict[str, tuple[str, str]] = {
     "meaning_decline": ("Probability that the next {months} months' orders fall more than "
                         "{drop} below the same months a year earlier.",
                         "未来{months}个月订单额较去年同期下降超过{drop}的概率。"),
+    "health": ("Model health", "模型健康"),
+    "health_none": ("No monitoring report yet: run `dealer-risk monitor`.",
+                    "尚无监控报告：请运行 `dealer-risk monitor`。"),
+    "health_intro": ("Report of {as_of}: the newest month against the champions' training "
+                     "rows {ref_from} .. {ref_to}. PSI under {warn} is stable, from {alert} "
+                     "shifted.",
+                     "{as_of}的报告：最新月份与冠军模型训练数据（{ref_from} .. {ref_to}）对比。"
+                     "PSI低于{warn}为稳定，{alert}以上为明显偏移。"),
+    "score_drift": ("Score drift", "评分漂移"),
+    "feature_drift": ("Features that moved", "发生变化的特征"),
+    "no_feature_drift": ("No feature moved.", "没有特征发生明显变化。"),
+    "matured": ("Past scores against what happened", "历史评分与实际结果"),
+    "predicted": ("Predicted", "预测"),
+    "in_sample": ("Scored by a champion that had learned from that month's outcome "
+                  "(backfilled): optimistic.",
+                  "该快照由已学习过当月结果的冠军模型评分（回填）：结果偏乐观。"),
+    "realized": ("Realized", "实际"),
+    "status_stable": ("stable", "稳定"),
+    "status_moving": ("moving", "变化中"),
+    "status_shifted": ("shifted", "明显偏移"),
+    "status_unknown": ("unknown", "未知"),
     "login": ("Sign in", "登录"),
     "api_key": ("Access key", "访问密钥"),
     "login_help": ("Enter the access key your administrator gave you. It is checked once; "

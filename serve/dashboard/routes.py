@@ -30,6 +30,7 @@ from serve.api.state import ServingState, StateHolder
 from serve.dashboard import charts
 from serve.dashboard.i18n import label, translate
 from serve.dashboard.session import COOKIE, issue, role_of_session
+from serve.monitor import read_latest
 from serve.settings import Settings
 
 HERE = Path(__file__).parent
@@ -248,7 +249,14 @@ def overview(request: Request, lang: Annotated[str | None, Query()] = None):
                          "numbers": {}}, settings, lang)
         by_rule.append({"rule": rule.name, "title": doc["title"], "severity": rule.severity,
                         "count": n})
+    health = read_latest(settings.work_dir)
     return _page(request, "overview.html", lang, bands=bands, by_region=breakdown("region"),
+                 health=health, health_features=[
+                     r for r in (health or {}).get("features", [])
+                     if r["status"] != "stable"][:8],
+                 health_matured=[r for r in (health or {}).get("matured", [])
+                                 if r["segment"] == "all"],
+                 feature_name=lambda name: column_name(name, lang),
                  by_tier=breakdown("tier"), by_rule=by_rule, dealers=len(frame),
                  at_risk=float(frame["revenue_at_risk"].sum()),
                  snapshots=sorted(state.snapshots))

@@ -181,3 +181,27 @@ def test_retrain_is_exclusive_and_bad_data_changes_nothing(project):
     broken = run(["retrain", "broken"], project)
     assert broken.returncode == 2 and "Traceback" not in broken.stderr
     assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before
+
+
+def test_monitor_reports_drift_and_matured_scores_and_logs_them(project):
+    # an older snapshot whose churn horizon has passed by the data's end
+    older = run(["score", "net", "--as-of", "2024-02-01"], project)
+    assert older.returncode == 0, older.stderr
+    result = run(["monitor", "net", "--json"], project)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {r["column"] for r in report["scores"]} == {"churn_probability",
+                                                       "decline_probability"}
+    assert report["features"] and all(r["psi"] >= 0 for r in report["features"]
+                                      if r["psi"] == r["psi"])
+    assert not any(r["column"].startswith("season_") for r in report["features"])
+    matured = {(r["as_of"], r["model"]) for r in report["matured"] if r["segment"] == "all"}
+    assert ("2024-02-01", "churn") in matured
+    assert ("2024-07-01", "churn") not in matured  # its horizon has not passed
+    latest = json.loads((project / ".dealer-risk" / "monitor" / "latest.json").read_text())
+    assert latest["run_id"] == report["run_id"]
+    run_ = _client(project).get_run(report["run_id"])
+    assert run_.data.tags["dealer_risk.command"] == "monitor"
+    assert "psi.churn_probability" in run_.data.metrics
+    strict = run(["monitor", "net", "--strict"], project)
+    assert strict.returncode == (4 if report["shifted"] else 0), strict.stderr

@@ -172,3 +172,24 @@ def test_chart_text_from_data_is_escaped():
                              {"dealer": "d", "past": "p", "peers": "q", "title": "t"})
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     assert charts.month_bars({}, "x") == "" and charts.risk_lines([], {}) == ""
+
+
+def test_overview_shows_the_latest_monitoring_report(signed, served, network):
+    from features.fingerprint import data_fingerprint
+    from models.pipeline import RunInputs
+    from serve.monitor import log_and_write, monitor
+    settings, _, _ = served
+    assert "dealer-risk monitor" in signed.get("/dashboard/overview",
+                                               params={"lang": "en"}).text
+    state = signed.app.state.holder.state
+    report = monitor(network.panel, state.champions, settings)
+    inputs = RunInputs(settings=settings.public_dump(),
+                       fingerprint=data_fingerprint(network.loaded.report), data_dir="x")
+    log_and_write(report, inputs, settings)
+    html = signed.get("/dashboard/overview", params={"lang": "en"}).text
+    assert 'id="model-health"' in html and "Score drift" in html
+    churn = next(r for r in report["scores"] if r["column"] == "churn_probability")
+    assert f"{churn['psi']:.3f}" in html
+    for r in report["matured"]:
+        if r["segment"] == "all":
+            assert r["as_of"] in html
