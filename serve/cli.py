@@ -828,6 +828,8 @@ def demo(
     console.print("Your own data:  dealer-risk validate PATH/TO/FOLDER\n"
                   "                dealer-risk train PATH/TO/FOLDER\n"
                   "Full backtest:  dealer-risk backtest   (12 monthly origins, model card)\n"
+                  "Monthly job:    dealer-risk retrain; dealer-risk monitor "
+                  "(docs/retraining.md)\n"
                   f"MLflow UI:      mlflow ui --backend-store-uri sqlite:///{db}\n"
                   "The features:   dealer-risk catalog   (--lang zh for Chinese)\n"
                   "Settings:       dealer-risk config show")
