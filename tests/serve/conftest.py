@@ -26,9 +26,11 @@ def make_settings(work, **changes) -> Settings:
                     api={"reload_check_seconds": 0, "page_size": 50}, **changes)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def served(network, tmp_path_factory):  # noqa: F811  (the imported fixture)
-    """Train and register on the small network; score two monthly snapshots."""
+    """Train and register on the small network; score two monthly snapshots. Shared by
+    the serving tests, which read it (the reload test rewrites a snapshot with the same
+    rows): training it once per module cost 15 s each."""
     work = tmp_path_factory.mktemp("api")
     settings = make_settings(work)
     inputs = RunInputs(settings=settings.public_dump(),
