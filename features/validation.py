@@ -158,7 +158,16 @@ def _first_row_per_id(rejected: pd.DataFrame) -> dict[str, int]:
 
 
 def _orders_profile(dealers: pd.DataFrame, orders: pd.DataFrame) -> dict:
-    per_dealer = orders.groupby("dealer_id", observed=True)["order_id"].nunique()
+    """Orders per dealer: each order id counted once, for the dealer of its first line
+    (integer codes and a scatter, not a grouped count of distinct strings: 50M lines)."""
+    order_code, order_ids = pd.factorize(orders["order_id"], use_na_sentinel=True)
+    dealer_code, dealer_ids = pd.factorize(orders["dealer_id"], use_na_sentinel=True)
+    known = (order_code >= 0) & (dealer_code >= 0)
+    owner = np.full(len(order_ids), -1, dtype=np.int64)
+    owner[order_code[known][::-1]] = dealer_code[known][::-1]  # the first line's dealer wins
+    per_dealer = pd.Series(np.bincount(owner[owner >= 0], minlength=len(dealer_ids)),
+                           index=pd.Index(dealer_ids))
+    per_dealer = per_dealer[per_dealer > 0]
     without = int((~dealers["dealer_id"].isin(per_dealer.index)).sum())
     if per_dealer.empty:
         profile = {}
@@ -487,6 +496,9 @@ class _TableCheck:
         )
 
 
+REPEAT_TABLE = 1 << 24
+
+
 class _FirstPass:
     """What needs the whole table before its chunks are checked: repeated rows and keys.
 
@@ -534,10 +546,22 @@ class _FirstPass:
 
 
 def _repeated(values: np.ndarray) -> np.ndarray:
-    """Which values occur more than once (a sort: faster than a hash table on 10M+ keys)."""
+    """Which 64-bit hashes occur more than once. One sort finds the repeated values
+    (normally few); a 16-MB table of their low 24 bits then rules out almost every other
+    row in one vectorized lookup, and only the rows that pass are compared exactly (at 46M
+    rows: 7 s, against 20 s for a second sort through np.isin)."""
+    out = np.zeros(len(values), bool)
     ordered = np.sort(values)
-    again = ordered[1:][ordered[1:] == ordered[:-1]]
-    return np.isin(values, np.unique(again)) if len(again) else np.zeros(len(values), bool)
+    again = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    del ordered
+    if not len(again):
+        return out
+    low = np.uint64(REPEAT_TABLE - 1)
+    table = np.zeros(REPEAT_TABLE, dtype=bool)
+    table[(again & low).astype(np.intp)] = True
+    maybe = np.flatnonzero(table[(values & low).astype(np.intp)])
+    out[maybe] = np.isin(values[maybe], again)
+    return out
 
 
 def concat_frames(parts: list[pd.DataFrame]) -> pd.DataFrame:

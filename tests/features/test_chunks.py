@@ -6,6 +6,8 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from features.settings import ContractSettings
 from features.simulator import simulate
@@ -44,3 +46,17 @@ def test_chunked_and_whole_checks_agree(messy):
     assert whole.report.tables["tickets"].duplicates >= 1
     reject = whole.rejects["tickets"].query("reason == 'duplicate_id'").iloc[0]
     assert reject["detail"].endswith("was already used in row 1 with different values")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=2**64 - 1), max_size=300),
+       st.integers(min_value=0, max_value=40))
+def test_repeated_hashes_are_exactly_the_duplicated_values(values, copies):
+    """The low-bits table may let extra rows through; the exact comparison after it must
+    not, and no repeated value may be missed."""
+    import numpy as np
+
+    from features.validation import _repeated
+    arr = np.array(values + values[:copies] + [v ^ (1 << 40) for v in values[:copies]],
+                   dtype=np.uint64)
+    assert (_repeated(arr) == pd.Series(arr).duplicated(keep=False).to_numpy()).all()
