@@ -1,0 +1,190 @@
+"""Our pipeline on real data: CDNOW against BG/NBD and Pareto/NBD (issue 9).
+
+    python benchmarks/cdnow/bench_cdnow.py                 # everything; ~3 min
+    python benchmarks/cdnow/bench_cdnow.py --boot 200      # fewer bootstrap resamples
+
+CDNOW (23,570 customers of an online CD store, 1997-01 .. 1998-06) ships in the PyPI wheel
+of `lifetimes` 0.11.3. The script creates a helper virtualenv for it
+(benchmarks/out/cdnow/venv-lifetimes, never committed), turns the file into a data folder of
+our contract (customers as dealers, one region and tier, dealers and orders only), and at
+each evaluation cutoff:
+- ours: the unchanged pipeline (contract checks, panel, labels, `fit_models` at the cutoff:
+  training only on earlier monthly cutoffs whose labels were complete by then), with the
+  split settings shortened for an 18-month history;
+- the peers, fitted on the purchases before the cutoff in the helper venv
+  (benchmarks/cdnow/peers.py): BG/NBD and Pareto/NBD probability of no purchase in the 90
+  days from the cutoff, BG/NBD x Gamma-Gamma expected spend in the next 3 months.
+All are judged on the same customers: our churn label's population (a purchase in the 180
+days before the cutoff) and its label (no purchase in the next 90 days); the spend against
+our forecast target (net amount of the next 3 months).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "benchmarks" / "out" / "cdnow"
+HERE = Path(__file__).resolve().parent
+CUTOFFS = ("1997-10-01", "1998-01-01", "1998-04-01")
+LIFETIMES = "lifetimes==0.11.3"
+SPLIT = {"early_stopping_cutoffs": 1, "calibration_cutoffs": 2, "min_fit_cutoffs": 2}
+"""18 months of history: at 1997-10-01 only six monthly cutoffs have a complete 90-day label."""
+
+
+def helper_python() -> Path:
+    venv = OUT / "venv-lifetimes"
+    python = venv / "bin" / "python"
+    if not python.is_file():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", LIFETIMES],
+                       check=True)
+    return python
+
+
+def cdnow_path(python: Path) -> Path:
+    code = ("import os, lifetimes; print(os.path.join(os.path.dirname(lifetimes.__file__), "
+            "'datasets', 'CDNOW_master.txt'))")
+    return Path(subprocess.run([str(python), "-c", code], check=True, capture_output=True,
+                               text=True).stdout.strip())
+
+
+def adapt(master: Path, folder: Path) -> None:
+    """CDNOW as our contract's dealers and orders (CSV)."""
+    df = pd.read_csv(master, sep=r"\s+", header=0,
+                     names=["customer_id", "date", "qty", "amount"],
+                     dtype={"date": str, "customer_id": str})
+    df["order_date"] = pd.to_datetime(df["date"], format="%Y%m%d").dt.strftime("%Y-%m-%d")
+    folder.mkdir(parents=True, exist_ok=True)
+    first = df.groupby("customer_id")["order_date"].min()
+    pd.DataFrame({"dealer_id": first.index, "name": "customer " + first.index,
+                  "region": "all", "tier": "all", "opened_on": first.to_numpy()}).to_csv(
+        folder / "dealers.csv", index=False)
+    pd.DataFrame({"order_id": [f"{c}-{i}" for i, c in enumerate(df["customer_id"])],
+                  "dealer_id": df["customer_id"], "order_date": df["order_date"],
+                  "product_category": "cd", "quantity": df["qty"],
+                  "net_amount": df["amount"]}).to_csv(folder / "orders.csv", index=False)
+
+
+def ours(folder: Path) -> pd.DataFrame:
+    from features.panel import build_panel
+    from features.settings import ContractSettings, LabelSettings
+    from features.validation import load_data
+    from models.dataset import rows_at
+    from models.settings import ModelSettings
+    from models.training import fit_models
+
+    loaded = load_data(folder, ContractSettings(as_of=date(1998, 6, 30)))
+    labels = LabelSettings()
+    panel = build_panel(loaded.tables, labels=labels)
+    settings = ModelSettings(split=SPLIT)
+    parts = []
+    for text in CUTOFFS:
+        cut = pd.Timestamp(text)
+        bundles = fit_models(panel, cut, settings, labels, models=("churn", "forecast"))
+        rows = rows_at(panel, "churn", pd.DatetimeIndex([cut]))
+        forecast = bundles["forecast"].predict(rows)
+        parts.append(pd.DataFrame({
+            "customer_id": rows["dealer_id"].astype(str).to_numpy(), "cutoff": text,
+            "churn": rows["churn"].to_numpy(dtype=float),
+            "spend": rows["next_amount"].to_numpy(dtype=float),
+            "p_ours": bundles["churn"].predict(rows),
+            "spend_ours_p50": forecast["p50"].to_numpy(),
+            "spend_ours_expected": forecast["expected"].to_numpy()}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def ece(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+    from models.metrics import expected_calibration_error
+    return expected_calibration_error(y, p, bins)
+
+
+def scores(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    """p: probability of no purchase (our churn). PR AUC of the minority class, buyers."""
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return {"roc_auc": roc_auc_score(y, p), "pr_auc_buyers": average_precision_score(1 - y, 1 - p),
+            "log_loss": log_loss(y, p, labels=[0, 1]), "brier": brier_score_loss(y, p),
+            "ece": ece(y, p)}
+
+
+def bootstrap(y, a, b, n: int, seed: int = 0) -> dict[str, tuple[float, float]]:
+    """95% interval of metric(a) - metric(b), customers resampled in pairs."""
+    rng = np.random.default_rng(seed)
+    diffs = {k: [] for k in ("roc_auc", "log_loss", "brier")}
+    for _ in range(n):
+        i = rng.integers(0, len(y), len(y))
+        sa, sb = scores(y[i], a[i]), scores(y[i], b[i])
+        for k in diffs:
+            diffs[k].append(sa[k] - sb[k])
+    return {k: (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5)))
+            for k, v in diffs.items()}
+
+
+def spend_scores(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    predicted = np.maximum(predicted, 1e-9)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        term = np.where(actual > 0, actual * np.log(actual / predicted), 0.0)
+    return {"rmse": float(np.sqrt(np.mean((actual - predicted) ** 2))),
+            "poisson_deviance": float(2 * np.mean(term - (actual - predicted))),
+            "predicted_total": float(predicted.sum()), "actual_total": float(actual.sum())}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--boot", type=int, default=500, help="bootstrap resamples")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    python = helper_python()
+    folder = OUT / "data"
+    adapt(cdnow_path(python), folder)
+    peers_csv = OUT / "peers.csv"
+    subprocess.run([str(python), str(HERE / "peers.py"), str(peers_csv), *CUTOFFS], check=True)
+    peers = pd.read_csv(peers_csv, dtype={"customer_id": str})
+    mine = ours(folder)
+    both = mine.merge(peers, on=["customer_id", "cutoff"], how="inner")
+    print(f"# python benchmarks/cdnow/bench_cdnow.py --boot {args.boot}")
+    print(f"# {platform.machine()} Python {platform.python_version()}, {date.today()}, "
+          f"{time.perf_counter() - start:.0f} s; peers: {LIFETIMES} in its own venv")
+    print("| cutoff | customers | no-purchase rate | predictor | ROC AUC | PR AUC (buyers) | "
+          "log loss | Brier | ECE | AUC diff vs BG/NBD (95%) | log-loss diff | Brier diff |")
+    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---|---|---|")
+    for text in CUTOFFS:
+        part = both[both["cutoff"] == text]
+        y = part["churn"].to_numpy(dtype=float)
+        base = part["p0_bgnbd"].to_numpy()
+        for name, col in (("ours", "p_ours"), ("BG/NBD", "p0_bgnbd"),
+                          ("Pareto/NBD", "p0_pareto")):
+            p = part[col].to_numpy()
+            s = scores(y, p)
+            diff = bootstrap(y, p, base, args.boot) if col != "p0_bgnbd" else None
+            fmt = (lambda k: f"{diff[k][0]:+.4f} .. {diff[k][1]:+.4f}") if diff else \
+                (lambda k: "")
+            print(f"| {text} | {len(part):,} | {y.mean():.1%} | {name} | {s['roc_auc']:.4f} | "
+                  f"{s['pr_auc_buyers']:.4f} | {s['log_loss']:.4f} | {s['brier']:.4f} | "
+                  f"{s['ece']:.4f} | {fmt('roc_auc')} | {fmt('log_loss')} | {fmt('brier')} |")
+    print()
+    print("| cutoff | predictor | RMSE | Poisson deviance | predicted total | actual total |")
+    print("|---|---|---:|---:|---:|---:|")
+    for text in CUTOFFS:
+        part = both[both["cutoff"] == text].dropna(subset=["spend"])
+        actual = part["spend"].to_numpy(dtype=float)
+        for name, col in (("ours p50", "spend_ours_p50"), ("ours expected",
+                                                           "spend_ours_expected"),
+                          ("BG/NBD x Gamma-Gamma", "spend_bgnbd_gg")):
+            s = spend_scores(actual, part[col].to_numpy(dtype=float))
+            print(f"| {text} | {name} | {s['rmse']:.2f} | {s['poisson_deviance']:.2f} | "
+                  f"{s['predicted_total']:,.0f} | {s['actual_total']:,.0f} |")
+
+
+if __name__ == "__main__":
+    main()
