@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.monthly import Monthly
+from features.monthly import ORDER_KEY_BASE, Monthly
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -107,6 +107,38 @@ def days_since(m: Monthly, cut: np.ndarray, *, event: str) -> np.ndarray:
     return day[None, :] - m.last_day[event][:, cut]
 
 
+def per_month_since_first(m: Monthly, cut: np.ndarray, *, name: str) -> np.ndarray:
+    """A monthly quantity summed over the dealer's whole history in the data, per month
+    since its first order month: a rate that means the same at any age (a 3-month-old and
+    a 10-year-old dealer compare), unlike a count over a fixed window."""
+    if "first_order_month" not in m.cache:
+        ordered = m.sums["orders"] > 0
+        m.cache["first_order_month"] = np.where(ordered.any(axis=1), ordered.argmax(axis=1),
+                                                m.n_months)
+    first = m.cache["first_order_month"]
+    months = cut[None, :] - first[:, None]
+    total = m.cumulative(name)[:, cut]
+    return np.where(months >= 1, total / np.maximum(months, 1), np.nan)
+
+
+def quiet_share(m: Monthly, cut: np.ndarray) -> np.ndarray:
+    """Days since the last order over days since the first order (in the data): the share
+    of the dealer's observed life it has been silent at the end (1 - recency/age in the
+    buy-till-you-die models)."""
+    if "first_order_day" not in m.cache:
+        keys = m.order_keys if m.order_keys is not None else np.zeros(0, dtype=np.int64)
+        dealer, day = keys // ORDER_KEY_BASE, keys % ORDER_KEY_BASE
+        first = np.full(len(m.dealer_ids), np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(first, dealer, day)  # keys are sorted: one scatter, few dealers
+        m.cache["first_order_day"] = first
+    first = m.cache["first_order_day"].astype(float)
+    day = m.cutoff_dates()[cut].to_numpy(dtype="datetime64[D]").astype("int64")[None, :]
+    since_first = day - first[:, None]
+    since_last = day - m.last_day["order"][:, cut]
+    return np.where(since_first > 0, since_last / np.where(since_first > 0, since_first, 1),
+                    np.nan)
+
+
 def running_count(m: Monthly, cut: np.ndarray, *, name: str) -> np.ndarray:
     return m.running[name][:, cut].astype(float)
 
@@ -137,15 +169,15 @@ def _category_windows(m: Monthly, cut: np.ndarray, months: int, lag: int) -> tup
     end = cut - lag
     start = end - months
     sums = cum[:, np.maximum(end, 0)] - cum[:, np.maximum(start, 0)]
-    return sums, dealer_of_pair, start < 0
+    return sums, dealer_of_pair, start
 
 
 def category_breadth(m: Monthly, cut: np.ndarray, *, months: int, lag: int = 0) -> np.ndarray:
-    sums, dealer, outside = _category_windows(m, cut, months, lag)
+    sums, dealer, start = _category_windows(m, cut, months, lag)
     n = len(m.dealer_ids)
     out = np.stack([np.bincount(dealer, weights=(sums[:, j] > 0).astype(float), minlength=n)
                     for j in range(len(cut))], axis=1) if len(cut) else np.zeros((n, 0))
-    out[:, outside] = np.nan
+    m.blank_before_data(out, start)
     return out
 
 
@@ -155,12 +187,12 @@ def category_breadth_change(m: Monthly, cut: np.ndarray, *, months: int) -> np.n
 
 
 def top_category_share(m: Monthly, cut: np.ndarray, *, months: int) -> np.ndarray:
-    sums, dealer, outside = _category_windows(m, cut, months, 0)
+    sums, dealer, start = _category_windows(m, cut, months, 0)
     n = len(m.dealer_ids)
     top = np.zeros((n, len(cut)))
     np.maximum.at(top, dealer, sums)
     out = _ratio(top, m.window("gross", cut, months))
-    out[:, outside] = np.nan
+    m.blank_before_data(out, start)
     return out
 
 

@@ -60,13 +60,35 @@ class Monthly:
 
     def window(self, name: str, cut: np.ndarray, months: int, lag: int = 0) -> np.ndarray:
         """[dealer, len(cut)]: sum over months [c - lag - months, c - lag); NaN where the
-        window reaches before the data begins."""
+        window reaches before the data begins, for dealers that may have traded then."""
         cum = self.cumulative(name)
         end = cut - lag
         start = end - months
         out = cum[:, np.maximum(end, 0)] - cum[:, np.maximum(start, 0)]
-        out[:, start < 0] = np.nan
+        self.blank_before_data(out, start)
         return out
+
+    def blank_before_data(self, out: np.ndarray, start: np.ndarray) -> None:
+        """Unknown (NaN) where a window starts before the data, except for dealers whose
+        contract opened in or after the data's first month: their whole history is in the
+        data, so the months before it are truly empty (a new dealer's 12 months, a cohort
+        that starts with the data)."""
+        before = start < 0
+        if not before.any():
+            return
+        out[np.ix_(~self.complete_history(), before)] = np.nan
+
+    def complete_history(self) -> np.ndarray:
+        """[dealer]: the contract opened in or after the data's first month."""
+        if "complete_history" not in self.cache:
+            if self.opened_on is None:
+                known = np.zeros(len(self.dealer_ids), dtype=bool)
+            else:
+                opened = self.opened_on.to_numpy(dtype="datetime64[M]")
+                first = np.datetime64(self.first_month.start_time, "M")
+                known = ~np.isnat(opened) & (opened >= first)
+            self.cache["complete_history"] = known
+        return self.cache["complete_history"]
 
     def cutoff_index(self, cutoffs: pd.DatetimeIndex) -> np.ndarray:
         return (cutoffs.to_period("M") - self.first_month).map(lambda x: x.n).to_numpy(int)

@@ -130,6 +130,10 @@ def bootstrap(y, a, b, n: int, seed: int = 0) -> dict[str, tuple[float, float]]:
             for k, v in diffs.items()}
 
 
+def interval(diff: dict, metric: str) -> str:
+    return f"{diff[metric][0]:+.4f} .. {diff[metric][1]:+.4f}" if diff else ""
+
+
 def spend_scores(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     predicted = np.maximum(predicted, 1e-9)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -166,12 +170,11 @@ def main() -> None:
                           ("Pareto/NBD", "p0_pareto")):
             p = part[col].to_numpy()
             s = scores(y, p)
-            diff = bootstrap(y, p, base, args.boot) if col != "p0_bgnbd" else None
-            fmt = (lambda k: f"{diff[k][0]:+.4f} .. {diff[k][1]:+.4f}") if diff else \
-                (lambda k: "")
+            diff = bootstrap(y, p, base, args.boot) if col != "p0_bgnbd" else {}
             print(f"| {text} | {len(part):,} | {y.mean():.1%} | {name} | {s['roc_auc']:.4f} | "
                   f"{s['pr_auc_buyers']:.4f} | {s['log_loss']:.4f} | {s['brier']:.4f} | "
-                  f"{s['ece']:.4f} | {fmt('roc_auc')} | {fmt('log_loss')} | {fmt('brier')} |")
+                  f"{s['ece']:.4f} | {interval(diff, 'roc_auc')} | "
+                  f"{interval(diff, 'log_loss')} | {interval(diff, 'brier')} |")
     print()
     print("| cutoff | predictor | RMSE | Poisson deviance | predicted total | actual total |")
     print("|---|---|---:|---:|---:|---:|")

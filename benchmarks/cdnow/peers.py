@@ -40,9 +40,9 @@ def cdnow() -> pd.DataFrame:
 def pareto_p0(pn: ParetoNBDFitter, s: pd.DataFrame, t: float, rng) -> np.ndarray:
     r, alpha, s_, beta = (pn.params_[k] for k in ("r", "alpha", "s", "beta"))
     alive = pn.conditional_probability_alive(s["frequency"], s["recency"], s["T"]).to_numpy()
-    lam = rng.gamma(r + s["frequency"].to_numpy()[:, None], 1 / (alpha + s["T"].to_numpy()[:, None]),
-                    size=(len(s), DRAWS))
-    mu = rng.gamma(s_, 1 / (beta + s["T"].to_numpy()[:, None]), size=(len(s), DRAWS))
+    x, age = s["frequency"].to_numpy()[:, None], s["T"].to_numpy()[:, None]
+    lam = rng.gamma(r + x, 1 / (alpha + age), size=(len(s), DRAWS))
+    mu = rng.gamma(s_, 1 / (beta + age), size=(len(s), DRAWS))
     # alive at T: no purchase in (T, T+t] if it drops out before its first purchase there
     rate = lam + mu
     none = mu / rate * (1 - np.exp(-rate * t)) + np.exp(-rate * t)

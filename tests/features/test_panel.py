@@ -253,3 +253,24 @@ def test_the_panel_does_not_change_its_inputs():
     build_panel(t, [T])
     for name, frame in t.items():
         pd.testing.assert_frame_equal(frame, before[name])
+
+
+def test_windows_before_the_data_are_zero_for_dealers_opened_within_it():
+    """A dealer whose contract opened after the data begins has its whole history in the
+    data: a window reaching before the data is empty, not unknown."""
+    t = tables()
+    t["dealers"] = t["dealers"].assign(opened_on=[ts("2022-06-01"), ts("2022-06-01")])
+    d2 = build_panel(t, ["2022-09-01"]).set_index("dealer_id").loc["D2"]
+    assert d2["orders_amount_3m"] == 6000
+    assert d2["orders_amount_6m"] == 6000  # nothing before it opened in June
+    assert d2["orders_amount_12m"] == 6000
+    assert d2["mix_category_breadth_6m"] == 1
+    assert np.isnan(d2["orders_change_yoy_3m"])  # a change from nothing stays unknown
+
+
+def test_lifetime_rates(row):
+    """D1: one order a month from 2023-01-15 to 2024-03-15, cutoff 2024-04-01."""
+    d1, d2 = row
+    assert d1["orders_per_month_lifetime"] == 15 / 15  # 15 orders over 15 months
+    since_first = (pd.Timestamp("2024-04-01") - pd.Timestamp("2023-01-15")).days
+    assert d1["orders_quiet_share_lifetime"] == pytest.approx(17 / since_first)
