@@ -825,7 +825,8 @@ def demo(
         return
     console.rule("Next")
     db = (cfg.work_dir / "mlflow.db").resolve()
-    console.print("Your own data:  dealer-risk validate PATH/TO/FOLDER\n"
+    console.print("Dashboard, API: dealer-risk serve, then http://127.0.0.1:8000/dashboard\n"
+                  "Your own data:  dealer-risk validate PATH/TO/FOLDER\n"
                   "                dealer-risk train PATH/TO/FOLDER\n"
                   "Full backtest:  dealer-risk backtest   (12 monthly origins, model card)\n"
                   "Monthly job:    dealer-risk retrain; dealer-risk monitor "
