@@ -6,6 +6,7 @@ Every text that comes from data is escaped here; the templates mark the result s
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from html import escape
 
 PALETTE = {"dealer": "#c0392b", "past": "#95a5a6", "peers": "#2c7fb8",
@@ -36,47 +37,50 @@ def short_number(value: float) -> str:
     return f"{value:.2g}"
 
 
-def factor_bars(factors: list[dict], labels: dict[str, str]) -> str:
-    """One block per factor: its sentence, then three bars (dealer, own past, peers) scaled
-    to the largest of the three. Factors without numbers (a channel, a region) show the
-    sentence only."""
+def factor_bars(factors: list[dict], labels: dict[str, str],
+                fmt: Callable[[str, float], str] | None = None) -> str:
+    """One block per factor: its sentence (HTML, so it wraps), then three bars (dealer, own
+    past, peers) scaled to the largest of the three. Factors without numbers (a channel,
+    a region) show the sentence only. `fmt(feature, value)` writes a bar's value in its
+    unit (-42%, ¥1.2M)."""
     width, bar_h, gap, label_w = 560, 12, 3, 110
-    rows, y = [], 0
+    blocks = []
     for f in factors:
+        mark = "▲" if f.get("direction") == "raises" else "▼"
+        sentence = (f'<p class="factor-sentence">{mark} '
+                    f'{escape(str(f.get("sentence", "")))}</p>')
         values = [("dealer", _num(f.get("value"))), ("past", _num(f.get("past_value"))),
                   ("peers", _num(f.get("peer_median")))]
-        mark = "▲" if f.get("direction") == "raises" else "▼"
-        rows.append(f'<text x="0" y="{y + 13}" class="factor-sentence">{mark} '
-                    f'{escape(str(f.get("sentence", "")))}</text>')
-        y += 20
         numeric = [(k, v) for k, v in values if v is not None]
         if not numeric:
-            y += 6
+            blocks.append(f'<div class="factor">{sentence}</div>')
             continue
         scale = max(abs(v) for _, v in numeric) or 1.0
         origin = label_w + (width - label_w) / 2 if any(v < 0 for _, v in numeric) \
             else label_w
-        span = (width - origin - 50)
+        span = width - origin - 60
+        rows, y = [], 0
         for key, v in values:
             rows.append(f'<text x="{label_w - 6}" y="{y + bar_h - 2}" text-anchor="end" '
                         f'class="bar-label">{escape(labels[key])}</text>')
             if v is not None:
                 w = abs(v) / scale * span
                 x = origin if v >= 0 else origin - w
+                shown = fmt(str(f.get("feature")), v) if fmt else short_number(v)
                 rows.append(f'<rect x="{x:.1f}" y="{y}" width="{max(w, 1):.1f}" '
                             f'height="{bar_h}" fill="{PALETTE[key]}" data-series="{key}">'
-                            f'<title>{escape(labels[key])}: {v:,.4g}</title></rect>')
+                            f'<title>{escape(labels[key])}: {escape(shown)}</title></rect>')
                 rows.append(f'<text x="{(x + w + 4) if v >= 0 else (x - 4):.1f}" '
                             f'y="{y + bar_h - 2}" class="bar-value" text-anchor='
-                            f'"{"start" if v >= 0 else "end"}">{short_number(v)}</text>')
+                            f'"{"start" if v >= 0 else "end"}">{escape(shown)}</text>')
             else:
                 rows.append(f'<text x="{origin + 4:.1f}" y="{y + bar_h - 2}" '
                             'class="bar-value">–</text>')
             y += bar_h + gap
-        y += 10
-    return (f'<svg class="chart factors" viewBox="0 0 {width} {max(y, 20)}" '
-            f'width="100%" role="img" aria-label="{escape(labels["title"])}">'
-            + "".join(rows) + "</svg>")
+        blocks.append(f'<div class="factor">{sentence}<svg class="chart factors" '
+                      f'viewBox="0 0 {width} {y}" width="100%" role="img" '
+                      f'aria-label="{escape(labels["title"])}">{"".join(rows)}</svg></div>')
+    return "".join(blocks)
 
 
 def risk_lines(points: list[dict], labels: dict[str, str]) -> str:

@@ -180,7 +180,8 @@ def dealer_page(request: Request, dealer_id: str, lang: Annotated[str | None, Qu
     return _page(
         request, "dealer.html", lang, d=doc,
         factor_charts={m: Markup(charts.factor_bars(
-            doc[m]["factors"], {**legend, "title": translate("factors", lang)}))
+            doc[m]["factors"], {**legend, "title": translate("factors", lang)},
+            fmt=lambda name, value: column_value(name, value, lang)))
             for m in ("churn", "decline")},
         risk_chart=Markup(charts.risk_lines(history, {
             "churn": translate("churn", lang), "decline": translate("decline", lang),

@@ -107,7 +107,7 @@ def test_a_dealer_page_opens_with_its_charts_and_factors(page, served, tmp_path)
     assert dealer in page.locator("#dealer-name").inner_text()
     factors = page.locator("svg.chart.factors").first
     assert factors.is_visible()
-    assert page.locator("svg.chart.factors text.factor-sentence").count() >= 1
+    assert page.locator("#factors .factor-sentence").count() >= 1
     assert new["top_reason_en"].iloc[0] in page.locator("#factors").inner_text()
     assert page.locator("svg.chart.risk polyline").count() == 2  # churn and decline
     assert page.locator("svg.chart.orders rect").count() > 0
