@@ -3,8 +3,15 @@ a work directory with champions registered in a real MLflow store and two snapsh
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pandas as pd
 import pytest
+import uvicorn
 
 from features.fingerprint import data_fingerprint
 from features.monthly import history_start
@@ -51,3 +58,28 @@ def served(network, tmp_path_factory):  # noqa: F811  (the imported fixture)
     return settings, new, old
 
 
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def uvicorn_server(app) -> Iterator[str]:
+    """The app on a real uvicorn server in a thread, on a free loopback port: its URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started:
+        assert time.time() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -3,44 +3,24 @@ serve command refuses to expose an open API."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-import uvicorn
 
 from serve.api.app import create_app
 from serve.snapshots import list_snapshots, read_snapshot, write_snapshot
-from tests.serve.conftest import ADMIN, READER
+from tests.serve.conftest import ADMIN, READER, uvicorn_server
 from tests.serve.test_cli import CLI, _env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def server(served):
     settings, _, _ = served
-    port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                            log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not srv.started:
-        assert time.time() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with uvicorn_server(create_app(settings)) as url:
+        yield url
 
 
 def test_reloads_under_load_lose_no_request(server, served):

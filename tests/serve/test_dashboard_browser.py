@@ -7,15 +7,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
 
 import pytest
-import uvicorn
 
 from serve.api.app import create_app
-from tests.serve.conftest import READER
-from tests.serve.test_api_server import free_port
+from tests.serve.conftest import READER, uvicorn_server
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
@@ -36,18 +32,8 @@ def chromium_path() -> str:
 @pytest.fixture(scope="module")
 def site(served):
     settings, _, _ = served
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started:
-        assert time.time() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with uvicorn_server(create_app(settings)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
