@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from features.orderlines import ORDER_KEY_BASE as _KEY_BASE
+from features.orderlines import OrderLines, aggregate_orders
+
 QUALITY_COMPLAINTS = ("quality", "installation")
-ORDER_KEY_BASE = np.int64(1 << 32)
-DENSE_CELLS = 50_000_000  # dealer x category x month cells summed densely (400 MB at most)
+ORDER_KEY_BASE = np.int64(_KEY_BASE)
 
 
 @dataclass
@@ -115,7 +117,7 @@ def build_monthly(tables: dict[str, pd.DataFrame], last_cutoff: pd.Timestamp,
     data's start, so its features mean what the batch's mean.
     """
     dealers = tables["dealers"]
-    orders = tables["orders"]
+    orders = OrderLines.of(tables["orders"])
     first = history_start(tables)
     if first_month is not None:
         first = min(first, pd.Period(first_month, freq="M"))
@@ -138,7 +140,16 @@ def build_monthly(tables: dict[str, pd.DataFrame], last_cutoff: pd.Timestamp,
 
 def history_start(tables: dict[str, pd.DataFrame]) -> pd.Period:
     """The first month of order history: windows reaching before it are unknown, not zero."""
-    return pd.Period(tables["orders"]["order_date"].min(), freq="M")
+    return pd.Period(order_dates(tables)[0], freq="M")
+
+
+def order_dates(tables: dict[str, pd.DataFrame | OrderLines]) -> tuple[pd.Timestamp,
+                                                                       pd.Timestamp]:
+    """The first and last order day (the orders table may be lines left in a file)."""
+    orders = tables["orders"]
+    if isinstance(orders, OrderLines):
+        return orders.date_range()
+    return orders["order_date"].min(), orders["order_date"].max()
 
 
 def dealer_codes(m: Monthly, dealer_id: pd.Series) -> np.ndarray:
@@ -203,87 +214,18 @@ def _running(m: Monthly, codes: np.ndarray, start: pd.Series, end: pd.Series,
     return np.cumsum(diff.reshape(n, width), axis=1)[:, : months + 1]
 
 
-def _orders(m: Monthly, orders: pd.DataFrame) -> None:
-    """Order-line aggregates. Rows outside the range are dropped once, up front, and every
-    aggregate reads the same compact arrays: with 50M lines, each extra full-length copy
-    costs 400 MB."""
-    codes = dealer_codes(m, orders["dealer_id"])
-    month_all = month_index(orders["order_date"], m.first_month)
-    rows = np.flatnonzero((codes >= 0) & (month_all >= 0) & (month_all < m.n_months))
-    code, month = codes[rows], month_all[rows]
-    del codes, month_all
-    n, months = len(m.dealer_ids), m.n_months
-    key = code * months + month
-    amount = orders["net_amount"].to_numpy(dtype="float64")[rows]
-    qty = orders["quantity"].to_numpy(dtype="float64")[rows]
-    listed = orders["list_amount"].to_numpy(dtype="float64")[rows]
-    positive = amount > 0
-    has_list = positive & np.isfinite(listed) & (listed > 0)
-
-    def add(weights: np.ndarray | None = None) -> np.ndarray:
-        return np.bincount(key, weights=weights, minlength=n * months).reshape(n, months)
-
-    s = m.sums
-    s["amount"] = add(amount)
-    s["gross"] = add(np.where(positive, amount, 0.0))
-    s["returns"] = add(np.where(qty < 0, -amount, 0.0))
-    s["quantity"] = add(np.where(positive, qty, 0.0))
-    s["lines"] = add(positive.astype(float))
-    s["listed_net"] = add(np.where(has_list, amount, 0.0))
-    s["listed_list"] = add(np.where(has_list, listed, 0.0))
-    s["active_month"] = (s["gross"] > 0).astype(float)
-    del qty, listed, has_list
-
-    placed = np.flatnonzero(positive)
-    # distinct orders, each counted in the earliest month of its positive lines: later
-    # lines of an order can never move it, so no future line leaks into an earlier month
-    order_code = pd.factorize(orders["order_id"])[0][rows[placed]].astype(np.int64)
-    n_codes = int(order_code.max()) + 1 if len(order_code) else 1
-    pairs, pair_of_line = np.unique(code[placed] * n_codes + order_code, return_inverse=True)
-    del order_code
-    first_month = np.full(len(pairs), months, dtype=np.int64)
-    np.minimum.at(first_month, pair_of_line, month[placed])
-    del pair_of_line
-    s["orders"] = np.bincount((pairs // n_codes) * months + first_month,
-                              minlength=n * months).reshape(n, months).astype(float)
-    del pairs, first_month
+def _orders(m: Monthly, orders: OrderLines) -> None:
+    """Order-line aggregates, computed in DuckDB (see features.orderlines)."""
+    agg = aggregate_orders(orders, m.dealer_ids, m.first_month, m.n_months)
+    m.sums.update(agg.sums)
+    m.sums["active_month"] = (m.sums["gross"] > 0).astype(float)
     # the last order day before each cutoff, and every (dealer, day) with an order for labels
-    day = orders["order_date"].to_numpy(dtype="datetime64[D]").astype(np.int64)[rows[placed]]
-    m.last_day["order"] = latest_before_cutoff(key[placed], day.astype(float), n, months)
-    m.order_keys = _dealer_days(code[placed], day, n)
-    del day
-    m.category_pairs = _category_pairs(
-        pd.factorize(orders["product_category"].iloc[rows[placed]])[0], code[placed],
-        month[placed], amount[placed], n, months)
-
-
-def _dealer_days(code: np.ndarray, day: np.ndarray, n: int) -> np.ndarray:
-    """Sorted, distinct dealer * ORDER_KEY_BASE + day keys, by marking a dealer x day grid
-    (20,000 dealers x 5 years is 37 MB) instead of sorting one key per order line."""
-    if not len(day):
-        return np.zeros(0, dtype=np.int64)
-    first, span = int(day.min()), int(day.max() - day.min()) + 1
-    marked = np.zeros(n * span, dtype=bool)
-    marked[code * span + (day - first)] = True
-    hit = np.flatnonzero(marked)
-    return (hit // span) * ORDER_KEY_BASE + (hit % span) + first
-
-
-def _category_pairs(category: np.ndarray, code: np.ndarray, month: np.ndarray,
-                    amount: np.ndarray, n: int, months: int) -> pd.DataFrame:
-    """Positive order amount per (dealer, category, month), long form, sorted, never dropping
-    a category (so a category appearing later cannot change what an earlier cutoff saw)."""
-    k = int(category.max()) + 1 if len(category) else 0
-    if n * k * months <= DENSE_CELLS:
-        dense = np.bincount((code * k + category) * months + month, weights=amount,
-                            minlength=n * k * months)
-        dealer, cat, mon = np.unravel_index(np.flatnonzero(dense), (n, k, months))
-        return pd.DataFrame({"dealer": dealer, "category": cat, "month": mon,
-                             "amount": dense[dense != 0]})
-    frame = pd.DataFrame({"dealer": code, "category": category, "month": month,
-                          "amount": amount})
-    return frame.groupby(["dealer", "category", "month"], sort=True)["amount"].sum() \
-        .reset_index()
+    best = np.maximum.accumulate(agg.last_day, axis=1)
+    last = np.full((len(m.dealer_ids), m.n_months + 1), np.nan)
+    last[:, 1:] = np.where(np.isinf(best), np.nan, best)
+    m.last_day["order"] = last
+    m.order_keys = agg.dealer_days
+    m.category_pairs = agg.category_pairs
 
 
 def _tickets(m: Monthly, t: pd.DataFrame) -> None:

@@ -16,7 +16,7 @@ import pandas as pd
 from features.catalog import CATALOG, PEER_BASES, Feature
 from features.labels import LABEL_COLUMNS, active_mask, amount_labels, churn_label
 from features.lifecycle import stage
-from features.monthly import Monthly, build_monthly
+from features.monthly import Monthly, build_monthly, order_dates
 from features.settings import LabelSettings, PanelSettings
 
 KEYS = ("dealer_id", "cutoff")
@@ -28,7 +28,7 @@ class CutoffError(ValueError):
 
 def data_end(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
     """The first day the order history does not cover."""
-    return tables["orders"]["order_date"].max().normalize() + pd.Timedelta(days=1)
+    return pd.Timestamp(order_dates(tables)[1]).normalize() + pd.Timedelta(days=1)
 
 
 def default_cutoffs(tables: dict[str, pd.DataFrame], end: pd.Timestamp | None = None,
@@ -36,7 +36,7 @@ def default_cutoffs(tables: dict[str, pd.DataFrame], end: pd.Timestamp | None = 
     """Every month start from the second month of order history (or of `start`) to the
     newest complete one (complete up to `end`, the first day the data does not cover;
     default: data_end)."""
-    first = pd.Period(tables["orders"]["order_date"].min(), freq="M")
+    first = pd.Period(order_dates(tables)[0], freq="M")
     if start is not None:
         first = min(first, pd.Period(start, freq="M"))
     last = (data_end(tables) if end is None else pd.Timestamp(end)).to_period("M")

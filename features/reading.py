@@ -53,6 +53,11 @@ class RawTable:
     num_rows: int | None = None
     """Rows in a Parquet file (known before reading); None for CSV, which is read whole."""
 
+    def file_columns(self, names: list[str]) -> list[str]:
+        """The file's own spelling of (trimmed, lower-cased) column names."""
+        spelled = pq.ParquetFile(self.path).schema_arrow.names
+        return [dict(zip(self.columns, spelled, strict=True))[n] for n in names]
+
     def chunks(self, rows: int | None = None) -> Iterator[pd.DataFrame]:
         """The rows in chunks of at most `rows` (None: all at once), indexed by position."""
         if self.frame is not None:

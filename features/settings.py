@@ -30,6 +30,19 @@ class ContractSettings(BaseModel):
         description="Parquet tables are checked this many rows at a time, which bounds the "
         "memory the checks need; results do not depend on it.",
     )
+    stream_order_lines: int = Field(
+        default=1_000_000,
+        ge=0,
+        description="A Parquet orders file with more lines than this is not loaded: DuckDB "
+        "finds the lines that could fail a check, only those are checked row by row, the "
+        "rest are read from the file when aggregated. Results do not depend on it.",
+    )
+    sql_memory_mb: int = Field(
+        default=2048,
+        ge=256,
+        description="Memory DuckDB may use for the order lines (it spills to a temporary "
+        "folder beyond this).",
+    )
 
 
 class ChurnLabel(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -25,7 +25,10 @@ from features.contract import (
     Kind,
     Table,
 )
+from features.duck import parquet_row_hashes
 from features.io import write_csv_atomically
+from features.large_orders import SuspectSplit, streamable
+from features.orderlines import OrderLines, orders_per_dealer
 from features.reading import (
     ContractError,
     RawTable,
@@ -106,7 +109,8 @@ class ValidationReport:
 class LoadedData:
     """Accepted rows per table (typed), rejected rows per table, and the report."""
 
-    tables: dict[str, pd.DataFrame]
+    tables: dict[str, pd.DataFrame | OrderLines]
+    """"orders" is an OrderLines when a large Parquet file was left on disk."""
     rejects: dict[str, pd.DataFrame]
     report: ValidationReport
 
@@ -131,8 +135,12 @@ def load_data(
             absent.append(name)
             continue
         raw = read_table(table, files[name])
-        checker = _TableCheck(raw, as_of, settings, dealer_ids, rejected_dealers)
-        accepted, rejected, table_report = checker.run()
+        if name == "orders" and streamable(raw, settings):
+            accepted, rejected, table_report = _check_streamed(
+                raw, as_of, settings, dealer_ids, rejected_dealers)
+        else:
+            checker = _TableCheck(raw, as_of, settings, dealer_ids, rejected_dealers)
+            accepted, rejected, table_report = checker.run()
         if table.required and table_report.rows_read == 0:
             raise ContractError(f"{raw.path}: required table '{name}' has no rows")
         if name == "dealers":
@@ -150,6 +158,28 @@ def load_data(
     return LoadedData(tables=tables, rejects=rejects, report=report)
 
 
+def _check_streamed(raw: RawTable, as_of: date, settings: ContractSettings,
+                    dealer_ids: pd.Index, rejected_dealers: dict[str, int]
+                    ) -> tuple[OrderLines, pd.DataFrame, TableReport]:
+    """A large Parquet orders file: only the suspect lines are checked here (see
+    features.large_orders); the others are counted as accepted and stay in the file."""
+    _TableCheck(raw, as_of, settings, dealer_ids, rejected_dealers)._require_columns(
+        raw.columns)
+    suspects, clean, cancelled = SuspectSplit(raw, as_of, settings, dealer_ids).run()
+    checked = replace(raw, frame=suspects, num_rows=None)
+    accepted, rejected, report = _TableCheck(checked, as_of, settings, dealer_ids,
+                                             rejected_dealers).run()
+    lines = OrderLines(frame=accepted, parquet=clean, memory_mb=settings.sql_memory_mb)
+    low, high = lines.date_range()
+    report.rows_read += clean.rows
+    report.accepted += clean.rows
+    report.rows_read += cancelled
+    report.cancelled += cancelled
+    report.date_min = None if pd.isna(low) else low.date().isoformat()
+    report.date_max = None if pd.isna(high) else high.date().isoformat()
+    return lines, rejected, report
+
+
 def _first_row_per_id(rejected: pd.DataFrame) -> dict[str, int]:
     if rejected.empty or "dealer_id" not in rejected:
         return {}
@@ -157,17 +187,9 @@ def _first_row_per_id(rejected: pd.DataFrame) -> dict[str, int]:
     return dict(zip(ids["dealer_id"].astype(str), ids["row"].astype(int), strict=True))
 
 
-def _orders_profile(dealers: pd.DataFrame, orders: pd.DataFrame) -> dict:
-    """Orders per dealer: each order id counted once, for the dealer of its first line
-    (integer codes and a scatter, not a grouped count of distinct strings: 50M lines)."""
-    order_code, order_ids = pd.factorize(orders["order_id"], use_na_sentinel=True)
-    dealer_code, dealer_ids = pd.factorize(orders["dealer_id"], use_na_sentinel=True)
-    known = (order_code >= 0) & (dealer_code >= 0)
-    owner = np.full(len(order_ids), -1, dtype=np.int64)
-    owner[order_code[known][::-1]] = dealer_code[known][::-1]  # the first line's dealer wins
-    per_dealer = pd.Series(np.bincount(owner[owner >= 0], minlength=len(dealer_ids)),
-                           index=pd.Index(dealer_ids))
-    per_dealer = per_dealer[per_dealer > 0]
+def _orders_profile(dealers: pd.DataFrame, orders: pd.DataFrame | OrderLines) -> dict:
+    """Distinct orders per dealer (an order id is counted for each dealer it names)."""
+    per_dealer = orders_per_dealer(OrderLines.of(orders))
     without = int((~dealers["dealer_id"].isin(per_dealer.index)).sum())
     if per_dealer.empty:
         profile = {}
@@ -206,8 +228,17 @@ class _TableCheck:
         # a table that fits in one chunk is read once; a larger one twice (two passes)
         once = self.raw.num_rows is None or rows is None or self.raw.num_rows <= rows
         chunks = list(self.raw.chunks(rows)) if once else None
-        self.first_pass = _FirstPass(
-            (f[present] for f in (chunks if once else self.raw.chunks(rows))), table.key)
+        hashes = None
+        if self.raw.frame is None:  # a Parquet file: DuckDB hashes its rows on both cores
+            hashes = parquet_row_hashes(self.raw.path, self.raw.file_columns(present),
+                                        self.settings.sql_memory_mb)
+        if hashes is None:
+            first = (f[present] for f in (chunks if once else self.raw.chunks(rows)))
+        elif table.key is None:
+            first = iter(())
+        else:
+            first = (f[[table.key]] for f in (chunks if once else self.raw.chunks(rows)))
+        self.first_pass = _FirstPass(first, table.key, hashes)
         self.cursor = 0
         accepted_parts, rejected_parts = [], []
         rows_read = duplicates = cancelled = 0
@@ -509,25 +540,32 @@ class _FirstPass:
     table the trimmed keys are collected too, so a key used again anywhere is found in one
     pass, with the row that used it first."""
 
-    def __init__(self, chunks: Iterable[pd.DataFrame], key: str | None) -> None:
-        hashes, keys, rows = [], [], []
+    def __init__(self, chunks: Iterable[pd.DataFrame], key: str | None,
+                 hashes: np.ndarray | None = None) -> None:
+        given, keys, rows = hashes is not None, [], []
+        parts = [] if hashes is None else [hashes]
         for chunk in chunks:
-            hashes.append(pd.util.hash_pandas_object(chunk, index=False).to_numpy())
+            if not given:
+                parts.append(pd.util.hash_pandas_object(chunk, index=False).to_numpy())
             if key is not None:
                 keys.append(coerce(chunk[key], Kind.ID, many_values=True)[0])
                 rows.append(chunk.index.to_numpy() + 1)
-        self.hashes = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
+        self.hashes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
         self.candidate = _repeated(self.hashes)
         self.earlier: dict[int, list[tuple]] = {}
         self.key_repeated = np.zeros(len(self.hashes), dtype=bool)
         self.key_first_row = pd.Series(dtype="int64")
         if key is not None and keys:
-            values = pd.concat(keys, ignore_index=True)
+            # one factorization (a hash pass over the strings), then integer work
+            code, uniques = pd.factorize(pd.concat(keys, ignore_index=True))
             row = np.concatenate(rows)
-            self.key_repeated = (values.notna() & values.duplicated(keep="first")).to_numpy()
-            again = values.notna() & values.duplicated(keep=False)
-            firsts = pd.Series(row[again.to_numpy()], index=values[again].to_numpy())
-            self.key_first_row = firsts[~firsts.index.duplicated(keep="first")]
+            position = np.arange(len(code))
+            first = np.full(len(uniques), -1, dtype=np.int64)
+            known = code >= 0
+            first[code[known][::-1]] = position[known][::-1]
+            self.key_repeated = known & (first[np.maximum(code, 0)] != position)
+            shared = np.flatnonzero(np.bincount(code[known], minlength=len(uniques)) > 1)
+            self.key_first_row = pd.Series(row[first[shared]], index=uniques[shared])
 
     def duplicates(self, frame: pd.DataFrame, where: np.ndarray) -> np.ndarray:
         """Which rows of the next chunk (at table positions `where`) repeat an earlier row."""

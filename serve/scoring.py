@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from features.contract import TABLES
+from features.orderlines import OrderLines, monthly_amounts
 from features.panel import CutoffError, build_panel, default_cutoffs, parse_cutoffs
 from models.alerts import PAST_FORECAST, SCORE_COLUMNS, band_constants, fire
 from models.bands import band
@@ -161,22 +162,10 @@ def _orders_by_month(tables: dict[str, pd.DataFrame], dealers: pd.Series,
                      cutoff: pd.Timestamp, months: int) -> list[str]:
     """Net order amount per month over the last `months` before the cutoff (JSON per
     dealer, oldest first, zeros included): the dashboard's orders chart."""
-    orders = tables["orders"]
-    first = (cutoff - pd.DateOffset(months=months)).to_datetime64().astype("datetime64[M]")
-    when = orders[TABLES["orders"].event_date].to_numpy().astype("datetime64[M]")
-    keep = (when >= first) & (when < cutoff.to_datetime64().astype("datetime64[M]"))
-    index = (when[keep] - first).astype(int)
-    wanted = pd.Index(dealers.astype(str))
-    ids = orders["dealer_id"]
-    if isinstance(ids.dtype, pd.CategoricalDtype):  # the loader's dtype: map codes, not text
-        codes = ids.cat.codes.to_numpy()[keep]
-        row = np.append(wanted.get_indexer(ids.cat.categories.astype(str)), -1)[codes]
-    else:
-        row = wanted.get_indexer(ids.to_numpy()[keep].astype(str))
-    amounts = orders["net_amount"].to_numpy(dtype=float)[keep]
-    grid = np.zeros((len(wanted), months))
-    np.add.at(grid, (row[row >= 0], index[row >= 0]), amounts[row >= 0])
-    labels = [str(p) for p in pd.period_range(pd.Timestamp(first), periods=months, freq="M")]
+    first = pd.Period(cutoff, freq="M") - months
+    grid = monthly_amounts(OrderLines.of(tables["orders"]), pd.Index(dealers.astype(str)),
+                           first, months)
+    labels = [str(p) for p in pd.period_range(first, periods=months, freq="M")]
     return [json.dumps(dict(zip(labels, np.round(v, 2).tolist(), strict=True)))
             for v in grid]
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.orderlines import OrderLines
 from features.settings import ContractSettings
 from features.simulator import simulate
 from features.simulator.seasons import spring_festival
@@ -27,6 +28,9 @@ def world(tmp_path_factory):
     out = tmp_path_factory.mktemp("sim") / "net"
     summary = simulate(out, SimulatorSettings(dealers=1200, months=48, seed=11))
     loaded = load_data(out, ContractSettings(as_of=date.fromisoformat(summary.as_of)))
+    # 1.5M lines: left in the file by the loader; these checks read them all
+    assert isinstance(loaded.tables["orders"], OrderLines)
+    loaded.tables["orders"] = loaded.tables["orders"].to_frame()
     truth = pd.read_parquet(out / "_truth" / "dealers.parquet")
     return summary, loaded, truth, out
 

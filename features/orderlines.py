@@ -1,0 +1,239 @@
+"""Accepted order lines, wherever they live, and their dealer x month aggregation.
+
+Order lines are the one table that grows to tens of millions of rows. Held in pandas, 50M
+lines take several GB before any feature is computed, so a large Parquet file is never
+loaded: the loader checks in pandas only the lines that could fail a rule, and leaves the
+rest in the file, described by a SQL predicate (`ParquetLines`). Every consumer reads the
+lines through DuckDB, in-process SQL that streams the file with both cores in bounded
+memory, so small frames (tests, one dealer's posted history, CSV files) and large files
+take the same aggregation code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from features.duck import connect, quote, scan
+from features.reading import ContractError
+
+LINE_COLUMNS = {
+    "dealer_id": "VARCHAR",
+    "order_id": "VARCHAR",
+    "order_date": "DATE",
+    "product_category": "VARCHAR",
+    "quantity": "DOUBLE",
+    "net_amount": "DOUBLE",
+    "list_amount": "DOUBLE",
+}
+"""What the aggregation reads of a line, with its SQL type."""
+DEFAULT_MEMORY_MB = 2048
+
+
+@dataclass(frozen=True)
+class ParquetLines:
+    """The lines of a Parquet file accepted without a row-level look: every row but the
+    `suspect_rows` (positions in the file, checked in pandas instead). `columns` maps the
+    contract's names to the file's own; `stamp` (modification time, size) refuses a file
+    replaced while the run still reads it."""
+
+    path: Path
+    columns: dict[str, str]
+    suspect_rows: pa.Table
+    rows: int
+    stamp: tuple[int, int]
+
+    def select(self) -> str:
+        current = self.path.stat()
+        if (current.st_mtime_ns, current.st_size) != self.stamp:
+            raise ContractError(f"{self.path}: the file changed while it was being read; "
+                                "run again")
+        cols = []
+        for name, sql_type in LINE_COLUMNS.items():
+            source = self.columns.get(name)
+            value = "NULL" if source is None else "p." + quote(source)
+            cols.append(f"CAST({value} AS {sql_type}) AS {name}")
+        return (f"SELECT {', '.join(cols)} FROM {scan(self.path)} p "
+                "ANTI JOIN suspect_rows s ON p.file_row_number = s.row")
+
+
+@dataclass
+class OrderLines:
+    """Accepted order lines: those checked row by row in pandas (`frame`, typed as the
+    loader returns them) plus, for a large Parquet file, the ones left in the file."""
+
+    frame: pd.DataFrame
+    parquet: ParquetLines | None = None
+    memory_mb: int = DEFAULT_MEMORY_MB
+    _range: tuple[pd.Timestamp, pd.Timestamp] | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, value: OrderLines | pd.DataFrame) -> OrderLines:
+        return value if isinstance(value, OrderLines) else cls(frame=value)
+
+    def __len__(self) -> int:
+        return len(self.frame) + (self.parquet.rows if self.parquet else 0)
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB connection with the view `lines` (LINE_COLUMNS)."""
+        con = connect(self.memory_mb)
+        parts = [_frame_select(con, self.frame)]
+        if self.parquet is not None:
+            con.register("suspect_rows", self.parquet.suspect_rows)
+            parts.append(self.parquet.select())
+        con.execute("CREATE VIEW lines AS " + " UNION ALL ".join(parts))
+        return con
+
+    def date_range(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """First and last order day (NaT, NaT without lines)."""
+        if self._range is None:
+            with self.connect() as con:
+                low, high = con.execute(
+                    "SELECT min(order_date), max(order_date) FROM lines").fetchone()
+            self._range = (pd.Timestamp(low), pd.Timestamp(high))
+        return self._range
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every accepted line in one pandas frame (LINE_COLUMNS): for small data only."""
+        if self.parquet is None:
+            return self.frame
+        with self.connect() as con:
+            out = con.execute("SELECT * FROM lines").df()
+        out["order_date"] = pd.to_datetime(out["order_date"])
+        return out
+
+
+def _frame_select(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> str:
+    present = [c for c in LINE_COLUMNS if c in frame.columns]
+    arrow = pa.Table.from_pandas(frame[present], preserve_index=False)
+    con.register("checked_lines", arrow)
+    return "SELECT " + ", ".join(
+        f"CAST({quote(c)} AS {t}) AS {c}" if c in present else f"CAST(NULL AS {t}) AS {c}"
+        for c, t in LINE_COLUMNS.items()) + " FROM checked_lines"
+
+
+@dataclass
+class OrderAggregates:
+    """Order lines per [dealer, month] (months since `first_month`, inside the range)."""
+
+    sums: dict[str, np.ndarray]
+    last_day: np.ndarray
+    """[dealer, month]: the last day (days since 1970) with a positive line; -inf if none."""
+    dealer_days: np.ndarray
+    """Sorted distinct (dealer code, day) of positive lines, as dealer * 2**32 + day."""
+    category_pairs: pd.DataFrame
+    """Positive amount per (dealer, category, month), long form, sorted."""
+
+
+SUM_COLUMNS = {
+    "amount": "fsum(amount)",
+    "gross": "fsum(amount) FILTER (positive)",
+    "returns": "fsum(-amount) FILTER (quantity < 0)",
+    "quantity": "fsum(quantity) FILTER (positive)",
+    "lines": "count(*) FILTER (positive)",
+    "listed_net": "fsum(amount) FILTER (has_list)",
+    "listed_list": "fsum(list_amount) FILTER (has_list)",
+}
+"""Additive per dealer-month sums (Kahan sums: the result does not depend on the order in
+which DuckDB's threads meet the lines, so a rerun gives the same panel)."""
+ORDER_KEY_BASE = 1 << 32
+
+
+def aggregate_orders(lines: OrderLines, dealer_ids: pd.Index, first_month: pd.Period,
+                     n_months: int) -> OrderAggregates:
+    """Aggregate the lines of known dealers in months [first_month, first_month + n_months).
+
+    Distinct orders are counted in the earliest month of their positive lines, so a later
+    line of an order can never move it into an earlier month (no future leaks back)."""
+    n = len(dealer_ids)
+    with lines.connect() as con:
+        con.register("dealer_codes", pa.table({
+            "dealer_id": pa.array(dealer_ids.astype(str).to_numpy(), pa.string()),
+            "code": pa.array(np.arange(n, dtype=np.int64))}))
+        first = first_month.year * 12 + first_month.month - 1
+        con.execute(f"""
+            CREATE TEMP VIEW known AS
+            SELECT d.code, (year(l.order_date) * 12 + month(l.order_date) - 1 - {first})
+                       AS month,
+                   l.order_id, l.order_date, l.product_category,
+                   l.quantity, l.net_amount AS amount, l.list_amount,
+                   l.net_amount > 0 AS positive,
+                   l.net_amount > 0 AND coalesce(isfinite(l.list_amount)
+                                                 AND l.list_amount > 0, false) AS has_list
+            FROM lines l JOIN dealer_codes d USING (dealer_id)
+            WHERE l.order_date IS NOT NULL
+              AND year(l.order_date) * 12 + month(l.order_date) - 1 >= {first}
+              AND year(l.order_date) * 12 + month(l.order_date) - 1 < {first + n_months}""")
+        sums_sql = ", ".join(f"{sql} AS {name}" for name, sql in SUM_COLUMNS.items())
+        cells = con.execute(
+            f"SELECT code, month, {sums_sql}, "
+            "max(epoch_ms(order_date) // 86400000) FILTER (positive) AS last_day "
+            "FROM known GROUP BY code, month").fetchnumpy()
+        orders = con.execute("""
+            SELECT code, month, count(*) AS orders FROM (
+                SELECT code, order_id, min(month) AS month FROM known WHERE positive
+                GROUP BY code, order_id)
+            GROUP BY code, month""").fetchnumpy()
+        days = con.execute("""
+            SELECT DISTINCT code * CAST(4294967296 AS BIGINT)
+                            + epoch_ms(order_date) // 86400000 AS key
+            FROM known WHERE positive""").fetchnumpy()["key"]
+        categories = con.execute("""
+            SELECT code AS dealer, dense_rank() OVER (ORDER BY product_category) - 1
+                       AS category, month, amount
+            FROM (SELECT code, product_category, month, fsum(amount) AS amount
+                  FROM known WHERE positive GROUP BY ALL)
+            ORDER BY dealer, category, month""").df()
+    code = cells["code"].astype(np.int64)
+    month = cells["month"].astype(np.int64)
+    sums = {}
+    for name in SUM_COLUMNS:
+        grid = np.zeros((n, n_months))
+        grid[code, month] = np.nan_to_num(np.asarray(cells[name], dtype=float))
+        sums[name] = grid
+    grid = np.zeros((n, n_months))
+    grid[orders["code"].astype(np.int64), orders["month"].astype(np.int64)] = orders["orders"]
+    sums["orders"] = grid
+    last = np.full((n, n_months), -np.inf)
+    last[code, month] = np.nan_to_num(np.asarray(cells["last_day"], dtype=float), nan=-np.inf)
+    return OrderAggregates(
+        sums=sums,
+        last_day=last,
+        dealer_days=np.sort(np.asarray(days, dtype=np.int64)),
+        category_pairs=categories.astype({"dealer": np.int64, "category": np.int64,
+                                          "month": np.int64, "amount": float}),
+    )
+
+
+def orders_per_dealer(lines: OrderLines) -> pd.Series:
+    """Distinct orders per dealer among the accepted lines (dealers with at least one)."""
+    with lines.connect() as con:
+        counts = con.execute("""
+            SELECT dealer_id, count(DISTINCT order_id) AS n FROM lines
+            WHERE dealer_id IS NOT NULL AND order_id IS NOT NULL GROUP BY dealer_id""").df()
+    return pd.Series(counts["n"].to_numpy(dtype=np.int64), index=pd.Index(counts["dealer_id"]))
+
+
+def monthly_amounts(lines: OrderLines, dealer_ids: pd.Index, first_month: pd.Period,
+                    n_months: int) -> np.ndarray:
+    """[dealer, month]: net order amount (the dashboard's orders chart)."""
+    codes = pd.Index(dealer_ids.astype(str))
+    with lines.connect() as con:
+        con.register("wanted", pa.table({"dealer_id": pa.array(codes.to_numpy(), pa.string()),
+                                         "code": pa.array(np.arange(len(codes)))}))
+        first = first_month.year * 12 + first_month.month - 1
+        cells = con.execute(f"""
+            SELECT code, year(order_date) * 12 + month(order_date) - 1 - {first} AS month,
+                   fsum(net_amount) AS amount
+            FROM lines JOIN wanted USING (dealer_id)
+            WHERE year(order_date) * 12 + month(order_date) - 1 BETWEEN {first}
+                  AND {first + n_months - 1}
+            GROUP BY ALL""").fetchnumpy()
+    grid = np.zeros((len(codes), n_months))
+    grid[cells["code"].astype(np.int64), cells["month"].astype(np.int64)] = cells["amount"]
+    return grid
