@@ -98,13 +98,14 @@ class SuspectSplit:
                 GROUP BY h HAVING count(*) > 1""")
             status = quote(self.source["status"]) if "status" in self.source else "NULL"
             suspects = con.sql(f"""
+                WITH hashed AS (SELECT *, {row_hash} AS __h__ FROM {rows_of})
                 SELECT file_row_number AS __row__,
                        coalesce({status} IN (SELECT v FROM cancelled_status), false)
-                           AND {row_hash} NOT IN (SELECT h FROM repeated) AS __cancelled__,
+                           AND __h__ NOT IN (SELECT h FROM repeated) AS __cancelled__,
                        {every}
-                FROM {rows_of}
+                FROM hashed
                 WHERE NOT coalesce({self._certainly_passes()}, false)
-                   OR {row_hash} IN (SELECT h FROM repeated)
+                   OR __h__ IN (SELECT h FROM repeated)
                 ORDER BY file_row_number""").to_arrow_table()
         rows = suspects.column("__row__").to_numpy().astype(np.int64)
         gone = suspects.column("__cancelled__").to_numpy(zero_copy_only=False).astype(bool)
