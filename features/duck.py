@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -44,6 +45,43 @@ def row_hash_sql(path: Path, columns: list[str]) -> str:
         parts.append(f"CASE WHEN isnan({c}) THEN NULL ELSE {c} END"
                      if pa.types.is_floating(kind) else c)
     return f"hash({', '.join(parts)})"
+
+
+PLAIN_CODE_POINT = "(c BETWEEN 33 AND 126 OR c >= 13312)"
+"""A character that is certainly not whitespace: printable ASCII, or CJK and above
+(Python's str.strip removes no character from U+3400 on)."""
+
+
+def plain_ends_sql(column: str) -> str:
+    """SQL: the text's first and last characters are certainly not whitespace, so
+    trimming leaves it as it is (NULL for NULL; false for '')."""
+    ends = [PLAIN_CODE_POINT.replace("c", f"ord(left({column}, 1))"),
+            PLAIN_CODE_POINT.replace("c", f"ord(right({column}, 1))")]
+    return f"({' AND '.join(ends)})"
+
+
+def parquet_key_candidates(path: Path, column: str, memory_mb: int
+                           ) -> tuple[np.ndarray, pd.Series] | None:
+    """Rows whose record id may be used by another row once trimmed: the id occurs more
+    than once as written, or is not plain (plain_ends_sql), or equals a not-plain id
+    trimmed by Python (the row checks' trimming). Positions in the file and the ids as
+    written; None when the column is not text (the caller reads the ids itself)."""
+    if not pa.types.is_string(pq.ParquetFile(path).schema_arrow.field(column).type):
+        return None
+    c = quote(column)
+    with connect(memory_mb) as con:
+        odd = con.execute(f"SELECT DISTINCT {c} AS k FROM {scan(path)} "
+                          f"WHERE k IS NOT NULL AND NOT {plain_ends_sql(c)}").fetchall()
+        trimmed = sorted({str(k).strip() for (k,) in odd})
+        con.register("trimmed", pa.table({"k": pa.array(trimmed, pa.string())}))
+        got = con.execute(f"""
+            WITH ids AS (SELECT file_row_number AS r, {c} AS k FROM {scan(path)})
+            SELECT r, k FROM ids
+            WHERE k IN (SELECT k FROM ids GROUP BY k HAVING count(*) > 1)
+               OR NOT {plain_ends_sql("k")} OR k IN (SELECT k FROM trimmed)
+            ORDER BY r""").fetch_df()
+    return (got["r"].to_numpy(dtype=np.int64),
+            pd.Series(got["k"].to_numpy(dtype=object), dtype="string"))
 
 
 def parquet_row_hashes(path: Path, columns: list[str], memory_mb: int) -> np.ndarray:

@@ -26,16 +26,13 @@ import pyarrow.parquet as pq
 
 from features.coercion import coerce, map_text
 from features.contract import CANCELLED_STATUSES, Kind, Table
-from features.duck import connect, quote, row_hash_sql, scan
+from features.duck import connect, plain_ends_sql, quote, row_hash_sql, scan
 from features.orderlines import ParquetLines
 from features.reading import RawTable
 from features.settings import ContractSettings
 
 EARLIEST_DAY = "1900-01-01"
 """Older dates go to the row-level checks (pandas' nanosecond timestamps end at 1677)."""
-PLAIN_CODE_POINT = "(c BETWEEN 33 AND 126 OR c >= 13312)"
-"""A first or last character that is certainly not whitespace: printable ASCII, or CJK
-and above (Python strips no character from U+3400 on)."""
 
 
 def streamable(raw: RawTable, settings: ContractSettings) -> bool:
@@ -129,13 +126,13 @@ class SuspectSplit:
         decided by the same coercion the row-level checks use, once per distinct value;
         and the raw status values that mean cancelled."""
         out, cancelled = {}, []
-        for col in self.table.columns:
-            if col.name not in self.source or col.many_values or col.kind not in (
-                    Kind.ID, Kind.TEXT):
-                continue
-            raw = con.execute(f"SELECT DISTINCT {quote(self.source[col.name])} AS v "
-                              f"FROM {rows_of} WHERE v IS NOT NULL").df()["v"]
-            raw = pd.Series(raw.to_numpy(dtype=object), dtype="string")
+        columns = [c for c in self.table.columns if c.name in self.source
+                   and not c.many_values and c.kind in (Kind.ID, Kind.TEXT)]
+        distinct = con.execute("SELECT " + ", ".join(  # one scan for every column
+            f"list(DISTINCT {quote(self.source[c.name])})" for c in columns)
+            + f" FROM {rows_of}").fetchall()[0]
+        for col, values in zip(columns, distinct, strict=True):
+            raw = pd.Series([v for v in values if v is not None], dtype="string")
             typed = coerce(raw, col.kind)[0].astype("string")
             plain = (typed == raw).fillna(False).to_numpy(dtype=bool)
             if col.name == "dealer_id":
@@ -159,9 +156,7 @@ class SuspectSplit:
             if col.kind in (Kind.ID, Kind.TEXT) and not col.many_values:
                 test = f"{c} IN (SELECT v FROM plain_{col.name})"
             elif col.kind in (Kind.ID, Kind.TEXT):
-                ends = [PLAIN_CODE_POINT.replace("c", f"ord(left({c}, 1))"),
-                        PLAIN_CODE_POINT.replace("c", f"ord(right({c}, 1))")]
-                test = f"({' AND '.join(ends)})"
+                test = plain_ends_sql(c)
             elif col.kind == Kind.DATE:
                 day = f"CAST({c} AS DATE)"
                 test = f"{day} >= DATE '{EARLIEST_DAY}'"

@@ -25,7 +25,7 @@ from features.contract import (
     Kind,
     Table,
 )
-from features.duck import parquet_row_hashes
+from features.duck import parquet_key_candidates, parquet_row_hashes
 from features.io import write_csv_atomically
 from features.large_orders import SuspectSplit, streamable
 from features.orderlines import OrderLines, orders_per_dealer
@@ -228,17 +228,20 @@ class _TableCheck:
         # a table that fits in one chunk is read once; a larger one twice (two passes)
         once = self.raw.num_rows is None or rows is None or self.raw.num_rows <= rows
         chunks = list(self.raw.chunks(rows)) if once else None
-        hashes = None
-        if self.raw.frame is None:  # a Parquet file: DuckDB hashes its rows on both cores
-            hashes = parquet_row_hashes(self.raw.path, self.raw.file_columns(present),
-                                        self.settings.sql_memory_mb)
+        hashes = keys = None
+        if self.raw.frame is None:  # a Parquet file: DuckDB reads it on both cores
+            memory = self.settings.sql_memory_mb
+            hashes = parquet_row_hashes(self.raw.path, self.raw.file_columns(present), memory)
+            if table.key is not None:
+                keys = parquet_key_candidates(self.raw.path,
+                                              self.raw.file_columns([table.key])[0], memory)
         if hashes is None:
             first = (f[present] for f in (chunks if once else self.raw.chunks(rows)))
-        elif table.key is None:
+        elif table.key is None or keys is not None:
             first = iter(())
         else:
             first = (f[[table.key]] for f in (chunks if once else self.raw.chunks(rows)))
-        self.first_pass = _FirstPass(first, table.key, hashes)
+        self.first_pass = _FirstPass(first, table.key, hashes, keys)
         self.cursor = 0
         accepted_parts, rejected_parts = [], []
         rows_read = duplicates = cancelled = 0
@@ -541,31 +544,39 @@ class _FirstPass:
     pass, with the row that used it first."""
 
     def __init__(self, chunks: Iterable[pd.DataFrame], key: str | None,
-                 hashes: np.ndarray | None = None) -> None:
-        given, keys, rows = hashes is not None, [], []
+                 hashes: np.ndarray | None = None,
+                 key_candidates: tuple[np.ndarray, pd.Series] | None = None) -> None:
+        """`hashes` and `key_candidates` (positions, raw keys), when given, come from
+        DuckDB over a Parquet file; otherwise both are computed from the chunks."""
+        given, keys, positions = hashes is not None, [], []
         parts = [] if hashes is None else [hashes]
         for chunk in chunks:
             if not given:
                 parts.append(pd.util.hash_pandas_object(chunk, index=False).to_numpy())
-            if key is not None:
-                keys.append(coerce(chunk[key], Kind.ID, many_values=True)[0])
-                rows.append(chunk.index.to_numpy() + 1)
+            if key is not None and key_candidates is None:
+                keys.append(chunk[key])
+                positions.append(chunk.index.to_numpy())
         self.hashes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
         self.candidate = _repeated(self.hashes)
         self.earlier: dict[int, list[tuple]] = {}
         self.key_repeated = np.zeros(len(self.hashes), dtype=bool)
         self.key_first_row = pd.Series(dtype="int64")
+        if key_candidates is not None:
+            positions, keys = [key_candidates[0]], [key_candidates[1]]
         if key is not None and keys:
-            # one factorization (a hash pass over the strings), then integer work
-            code, uniques = pd.factorize(pd.concat(keys, ignore_index=True))
-            row = np.concatenate(rows)
-            position = np.arange(len(code))
-            first = np.full(len(uniques), -1, dtype=np.int64)
-            known = code >= 0
-            first[code[known][::-1]] = position[known][::-1]
-            self.key_repeated = known & (first[np.maximum(code, 0)] != position)
-            shared = np.flatnonzero(np.bincount(code[known], minlength=len(uniques)) > 1)
-            self.key_first_row = pd.Series(row[first[shared]], index=uniques[shared])
+            self._key_reuse(pd.concat(keys, ignore_index=True), np.concatenate(positions))
+
+    def _key_reuse(self, raw: pd.Series, position: np.ndarray) -> None:
+        """Keys (trimmed) used again, and the row of each one's first use: one
+        factorization (a hash pass over the strings), then integer work."""
+        code, uniques = pd.factorize(coerce(raw, Kind.ID, many_values=True)[0])
+        first = np.full(len(uniques), -1, dtype=np.int64)
+        known = code >= 0
+        first[code[known][::-1]] = np.flatnonzero(known)[::-1]
+        again = np.flatnonzero(known & (first[np.maximum(code, 0)] != np.arange(len(code))))
+        self.key_repeated[position[again]] = True
+        shared = np.flatnonzero(np.bincount(code[known], minlength=len(uniques)) > 1)
+        self.key_first_row = pd.Series(position[first[shared]] + 1, index=uniques[shared])
 
     def duplicates(self, frame: pd.DataFrame, where: np.ndarray) -> np.ndarray:
         """Which rows of the next chunk (at table positions `where`) repeat an earlier row."""

@@ -26,7 +26,9 @@ def messy(tmp_path_factory):
     far.to_parquet(out / "orders.parquet", row_group_size=1000)
     tickets = pd.read_parquet(out / "tickets.parquet")
     reused = tickets.iloc[[0]].assign(category="design")  # same id, other values
-    pd.concat([tickets, reused, tickets.iloc[[1]]], ignore_index=True).to_parquet(
+    padded = tickets.iloc[[2]].assign(ticket_id=" " + tickets.iloc[2]["ticket_id"] + "\u3000",
+                                      category="warranty")  # the same id once trimmed
+    pd.concat([tickets, reused, tickets.iloc[[1]], padded], ignore_index=True).to_parquet(
         out / "tickets.parquet")
     return out, date.fromisoformat(summary.as_of)
 
@@ -42,10 +44,30 @@ def test_chunked_and_whole_checks_agree(messy):
         pd.testing.assert_frame_equal(whole.rejects[name], chunked.rejects[name])
     orders = whole.report.tables["orders"]
     assert orders.duplicates >= 4  # the three far copies and the second copy of row 4
-    assert whole.report.tables["tickets"].rejected_by_reason["duplicate_id"] == 1
+    assert whole.report.tables["tickets"].rejected_by_reason["duplicate_id"] == 2
     assert whole.report.tables["tickets"].duplicates >= 1
-    reject = whole.rejects["tickets"].query("reason == 'duplicate_id'").iloc[0]
-    assert reject["detail"].endswith("was already used in row 1 with different values")
+    reject = whole.rejects["tickets"].query("reason == 'duplicate_id'")
+    assert reject["detail"].iloc[0].endswith("was already used in row 1 with different values")
+    assert reject["detail"].iloc[1].endswith("was already used in row 3 with different values")
+
+
+def test_parquet_and_csv_find_the_same_reused_ids(messy, tmp_path):
+    """DuckDB picks the candidate ids in a Parquet file; the CSV path reads every id."""
+    out, as_of = messy
+    csv = tmp_path / "csv"
+    csv.mkdir()
+    for name in ("dealers", "orders", "tickets"):
+        pd.read_parquet(out / f"{name}.parquet").to_csv(csv / f"{name}.csv", index=False)
+        (csv / f"{name}.parquet").unlink(missing_ok=True)
+    settings = ContractSettings(as_of=as_of)
+    from_csv = load_data(csv, settings).rejects["tickets"]
+    parquet = tmp_path / "parquet"
+    parquet.mkdir()
+    for name in ("dealers", "orders", "tickets"):
+        (parquet / f"{name}.parquet").write_bytes((out / f"{name}.parquet").read_bytes())
+    from_parquet = load_data(parquet, settings).rejects["tickets"]
+    columns = ["row", "reason", "detail"]
+    assert from_csv[columns].equals(from_parquet[columns])
 
 
 @settings(max_examples=200, deadline=None)
