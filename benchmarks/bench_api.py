@@ -102,7 +102,7 @@ def dealer_history(data: Path, dealer: str, as_of: str) -> str:
     from features.settings import ContractSettings
     from features.validation import load_data
 
-    loaded = load_data(data, ContractSettings())
+    loaded = load_data(data, ContractSettings(stream_order_lines=10**12))  # every column
     body: dict = {"as_of": as_of}
     for name, table in loaded.tables.items():
         rows = table[table["dealer_id"].astype(str) == dealer].copy()

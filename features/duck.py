@@ -6,6 +6,7 @@ the row-level pandas code only ever sees the rows that need it.
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from pathlib import Path
 
@@ -17,7 +18,15 @@ import pyarrow.parquet as pq
 
 
 def connect(memory_mb: int) -> duckdb.DuckDBPyConnection:
-    """An in-memory connection that spills to the system's temporary folder."""
+    """A new connection to this process's in-memory database (which spills to the
+    system's temporary folder beyond `memory_mb`). Each has its own registered tables and
+    temporary views, so threads never see each other's; opening one costs microseconds,
+    where a new database costs 15 ms (a posted history is aggregated in a few)."""
+    return _database(memory_mb).cursor()
+
+
+@functools.lru_cache(maxsize=4)
+def _database(memory_mb: int) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(config={
         "memory_limit": f"{memory_mb}MB",
         "temp_directory": str(Path(tempfile.gettempdir()) / "dealer-risk-duckdb")})

@@ -86,7 +86,7 @@ class OrderLines:
         if self.parquet is not None:
             con.register("suspect_rows", self.parquet.suspect_rows)
             parts.append(self.parquet.select())
-        con.execute("CREATE VIEW lines AS " + " UNION ALL ".join(parts))
+        con.execute("CREATE TEMP VIEW lines AS " + " UNION ALL ".join(parts))
         return con
 
     def date_range(self) -> tuple[pd.Timestamp, pd.Timestamp]:

@@ -202,12 +202,22 @@ def peer_stats(frame: pd.DataFrame, column: str, min_group: int) -> tuple[pd.Ser
     `min_group` values falls back to the whole region. Used by the peer features and by
     the explanations' "peer median", so both mean the same group.
     """
-    fine = frame.groupby(["cutoff", "profile_region", "profile_tier"], observed=True)[column]
-    coarse = frame.groupby(["cutoff", "profile_region"], observed=True)[column]
-    use_fine = fine.transform("count") >= min_group
+    fine, coarse, use_fine = _peer_groups(frame, [column], min_group)
     median = fine.transform("median").where(use_fine, coarse.transform("median"))
     pct = fine.rank(pct=True).where(use_fine, coarse.rank(pct=True)) * 100
-    return median, pct
+    return median[column], pct[column]
+
+
+def peer_medians(frame: pd.DataFrame, columns: list[str], min_group: int) -> pd.DataFrame:
+    """peer_stats' medians for many columns at once (one grouping for all of them)."""
+    fine, coarse, use_fine = _peer_groups(frame, columns, min_group)
+    return fine.transform("median").where(use_fine, coarse.transform("median"))
+
+
+def _peer_groups(frame: pd.DataFrame, columns: list[str], min_group: int):
+    fine = frame.groupby(["cutoff", "profile_region", "profile_tier"], observed=True)[columns]
+    coarse = frame.groupby(["cutoff", "profile_region"], observed=True)[columns]
+    return fine, coarse, fine.transform("count") >= min_group
 
 
 def _add_labels(out: pd.DataFrame, m: Monthly, tables: dict[str, pd.DataFrame],

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from features.catalog import BY_NAME, GROUPS
-from features.panel import peer_stats
+from features.panel import peer_medians
 from features.text import sentence_with_context
 from models.bundle import Bundle, ClassifierBundle
 
@@ -72,16 +72,23 @@ class Context:
         self.past = past.set_index("dealer_id") if past is not None and len(past) else None
         self.min_peer_group = min_peer_group
         self.months = months
+        self._all_medians: pd.DataFrame | None = None
         self._peer = cache(self._peer_uncached)
         self._past = cache(self._past_uncached)
 
     def _peer_uncached(self, feature: str) -> dict | None:
-        if BY_NAME[feature].categorical or feature not in self.population.columns:
-            return None
-        values = pd.to_numeric(self.population[feature], errors="coerce")
-        frame = self.population[["cutoff", "profile_region", "profile_tier"]].assign(v=values)
-        median, _ = peer_stats(frame, "v", self.min_peer_group)
-        return median.to_dict()
+        medians = self._medians()
+        return medians[feature].to_dict() if feature in medians.columns else None
+
+    def _medians(self) -> pd.DataFrame:
+        """Every numeric feature's peer median, in one grouping (per feature: 5x slower)."""
+        if self._all_medians is None:
+            names = [c for c in self.population.columns
+                     if c in BY_NAME and not BY_NAME[c].categorical]
+            frame = self.population[["cutoff", "profile_region", "profile_tier"]].join(
+                self.population[names].apply(pd.to_numeric, errors="coerce"))
+            self._all_medians = peer_medians(frame, names, self.min_peer_group)
+        return self._all_medians
 
     def _past_uncached(self, feature: str) -> dict | None:
         if self.past is None or feature not in self.past.columns:

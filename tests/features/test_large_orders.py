@@ -4,6 +4,7 @@ checks give on the whole file: same report, same rejects, same lines, same panel
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pandas as pd
@@ -95,3 +96,33 @@ def test_a_file_replaced_during_the_run_is_refused(messy, tmp_path):
     os.utime(copy / "orders.parquet", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     with pytest.raises(ContractError, match="changed while it was being read"):
         build_panel(streamed.tables)
+
+
+def test_threads_aggregating_at_once_never_see_each_others_lines():
+    """The API scores posted histories on a thread pool; every aggregation opens its own
+    connection to the process's one DuckDB database."""
+    import numpy as np
+
+    from features.orderlines import aggregate_orders
+
+    def frame(seed: int) -> pd.DataFrame:
+        r = np.random.default_rng(seed)
+        n = 2000
+        return pd.DataFrame({
+            "dealer_id": r.choice(["a", "b", "c"], n), "order_id": r.integers(0, 500, n)
+            .astype(str), "order_date": pd.Timestamp("2024-01-01")
+            + pd.to_timedelta(r.integers(0, 300, n), unit="D"),
+            "product_category": r.choice(["x", "y"], n),
+            "quantity": r.integers(1, 5, n).astype(float), "net_amount": r.random(n) * 100,
+            "list_amount": r.random(n) * 120})
+
+    def amounts(f: pd.DataFrame) -> np.ndarray:
+        return aggregate_orders(OrderLines.of(f), pd.Index(["a", "b", "c"]),
+                                pd.Period("2024-01", "M"), 10).sums["amount"]
+
+    frames = [frame(i) for i in range(6)]
+    alone = [amounts(f) for f in frames]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(amounts, frames * 3))
+    for i, got in enumerate(together):
+        np.testing.assert_array_equal(got, alone[i % len(frames)])
