@@ -18,6 +18,30 @@ FORECAST_COLUMNS = ("wape", "mae", "predicted_over_actual", "pinball_lo", "pinba
                     "coverage")
 
 
+EXTERNAL_MARK = ("<!-- Sections below are written by benchmarks (e.g. benchmarks/cdnow/"
+                 "bench_cdnow.py --card); regenerating the card keeps them. -->")
+
+
+def keep_external(card: str, previous: str | None) -> str:
+    """The freshly rendered card, followed by the benchmark sections of the previous one."""
+    if previous is None or EXTERNAL_MARK not in previous:
+        return card
+    return card.rstrip("\n") + "\n\n" + previous[previous.index(EXTERNAL_MARK):]
+
+
+def with_section(card: str, heading: str, body: str) -> str:
+    """The card with its benchmark section `heading` (a '## ' line) replaced by `body`,
+    or added after the others."""
+    if EXTERNAL_MARK not in card:
+        card = card.rstrip("\n") + "\n\n" + EXTERNAL_MARK + "\n"
+    head, tail = card.split(EXTERNAL_MARK, 1)
+    sections = [s for s in tail.split("\n## ") if s.strip()]
+    kept = [s for s in sections if not ("## " + s.lstrip("# ")).startswith(heading)]
+    parts = ["## " + s.lstrip("# ").strip("\n") for s in kept]
+    parts.append(heading + "\n\n" + body.strip("\n"))
+    return head + EXTERNAL_MARK + "\n\n" + "\n\n".join(parts) + "\n"
+
+
 def _markdown(frame: pd.DataFrame, digits: int = 3) -> str:
     cols = list(frame.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]

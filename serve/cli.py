@@ -516,6 +516,7 @@ def backtest(
     alert rules against the labels."""
     from features.simulator.truth import CAUSE_GROUPS, read_churners
     from models.backtest import headline, pooled
+    from models.card import keep_external
     from models.dataset import TrainingDataError
     from models.gate import baseline_checks
     from models.pipeline import backtest as run_backtest
@@ -540,7 +541,8 @@ def backtest(
     target = out or cfg.work_dir / "backtest.csv"
     write_text_atomically(result.table.to_csv(index=False), target)
     if card is not None:
-        write_text_atomically(result.card, card)
+        previous = card.read_text(encoding="utf-8") if card.exists() else None
+        write_text_atomically(keep_external(result.card, previous), card)
     quality = _alert_quality(panel, result, cfg, alerts_doc, inputs.fingerprint)
     if as_json:
         sys.stdout.write(json.dumps({"run_id": result.run_id, "table": str(target),

@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
+from models.card import with_section
+
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "benchmarks" / "out" / "cdnow"
 HERE = Path(__file__).resolve().parent
@@ -146,6 +148,8 @@ def spend_scores(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--boot", type=int, default=500, help="bootstrap resamples")
+    parser.add_argument("--card", type=Path, help="write the results as a section of this "
+                        "model card (docs/model-card.md)")
     args = parser.parse_args()
     start = time.perf_counter()
     python = helper_python()
@@ -156,38 +160,96 @@ def main() -> None:
     peers = pd.read_csv(peers_csv, dtype={"customer_id": str})
     mine = ours(folder)
     both = mine.merge(peers, on=["customer_id", "cutoff"], how="inner")
-    print(f"# python benchmarks/cdnow/bench_cdnow.py --boot {args.boot}")
-    print(f"# {platform.machine()} Python {platform.python_version()}, {date.today()}, "
-          f"{time.perf_counter() - start:.0f} s; peers: {LIFETIMES} in its own venv")
-    print("| cutoff | customers | no-purchase rate | predictor | ROC AUC | PR AUC (buyers) | "
-          "log loss | Brier | ECE | AUC diff vs BG/NBD (95%) | log-loss diff | Brier diff |")
-    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---|---|---|")
+    command = f"python benchmarks/cdnow/bench_cdnow.py --boot {args.boot}"
+    header = (f"{platform.machine()} Python {platform.python_version()}, {date.today()}, "
+              f"{time.perf_counter() - start:.0f} s; peers: {LIFETIMES} in its own venv")
+    churn, verdicts = churn_table(both, args.boot)
+    tables = churn + [""] + spend_table(both)
+    print(f"# {command}\n# {header}")
+    print("\n".join(tables))
+    print("\n".join(verdicts))
+    if args.card is not None:
+        section = CARD_TEXT.format(command=command, header=header)
+        section += "\n" + "\n".join(tables) + "\n\n" + "\n".join(verdicts) + "\n"
+        card = args.card.read_text(encoding="utf-8")
+        args.card.write_text(with_section(card, CARD_HEADING, section), encoding="utf-8")
+        print(f"# model card section written: {args.card}")
+
+
+def churn_table(both: pd.DataFrame, boot: int) -> tuple[list[str], list[str]]:
+    """The churn comparison as Markdown rows, and one verdict line per cutoff: does ours
+    beat both peers on ROC AUC, log loss and Brier, with the AUC and log-loss intervals
+    against BG/NBD clear of zero?"""
+    lines = ["| cutoff | customers | no-purchase rate | predictor | ROC AUC | PR AUC (buyers) "
+             "| log loss | Brier | ECE | AUC diff vs BG/NBD (95%) | log-loss diff | Brier "
+             "diff |", "|---|---:|---:|---|---:|---:|---:|---:|---:|---|---|---|"]
+    verdicts = []
     for text in CUTOFFS:
         part = both[both["cutoff"] == text]
         y = part["churn"].to_numpy(dtype=float)
         base = part["p0_bgnbd"].to_numpy()
+        got, ours_diff = {}, {}
         for name, col in (("ours", "p_ours"), ("BG/NBD", "p0_bgnbd"),
                           ("Pareto/NBD", "p0_pareto")):
             p = part[col].to_numpy()
-            s = scores(y, p)
-            diff = bootstrap(y, p, base, args.boot) if col != "p0_bgnbd" else {}
-            print(f"| {text} | {len(part):,} | {y.mean():.1%} | {name} | {s['roc_auc']:.4f} | "
-                  f"{s['pr_auc_buyers']:.4f} | {s['log_loss']:.4f} | {s['brier']:.4f} | "
-                  f"{s['ece']:.4f} | {interval(diff, 'roc_auc')} | "
-                  f"{interval(diff, 'log_loss')} | {interval(diff, 'brier')} |")
-    print()
-    print("| cutoff | predictor | RMSE | Poisson deviance | predicted total | actual total |")
-    print("|---|---|---:|---:|---:|---:|")
+            s = got[name] = scores(y, p)
+            diff = bootstrap(y, p, base, boot) if col != "p0_bgnbd" else {}
+            if name == "ours":
+                ours_diff = diff
+            lines.append(
+                f"| {text} | {len(part):,} | {y.mean():.1%} | {name} | {s['roc_auc']:.4f} | "
+                f"{s['pr_auc_buyers']:.4f} | {s['log_loss']:.4f} | {s['brier']:.4f} | "
+                f"{s['ece']:.4f} | {interval(diff, 'roc_auc')} | "
+                f"{interval(diff, 'log_loss')} | {interval(diff, 'brier')} |")
+        peers = ("BG/NBD", "Pareto/NBD")
+        beats = {m: all((got["ours"][m] > got[p][m]) == (m == "roc_auc") for p in peers)
+                 for m in ("roc_auc", "log_loss", "brier")}
+        clear = ours_diff["roc_auc"][0] > 0 and ours_diff["log_loss"][1] < 0
+        verdicts.append(f"- {text}: beats both peers on " + (", ".join(
+            m for m, ok in beats.items() if ok) or "none of AUC, log loss, Brier")
+            + ("; AUC and log-loss intervals vs BG/NBD clear of zero" if clear
+               else "; intervals vs BG/NBD include zero"))
+    return lines, verdicts
+
+
+def spend_table(both: pd.DataFrame) -> list[str]:
+    lines = ["| cutoff | predictor | RMSE | Poisson deviance | predicted total | actual total |",
+             "|---|---|---:|---:|---:|---:|"]
     for text in CUTOFFS:
         part = both[both["cutoff"] == text].dropna(subset=["spend"])
         actual = part["spend"].to_numpy(dtype=float)
-        for name, col in (("ours p50", "spend_ours_p50"), ("ours expected",
-                                                           "spend_ours_expected"),
+        for name, col in (("ours expected", "spend_ours_expected"),
                           ("BG/NBD x Gamma-Gamma", "spend_bgnbd_gg")):
             s = spend_scores(actual, part[col].to_numpy(dtype=float))
-            print(f"| {text} | {name} | {s['rmse']:.2f} | {s['poisson_deviance']:.2f} | "
-                  f"{s['predicted_total']:,.0f} | {s['actual_total']:,.0f} |")
+            lines.append(f"| {text} | {name} | {s['rmse']:.2f} | {s['poisson_deviance']:.2f} "
+                         f"| {s['predicted_total']:,.0f} | {s['actual_total']:,.0f} |")
+    return lines
 
+
+CARD_HEADING = "## On real data: CDNOW against BG/NBD and Pareto/NBD"
+CARD_TEXT = """\
+`{command}` ({header}).
+
+CDNOW is a real transaction log (23,570 customers of an online CD store, 1997-01 to
+1998-06), the standard benchmark of the "buy till you die" models. Each customer becomes
+a dealer (one region, one tier, only the dealers and orders tables) and the unchanged
+pipeline (features, labels, LightGBM, calibration; settings shortened to the 18-month
+history) is trained at each evaluation cutoff only on earlier cutoffs whose 90-day labels
+were complete. BG/NBD and Pareto/NBD (lifetimes 0.11.3) are fitted on the purchases
+before each cutoff and scored as the probability of no purchase in the same 90 days;
+BG/NBD x Gamma-Gamma gives the expected spend. Intervals: paired bootstrap over
+customers. Population and label: our churn label's (a purchase in the 180 days before
+the cutoff; no purchase in the next 90 days).
+
+What this shows: the pipeline built for dealers is a sound churn ranker and the best
+calibrated of the three on sparse retail histories it was not designed for, once two
+general fixes were made (windows before the data count as zero for customers who started
+within it; rates over the customer's own age). What it does not show: that it beats the
+classical models by a clear margin here (CDNOW has only transactions: recency and
+frequency, exactly what BG/NBD models, with none of the service, complaint, price or
+peer signals our features add), nor anything about dealers: the dealer results are on
+simulated data (above).
+"""
 
 if __name__ == "__main__":
     main()
