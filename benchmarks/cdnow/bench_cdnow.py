@@ -204,11 +204,12 @@ def churn_table(both: pd.DataFrame, boot: int) -> tuple[list[str], list[str]]:
         peers = ("BG/NBD", "Pareto/NBD")
         beats = {m: all((got["ours"][m] > got[p][m]) == (m == "roc_auc") for p in peers)
                  for m in ("roc_auc", "log_loss", "brier")}
-        clear = ours_diff["roc_auc"][0] > 0 and ours_diff["log_loss"][1] < 0
+        better = {"ROC AUC": ours_diff["roc_auc"][0] > 0,
+                  "log loss": ours_diff["log_loss"][1] < 0}
         verdicts.append(f"- {text}: beats both peers on " + (", ".join(
-            m for m, ok in beats.items() if ok) or "none of AUC, log loss, Brier")
-            + ("; AUC and log-loss intervals vs BG/NBD clear of zero" if clear
-               else "; intervals vs BG/NBD include zero"))
+            m for m, ok in beats.items() if ok) or "none of roc_auc, log_loss, brier")
+            + "; better than BG/NBD beyond the 95% interval on " + (", ".join(
+                m for m, ok in better.items() if ok) or "neither ROC AUC nor log loss"))
     return lines, verdicts
 
 
