@@ -16,7 +16,6 @@ pandas checks than necessary, never fewer (tests compare both paths on messy dat
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -77,7 +76,7 @@ class SuspectSplit:
         self.source = dict(zip(raw.columns, schema.names, strict=True))
         """Contract (normalized) name -> the file's own column name."""
         self.present = [c for c in self.table.column_names if c in self.source]
-        self.stamp = _stamp(raw.path)
+        self.stamp = ParquetLines.stamp_of(raw.path)
 
     def run(self) -> tuple[pd.DataFrame, ParquetLines, int]:
         """(suspect lines, the lines left in the file, lines cancelled). A cancelled line
@@ -170,8 +169,3 @@ class SuspectSplit:
         tests += [f"NOT ({amount} < 0 AND {q} >= 0)", f"NOT ({amount} > 0 AND {q} < 0)",
                   f"abs({q}) <= {limit!r}"]
         return " AND ".join(f"({t})" for t in tests)
-
-
-def _stamp(path: Path) -> tuple[int, int]:
-    stat = Path(path).stat()
-    return stat.st_mtime_ns, stat.st_size

@@ -2,11 +2,11 @@
 
 Order lines are the one table that grows to tens of millions of rows. Held in pandas, 50M
 lines take several GB before any feature is computed, so a large Parquet file is never
-loaded: the loader checks in pandas only the lines that could fail a rule, and leaves the
-rest in the file, described by a SQL predicate (`ParquetLines`). Every consumer reads the
-lines through DuckDB, in-process SQL that streams the file with both cores in bounded
-memory, so small frames (tests, one dealer's posted history, CSV files) and large files
-take the same aggregation code.
+loaded: the loader checks in pandas only the lines that could fail a rule, and leaves
+the rest in the file, named by the row numbers they do not have (`ParquetLines`). Every
+consumer reads the lines through DuckDB, in-process SQL that streams the file with both
+cores in bounded memory, so small frames (tests, one dealer's posted history, CSV files)
+and large files take the same aggregation code.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from features.duck import connect, quote, scan
 from features.reading import ContractError
+from features.settings import ContractSettings
 
 LINE_COLUMNS = {
     "dealer_id": "VARCHAR",
@@ -32,7 +33,7 @@ LINE_COLUMNS = {
     "list_amount": "DOUBLE",
 }
 """What the aggregation reads of a line, with its SQL type."""
-DEFAULT_MEMORY_MB = 2048
+DEFAULT_MEMORY_MB = ContractSettings.model_fields["sql_memory_mb"].default
 
 
 @dataclass(frozen=True)
@@ -46,11 +47,16 @@ class ParquetLines:
     columns: dict[str, str]
     suspect_rows: pa.Table
     rows: int
+    """How many lines are left in the file (accepted)."""
     stamp: tuple[int, int]
 
+    @staticmethod
+    def stamp_of(path: Path) -> tuple[int, int]:
+        stat = Path(path).stat()
+        return stat.st_mtime_ns, stat.st_size
+
     def select(self) -> str:
-        current = self.path.stat()
-        if (current.st_mtime_ns, current.st_size) != self.stamp:
+        if self.stamp_of(self.path) != self.stamp:
             raise ContractError(f"{self.path}: the file changed while it was being read; "
                                 "run again")
         cols = []
@@ -99,7 +105,7 @@ class OrderLines:
         return self._range
 
     def to_frame(self) -> pd.DataFrame:
-        """Every accepted line in one pandas frame (LINE_COLUMNS): for small data only."""
+        """Every accepted line in one pandas frame (at least LINE_COLUMNS): small data only."""
         if self.parquet is None:
             return self.frame
         with self.connect() as con:

@@ -548,35 +548,38 @@ class _FirstPass:
                  key_candidates: tuple[np.ndarray, pd.Series] | None = None) -> None:
         """`hashes` and `key_candidates` (positions, raw keys), when given, come from
         DuckDB over a Parquet file; otherwise both are computed from the chunks."""
-        given, keys, positions = hashes is not None, [], []
+        given, keys, rows = hashes is not None, [], []
         parts = [] if hashes is None else [hashes]
         for chunk in chunks:
             if not given:
                 parts.append(pd.util.hash_pandas_object(chunk, index=False).to_numpy())
             if key is not None and key_candidates is None:
                 keys.append(chunk[key])
-                positions.append(chunk.index.to_numpy())
+                rows.append(chunk.index.to_numpy() + 1)
         self.hashes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
         self.candidate = _repeated(self.hashes)
         self.earlier: dict[int, list[tuple]] = {}
         self.key_repeated = np.zeros(len(self.hashes), dtype=bool)
         self.key_first_row = pd.Series(dtype="int64")
-        if key_candidates is not None:
-            positions, keys = [key_candidates[0]], [key_candidates[1]]
+        if key_candidates is not None:  # a Parquet file: positions are row numbers - 1
+            where, keys, rows = key_candidates[0], [key_candidates[1]], [key_candidates[0] + 1]
+        else:  # positions count the rows read; row numbers may skip malformed CSV records
+            where = np.arange(sum(len(k) for k in keys))
         if key is not None and keys:
-            self._key_reuse(pd.concat(keys, ignore_index=True), np.concatenate(positions))
+            self._key_reuse(pd.concat(keys, ignore_index=True), where, np.concatenate(rows))
 
-    def _key_reuse(self, raw: pd.Series, position: np.ndarray) -> None:
-        """Keys (trimmed) used again, and the row of each one's first use: one
-        factorization (a hash pass over the strings), then integer work."""
+    def _key_reuse(self, raw: pd.Series, where: np.ndarray, row: np.ndarray) -> None:
+        """Keys (trimmed) used again (at table positions `where`), and the row number of
+        each one's first use: one factorization (a hash pass over the strings), then
+        integer work."""
         code, uniques = pd.factorize(coerce(raw, Kind.ID, many_values=True)[0])
         first = np.full(len(uniques), -1, dtype=np.int64)
         known = code >= 0
         first[code[known][::-1]] = np.flatnonzero(known)[::-1]
         again = np.flatnonzero(known & (first[np.maximum(code, 0)] != np.arange(len(code))))
-        self.key_repeated[position[again]] = True
+        self.key_repeated[where[again]] = True
         shared = np.flatnonzero(np.bincount(code[known], minlength=len(uniques)) > 1)
-        self.key_first_row = pd.Series(position[first[shared]] + 1, index=uniques[shared])
+        self.key_first_row = pd.Series(row[first[shared]], index=uniques[shared])
 
     def duplicates(self, frame: pd.DataFrame, where: np.ndarray) -> np.ndarray:
         """Which rows of the next chunk (at table positions `where`) repeat an earlier row."""

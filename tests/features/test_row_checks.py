@@ -189,6 +189,22 @@ def test_malformed_records_are_rejected_with_their_row(folder, settings):
     assert loaded.report.tables["orders"].balanced
 
 
+def test_a_reused_id_after_a_malformed_record_names_the_right_rows(folder, settings):
+    """Row numbers count the file's records, malformed ones included; the reuse check
+    counts the records it read: both must line up."""
+    tickets = (TICKETS
+               + "T1,D1,2024-01-02 09:00,order,2024-01-04 09:00,2024-01-03 10:00,1\n"
+               + "T2,D1,2024-01-05 09:00,order,2024-01-06 09:00,,1,EXTRA\n"
+               + "T3,D2,2024-01-07 09:00,design,2024-01-09 09:00,,0\n"
+               + "T1,D2,2024-02-01 09:00,design,2024-02-03 09:00,,0\n")
+    loaded = load_data(folder({"tickets.csv": tickets}), settings)
+    rejects = loaded.rejects["tickets"].set_index("row")
+    assert rejects.loc[2, "reason"] == "malformed_record"
+    assert rejects.loc[4, "reason"] == "duplicate_id"
+    assert rejects.loc[4, "detail"].endswith("was already used in row 1 with different values")
+    assert loaded.tables["tickets"]["ticket_id"].tolist() == ["T1", "T3"]
+
+
 def test_exact_duplicates_are_dropped_and_cancelled_lines_excluded(folder, settings):
     lines = ORDERS.splitlines()
     orders = "\n".join([*lines, lines[1], lines[1],
