@@ -1,4 +1,8 @@
-"""Dependencies shared by the routers: the serving state, the settings, the caller's role."""
+"""Dependencies shared by the routers: the serving state, the settings, the caller's role.
+
+All are `async def`: they only read memory, and FastAPI runs a plain `def` dependency on
+its thread pool, a hand-off per dependency per request that cost the lookup more than
+its own work."""
 
 from __future__ import annotations
 
@@ -16,15 +20,15 @@ api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
                               description="Your API key (roles: reader, admin).")
 
 
-def get_holder(request: Request) -> StateHolder:
+async def get_holder(request: Request) -> StateHolder:
     return request.app.state.holder
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.holder.settings
 
 
-def get_state(holder: Annotated[StateHolder, Depends(get_holder)]) -> ServingState:
+async def get_state(holder: Annotated[StateHolder, Depends(get_holder)]) -> ServingState:
     state = holder.state  # one read: the whole request sees one state
     if state is None:
         raise HTTPException(503, f"not ready: {holder.error or 'still loading'}")
@@ -41,7 +45,7 @@ def role_of(key: str | None, keys: dict[str, str]) -> str | None:
 
 
 def require(role: str):
-    def check(settings: Annotated[Settings, Depends(get_settings)],
+    async def check(settings: Annotated[Settings, Depends(get_settings)],
               key: Annotated[str | None, Security(api_key_header)]) -> str:
         if not settings.api_keys:
             return "admin"  # no keys configured: open, loopback only (see serve command)

@@ -20,11 +20,13 @@ Lang = Annotated[Literal["en", "zh"] | None, Query(
 
 @router.get("/{dealer_id}/risk", response_model=DealerRiskResponse, response_class=JSON,
             responses={404: {"description": "Unknown dealer"}})
-def get_dealer_risk(dealer_id: DealerId, state: State, settings: AppSettings, _: Reader,
-                    lang: Lang = None,
-                    accept_language: Annotated[str | None, Header()] = None):
+async def get_dealer_risk(dealer_id: DealerId, state: State, settings: AppSettings,
+                          _: Reader, lang: Lang = None,
+                          accept_language: Annotated[str | None, Header()] = None):
     """The dealer's churn and decline risk with their main factors, its forecast, the
     change since the previous snapshot, and data-quality flags."""
+    # async: a cached document is a dict lookup, and a first render a few ms of CPU, so
+    # the event loop answers it directly instead of handing it to the thread pool
     snap = state.current
     language = pick_lang(lang, accept_language)
     cached = state.documents.get((dealer_id, language))
