@@ -34,6 +34,8 @@ def test_runs_top_to_bottom(path, tmp_path, monkeypatch):
     for key, value in {"DEALER_RISK_NB_DEALERS": "250", "DEALER_RISK_NB_MONTHS": "32",
                        "DEALER_RISK_NB_SEED": "3", "DEALER_RISK_NB_FAST": "1",
                        "DEALER_RISK_NB_WORK": str(tmp_path / "work"),
+                       # the loader leaves the orders file on disk, as with large data
+                       "DEALER_RISK_CONTRACT__STREAM_ORDER_LINES": "0",
                        "MPLBACKEND": "Agg"}.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("DEALER_RISK_NB_DATA", raising=False)
