@@ -150,6 +150,16 @@ which DuckDB's threads meet the lines, so a rerun gives the same panel)."""
 ORDER_KEY_BASE = 1 << 32
 
 
+def _month_number(column: str) -> str:
+    """SQL: months since year 0 of a date column (consecutive months differ by one)."""
+    return f"(year({column}) * 12 + month({column}) - 1)"
+
+
+def _period_number(month: pd.Period) -> int:
+    """The same number for a month in Python."""
+    return month.year * 12 + month.month - 1
+
+
 def aggregate_orders(lines: OrderLines, dealer_ids: pd.Index, first_month: pd.Period,
                      n_months: int) -> OrderAggregates:
     """Aggregate the lines of known dealers in months [first_month, first_month + n_months).
@@ -161,11 +171,10 @@ def aggregate_orders(lines: OrderLines, dealer_ids: pd.Index, first_month: pd.Pe
         con.register("dealer_codes", pa.table({
             "dealer_id": pa.array(dealer_ids.astype(str).to_numpy(), pa.string()),
             "code": pa.array(np.arange(n, dtype=np.int64))}))
-        first = first_month.year * 12 + first_month.month - 1
+        first = _period_number(first_month)
         con.execute(f"""
             CREATE TEMP VIEW known AS
-            SELECT d.code, (year(l.order_date) * 12 + month(l.order_date) - 1 - {first})
-                       AS month,
+            SELECT d.code, {_month_number("l.order_date")} - {first} AS month,
                    l.order_id, l.order_date, l.product_category,
                    l.quantity, l.net_amount AS amount, l.list_amount,
                    l.net_amount > 0 AS positive,
@@ -173,8 +182,8 @@ def aggregate_orders(lines: OrderLines, dealer_ids: pd.Index, first_month: pd.Pe
                                                  AND l.list_amount > 0, false) AS has_list
             FROM lines l JOIN dealer_codes d USING (dealer_id)
             WHERE l.order_date IS NOT NULL
-              AND year(l.order_date) * 12 + month(l.order_date) - 1 >= {first}
-              AND year(l.order_date) * 12 + month(l.order_date) - 1 < {first + n_months}""")
+              AND {_month_number("l.order_date")} >= {first}
+              AND {_month_number("l.order_date")} < {first + n_months}""")
         sums_sql = ", ".join(f"{sql} AS {name}" for name, sql in SUM_COLUMNS.items())
         cells = con.execute(
             f"SELECT code, month, {sums_sql}, "
@@ -232,12 +241,12 @@ def monthly_amounts(lines: OrderLines, dealer_ids: pd.Index, first_month: pd.Per
     with lines.connect() as con:
         con.register("wanted", pa.table({"dealer_id": pa.array(codes.to_numpy(), pa.string()),
                                          "code": pa.array(np.arange(len(codes)))}))
-        first = first_month.year * 12 + first_month.month - 1
+        first = _period_number(first_month)
         cells = con.execute(f"""
-            SELECT code, year(order_date) * 12 + month(order_date) - 1 - {first} AS month,
+            SELECT code, {_month_number("order_date")} - {first} AS month,
                    fsum(net_amount) AS amount
             FROM lines JOIN wanted USING (dealer_id)
-            WHERE year(order_date) * 12 + month(order_date) - 1 BETWEEN {first}
+            WHERE {_month_number("order_date")} BETWEEN {first}
                   AND {first + n_months - 1}
             GROUP BY ALL""").fetchnumpy()
     grid = np.zeros((len(codes), n_months))

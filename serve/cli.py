@@ -100,6 +100,13 @@ def _print_toml(values: dict, prefix: str = "") -> None:
                                   highlight=False, markup=False, soft_wrap=True)
 
 
+DataDir = Annotated[Path | None, typer.Argument(
+    help="Folder with the contract's tables. Default: settings' data_dir.")]
+AsOf = Annotated[str | None, typer.Option(
+    help="The data's as-of date YYYY-MM-DD for validation. Default: today.")]
+"""The arguments most commands share."""
+
+
 @app.command()
 def simulate(
     out_dir: Annotated[Path, typer.Argument(help="Folder to write the data tables into.")],
@@ -144,8 +151,7 @@ def _simulate(out_dir: Path, sim):
 
 @app.command()
 def validate(
-    data_dir: Annotated[Path | None, typer.Argument(
-        help="Folder with the contract's tables. Default: settings' data_dir.")] = None,
+    data_dir: DataDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     as_of: Annotated[str | None, typer.Option(
         help="The data's as-of date YYYY-MM-DD (later events are rejected). Default: today.")]
@@ -187,15 +193,13 @@ def _validate(data_dir: Path, cfg: Settings, *, as_of: date | None, as_json: boo
 
 @app.command()
 def features(
-    data_dir: Annotated[Path | None, typer.Argument(
-        help="Folder with the contract's tables. Default: settings' data_dir.")] = None,
+    data_dir: DataDir = None,
     out: Annotated[Path | None, typer.Option(
         help="Parquet file to write. Default: <work_dir>/panel.parquet.")] = None,
     cutoffs: Annotated[list[str] | None, typer.Option(
         "--cutoff", help="A cutoff YYYY-MM-01 (repeat for several). Default: every month.")]
     = None,
-    as_of: Annotated[str | None, typer.Option(
-        help="The data's as-of date YYYY-MM-DD for validation. Default: today.")] = None,
+    as_of: AsOf = None,
 ) -> None:
     """Build the dealer x cutoff panel (keys, features, labels) and write it as Parquet."""
     cfg = settings()
@@ -286,10 +290,8 @@ def _with_bar(label: str):
 
 @app.command()
 def train(
-    data_dir: Annotated[Path | None, typer.Argument(
-        help="Folder with the contract's tables. Default: settings' data_dir.")] = None,
-    as_of: Annotated[str | None, typer.Option(
-        help="The data's as-of date YYYY-MM-DD for validation. Default: today.")] = None,
+    data_dir: DataDir = None,
+    as_of: AsOf = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
     = False,
     from_run: Annotated[str | None, typer.Option(
@@ -369,10 +371,8 @@ RETRAIN_BUSY = 75
 
 @app.command()
 def retrain(
-    data_dir: Annotated[Path | None, typer.Argument(
-        help="Folder with the contract's tables. Default: settings' data_dir.")] = None,
-    as_of: Annotated[str | None, typer.Option(
-        help="The data's as-of date YYYY-MM-DD for validation. Default: today.")] = None,
+    data_dir: DataDir = None,
+    as_of: AsOf = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as one JSON "
                                           "line (for cron logs).")] = False,
 ) -> None:
@@ -428,10 +428,8 @@ DRIFT_EXIT = 4
 
 @app.command()
 def monitor(
-    data_dir: Annotated[Path | None, typer.Argument(
-        help="Folder with the contract's tables. Default: settings' data_dir.")] = None,
-    as_of: Annotated[str | None, typer.Option(
-        help="The data's as-of date YYYY-MM-DD for validation. Default: today.")] = None,
+    data_dir: DataDir = None,
+    as_of: AsOf = None,
     strict: Annotated[bool, typer.Option(
         help=f"Exit {DRIFT_EXIT} when a score or feature shifted (PSI over "
         "models.monitor.psi_alert): for cron.")] = False,
@@ -495,8 +493,7 @@ def _print_monitor(report: dict, run_id: str, path: Path) -> None:
 
 @app.command()
 def backtest(
-    data_dir: Annotated[Path | None, typer.Argument(
-        help="Folder with the contract's tables. Default: settings' data_dir.")] = None,
+    data_dir: DataDir = None,
     origins: Annotated[int | None, typer.Option(
         help="Monthly origins to refit at. Default: settings' models.backtest.origins.")]
     = None,
@@ -504,8 +501,7 @@ def backtest(
         help="Also write the model card (Markdown) to this file.")] = None,
     out: Annotated[Path | None, typer.Option(
         help="Metrics table CSV. Default: <work_dir>/backtest.csv.")] = None,
-    as_of: Annotated[str | None, typer.Option(
-        help="The data's as-of date YYYY-MM-DD for validation. Default: today.")] = None,
+    as_of: AsOf = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the pooled metrics as JSON.")]
     = False,
     alerts_doc: Annotated[Path | None, typer.Option(
@@ -614,8 +610,7 @@ def _print_pooled(rows) -> None:
 
 @app.command()
 def score(
-    data_dir: Annotated[Path | None, typer.Argument(
-        help="Folder with the contract's tables. Default: settings' data_dir.")] = None,
+    data_dir: DataDir = None,
     as_of: Annotated[str | None, typer.Option(
         help="Score as of this date YYYY-MM-DD (the cutoff is the first day of its month). "
         "Default: the newest complete month.")] = None,
