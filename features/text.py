@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from features.catalog import BY_NAME, Feature
 
@@ -57,6 +58,12 @@ def direction(feature: Feature, value: object, lang: str) -> str:
     return pair[1] if positive else pair[0]
 
 
+# The sentences are pure functions of hashable values; a snapshot repeats many of them
+# (peer medians, flags, categories), so they are remembered, up to a bound.
+_REMEMBERED = 1 << 16
+
+
+@lru_cache(maxsize=_REMEMBERED, typed=True)
 def sentence(name: str, value: object, lang: str = "en") -> str | None:
     """The feature's sentence for a value; None when the value is unknown."""
     if lang not in LANGS:
@@ -73,6 +80,7 @@ def sentence(name: str, value: object, lang: str = "en") -> str | None:
 SIGNED_UNITS = {"change", "per_month", "points", "count_change", "per_million_change"}
 
 
+@lru_cache(maxsize=_REMEMBERED, typed=True)
 def format_signed(name: str, value: object, lang: str = "en") -> str | None:
     """A value in its unit with its sign where the unit is a change (-42%, +3)."""
     if value is None or (not isinstance(value, str) and math.isnan(float(value))):
@@ -89,6 +97,7 @@ _CLAUSE = {"en": ("{months} months earlier: {past}", "peer median: {peer}", " ({
            "zh": ("{months}个月前：{past}", "同组中位数：{peer}", "（{}）", "；")}
 
 
+@lru_cache(maxsize=_REMEMBERED, typed=True)
 def sentence_with_context(name: str, value: object, lang: str = "en", *,
                           past: object = None, peer: object = None, months: int = 12
                           ) -> str:

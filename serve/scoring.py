@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from features.contract import TABLES
@@ -98,14 +99,16 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
                       min_peer_group=settings.panel.min_peer_group,
                       months=settings.models.explain.past_months)
     index = {d: i for i, d in enumerate(context.population["dealer_id"].astype(str))}
+    at = [index[d] for d in rows["dealer_id"].astype(str)]
     top = settings.models.explain.top_factors
-    churn_p = champions.churn.predict(rows)
-    decline_p = champions.decline.predict(rows)
+    contributions = {m: getattr(champions, m).contributions(rows) for m in RISK_MODELS}
+    churn_p = champions.churn.calibrator(contributions["churn"].sum(axis=1))
+    decline_p = champions.decline.calibrator(contributions["decline"].sum(axis=1))
     forecast = champions.forecast.predict(rows)
     expected_12m = _expected_12m(rows, forecast["expected"].to_numpy())
     dealers = tables["dealers"].set_index("dealer_id")
     factors = {m: explain(getattr(champions, m), rows, context=context, top=top,
-                          context_index=[index[str(d)] for d in rows["dealer_id"]])
+                          context_index=at, contributions=contributions[m])
                for m in RISK_MODELS}
     out = pd.DataFrame({
         "dealer_id": rows["dealer_id"].astype(str).to_numpy(),
@@ -130,11 +133,9 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
         "orders_amount_12m": rows["orders_amount_12m"].to_numpy(dtype=float),
         "top_reason_en": [f[0].sentence_en if f else None for f in factors["churn"]],
         "top_reason_zh": [f[0].sentence_zh if f else None for f in factors["churn"]],
-        "factors": [json.dumps({m: [x.to_dict() for x in factors[m][i]] for m in RISK_MODELS},
-                               ensure_ascii=False, default=_json_default)
+        "factors": [_json({m: [x.to_dict() for x in factors[m][i]] for m in RISK_MODELS})
                     for i in range(len(rows))],
-        "flags": [json.dumps(f, ensure_ascii=False) for f in _flags(tables, rows, cutoff,
-                                                                     champions, settings)],
+        "flags": [_json(f) for f in _flags(tables, rows, cutoff, champions, settings)],
         "model_versions": json.dumps(champions.versions, sort_keys=True),
     })
     out = _with_previous(out, previous)
@@ -155,7 +156,7 @@ def _alerts(rows: pd.DataFrame, scored: pd.DataFrame, earlier: pd.DataFrame | No
         earlier.set_index("dealer_id")["forecast_p10"].reindex(
             scored["dealer_id"]).to_numpy(dtype=float)
     hits = fire(frame, settings.alerts.rules, band_constants(settings.scoring.bands))
-    return [json.dumps(h, ensure_ascii=False) for h in hits]
+    return [_json(h) for h in hits]
 
 
 def _orders_by_month(tables: dict[str, pd.DataFrame], dealers: pd.Series,
@@ -166,14 +167,14 @@ def _orders_by_month(tables: dict[str, pd.DataFrame], dealers: pd.Series,
     grid = monthly_amounts(OrderLines.of(tables["orders"]), pd.Index(dealers.astype(str)),
                            first, months)
     labels = [str(p) for p in pd.period_range(first, periods=months, freq="M")]
-    return [json.dumps(dict(zip(labels, np.round(v, 2).tolist(), strict=True)))
-            for v in grid]
+    return [_json(dict(zip(labels, np.round(v, 2).tolist(), strict=True))) for v in grid]
 
 
-def _json_default(value: object) -> object:
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    return str(value)
+def _json(value: object) -> str:
+    """A snapshot cell's JSON: UTF-8 text as is, NaN as null (strict JSON), numpy
+    scalars as numbers; orjson, 5-10x faster than json.dumps on the factor lists."""
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY,
+                        default=str).decode()
 
 
 def _expected_12m(rows: pd.DataFrame, next_quarter: np.ndarray) -> np.ndarray:

@@ -185,3 +185,33 @@ def test_metrics_table_has_pooled_per_origin_and_segment_rows():
     assert {"region=华东", "tier=B", "all"} <= set(churn["segment"])
     assert table.loc[(table["predictor"] == "seasonal_naive") & (table["origin"] == "pooled")
                      & (table["segment"] == "all"), "wape"].item() == pytest.approx(0.2)
+
+
+def _carrier_one_row(contrib, idx, total, known):
+    """The definition, one row and group at a time: the feature moving the score most in
+    the group's direction, among those with a known value if any."""
+    sign = 1.0 if total >= 0 else -1.0
+    ranked = sorted(idx, key=lambda j: -sign * contrib[j])  # stable: spec order on ties
+    with_value = [j for j in ranked if known[j] and sign * contrib[j] > 0]
+    return (with_value or ranked)[0]
+
+
+def test_factor_carriers_prefer_a_known_value_in_the_groups_direction():
+    from features.catalog import BY_NAME
+    from models.explain import _carriers
+
+    names = [n for n in BY_NAME if BY_NAME[n].group in ("orders", "price", "service")][:24]
+    gnames = ["orders", "price", "service"]
+    rng = np.random.default_rng(7)
+    rows = 300
+    per_feature = rng.normal(size=(rows, len(names))).round(1)  # rounding makes ties
+    known = rng.random((rows, len(names))) > 0.4
+    groups = np.column_stack([per_feature[:, [BY_NAME[n].group == g for n in names]].sum(1)
+                              for g in gnames])
+    chosen = np.argsort(-np.abs(groups), axis=1, kind="stable")[:, :2]
+    picked = np.take_along_axis(groups, chosen, axis=1)
+    got = _carriers(per_feature, known, names, gnames, chosen, picked)
+    for i in range(rows):
+        for k in range(2):
+            idx = [j for j, n in enumerate(names) if BY_NAME[n].group == gnames[chosen[i, k]]]
+            assert got[i, k] == _carrier_one_row(per_feature[i], idx, picked[i, k], known[i])
