@@ -163,6 +163,7 @@ def with_peers_from(population: pd.DataFrame, rows: pd.DataFrame, min_group: int
     batch scored, with the dealer's own row replaced by the posted one, so an existing
     dealer gets exactly its batch features.
     """
+    population = same_regions(population, rows)
     others = population[~population["dealer_id"].isin(rows["dealer_id"])]
     both = pd.concat([others, rows[population.columns]], ignore_index=True)
     for col in ("profile_region", "profile_tier", "profile_channel"):
@@ -176,6 +177,16 @@ def with_peers_from(population: pd.DataFrame, rows: pd.DataFrame, min_group: int
             if col in out.columns:
                 out[col] = mine[col].to_numpy()
     return out
+
+
+def same_regions(population: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """The population's rows in the regions of `rows`: peer groups never cross a region
+    (region x tier, else the region), so a few dealers' peer statistics need only these.
+    Everyone when a region is missing (the groups then follow pandas' own rules)."""
+    wanted = rows["profile_region"].astype("string")
+    if wanted.isna().any():
+        return population
+    return population[population["profile_region"].astype("string").isin(set(wanted))]
 
 
 def _add_peers(out: pd.DataFrame, features: list[Feature], min_group: int) -> None:

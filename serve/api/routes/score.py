@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from features.catalog import BY_NAME
 from features.contract import TABLES
-from features.panel import CutoffError, with_peers_from
+from features.panel import CutoffError, same_regions, with_peers_from
 from features.reading import ContractError
 from features.settings import ContractSettings
 from features.validation import load_data
@@ -130,9 +130,10 @@ def score_posted(body: ScoreRequest, state: ServingState, settings: Settings) ->
         raise HTTPException(422, f"dealer {dealer_id} is not active at {day} (no positive "
                                  f"order in the {settings.labels.churn.active_days} days "
                                  "before, or its contract closed): nothing to score")
-    mine = with_peers_from(snap.population, mine, settings.panel.min_peer_group)
-    peers = snap.population[snap.population["active"]
-                            & (snap.population["dealer_id"].astype(str) != dealer_id)]
+    population = same_regions(snap.population, mine)  # all its peer groups can hold
+    mine = with_peers_from(population, mine, settings.panel.min_peer_group)
+    peers = population[population["active"]
+                       & (population["dealer_id"].astype(str) != dealer_id)]
     peers = pd.concat([peers, mine[snap.population.columns]], ignore_index=True)
     earlier = [d for d in state.snapshots if d < day]
     previous = state.snapshots[max(earlier)].frame if earlier else None
