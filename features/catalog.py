@@ -33,7 +33,8 @@ class Feature:
     template_en: str
     template_zh: str
     compute: Callable[..., np.ndarray] | None
-    """None for features computed across dealers (peers) or read from the dealer's profile."""
+    """None for features computed across dealers (peers, order rhythm: their `params` say
+    which) or read from the dealer's profile."""
     params: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
     requires: str = "orders"
     """The table the feature needs; it is left out when that optional table is absent."""
@@ -133,6 +134,28 @@ def _orders() -> list[Feature]:
                  ("Silent for {value} of the time since its first order",
                   "自首次下单以来{value}的时间未再下单"),
                  f.quiet_share),
+        _feature("orders_order_days_lifetime", "orders", "count", False,
+                 ("Days with an order since its first order", "首次下单以来有下单的天数"),
+                 ("Ordered on {value} days since its first order",
+                  "自首次下单以来共有{value}天下单"),
+                 f.order_days_lifetime),
+        _feature("orders_days_since_first", "orders", "days", False,
+                 ("Days since its first order in the data", "距数据中首次下单的天数"),
+                 ("First order {value} days ago", "首次下单距今{value}天"),
+                 f.days_since_first),
+        _feature("orders_rhythm_alive", "orders", "share", False,
+                 ("Chance it is still ordering, by its order rhythm (BG/NBD model fitted on "
+                  "all dealers)", "按下单节奏估计仍在持续下单的概率（基于全体经销商的BG/NBD模型）"),
+                 ("By its order rhythm, a {value} chance it is still ordering",
+                  "按其下单节奏，仍在持续下单的概率为{value}"),
+                 rhythm="alive"),
+        _feature("orders_rhythm_none_3m", "orders", "share", False,
+                 ("Chance of no order in the next 3 months, by its order rhythm (BG/NBD "
+                  "model fitted on all dealers)",
+                  "按下单节奏估计未来3个月不下单的概率（基于全体经销商的BG/NBD模型）"),
+                 ("By its order rhythm, a {value} chance of no order in the next 3 months",
+                  "按其下单节奏，未来3个月不下单的概率为{value}"),
+                 rhythm="none", months=3),
         _feature("orders_returns_share_6m", "orders", "share", True,
                  ("Returns as a share of gross orders over 6 months", "近6个月退货额占比"),
                  ("Returns were {value} of orders in the last 6 months",

@@ -125,18 +125,57 @@ def quiet_share(m: Monthly, cut: np.ndarray) -> np.ndarray:
     """Days since the last order over days since the first order (in the data): the share
     of the dealer's observed life it has been silent at the end (1 - recency/age in the
     buy-till-you-die models)."""
-    if "first_order_day" not in m.cache:
-        keys = m.order_keys if m.order_keys is not None else np.zeros(0, dtype=np.int64)
-        dealer, day = keys // ORDER_KEY_BASE, keys % ORDER_KEY_BASE
-        first = np.full(len(m.dealer_ids), np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(first, dealer, day)  # keys are sorted: one scatter, few dealers
-        m.cache["first_order_day"] = first
-    first = m.cache["first_order_day"].astype(float)
+    first = _first_order_day(m)
     day = m.cutoff_dates()[cut].to_numpy(dtype="datetime64[D]").astype("int64")[None, :]
     since_first = day - first[:, None]
     since_last = day - m.last_day["order"][:, cut]
     return np.where(since_first > 0, since_last / np.where(since_first > 0, since_first, 1),
                     np.nan)
+
+
+def _order_keys(m: Monthly) -> tuple[np.ndarray, np.ndarray]:
+    keys = m.order_keys if m.order_keys is not None else np.zeros(0, dtype=np.int64)
+    return keys // ORDER_KEY_BASE, keys % ORDER_KEY_BASE
+
+
+def _first_order_day(m: Monthly) -> np.ndarray:
+    """Per dealer, its first order day in the data (days since 1970; inf if none)."""
+    if "first_order_day" not in m.cache:
+        dealer, day = _order_keys(m)
+        first = np.full(len(m.dealer_ids), np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(first, dealer, day)  # keys are sorted: one scatter, few dealers
+        m.cache["first_order_day"] = np.where(first == np.iinfo(np.int64).max, np.inf,
+                                              first.astype(float))
+    return m.cache["first_order_day"]
+
+
+def _order_days_before(m: Monthly) -> np.ndarray:
+    """[dealer, cutoff]: distinct order days before each cutoff."""
+    if "order_days_before" not in m.cache:
+        dealer, day = _order_keys(m)
+        month = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) \
+            - np.int64(m.first_month.ordinal)
+        keep = month < m.n_months
+        width = m.n_months + 1
+        counts = np.bincount(dealer[keep] * width + np.maximum(month[keep], 0) + 1,
+                             minlength=len(m.dealer_ids) * width)
+        m.cache["order_days_before"] = np.cumsum(counts.reshape(-1, width), axis=1)
+    return m.cache["order_days_before"]
+
+
+def order_days_lifetime(m: Monthly, cut: np.ndarray) -> np.ndarray:
+    """Distinct days with an order before the cutoff, since the first (NaN before it):
+    the frequency of the buy-till-you-die models (one purchase occasion per day)."""
+    counts = _order_days_before(m)[:, cut].astype(float)
+    return np.where(counts > 0, counts, np.nan)
+
+
+def days_since_first(m: Monthly, cut: np.ndarray) -> np.ndarray:
+    """Days from the first order in the data to the cutoff (NaN before it): the age of
+    the buy-till-you-die models."""
+    day = m.cutoff_dates()[cut].to_numpy(dtype="datetime64[D]").astype("int64")[None, :]
+    since = day - _first_order_day(m)[:, None]
+    return np.where(since > 0, since, np.nan)
 
 
 def running_count(m: Monthly, cut: np.ndarray, *, name: str) -> np.ndarray:

@@ -17,6 +17,7 @@ from features.catalog import CATALOG, PEER_BASES, Feature
 from features.labels import LABEL_COLUMNS, active_mask, amount_labels, churn_label
 from features.lifecycle import stage
 from features.monthly import Monthly, build_monthly, order_dates
+from features.rhythm import add_rhythm, rhythm_into
 from features.settings import LabelSettings, PanelSettings
 
 KEYS = ("dealer_id", "cutoff")
@@ -121,6 +122,7 @@ def build_panel(
     out = pd.DataFrame(frame)
     tick("peers", len(computed) + 1)
     _add_peers(out, features, panel.min_peer_group)
+    add_rhythm(out, features)
     tick("labels", len(computed) + 2)
     _add_labels(out, m, tables, row_dealer, cut[row_cut], end, labels)
     out["stage"] = stage(out, panel.stages)
@@ -157,21 +159,23 @@ def _population(m: Monthly, cutoffs: pd.DatetimeIndex, cut: np.ndarray, dealers:
 
 def with_peers_from(population: pd.DataFrame, rows: pd.DataFrame, min_group: int
                     ) -> pd.DataFrame:
-    """`rows` with their peer features recomputed among `population` (same cutoff).
+    """`rows` with their features across dealers (peers, order rhythm) recomputed among
+    `population` (same cutoff).
 
     For scoring one dealer from its own posted history: its peers are the population the
     batch scored, with the dealer's own row replaced by the posted one, so an existing
     dealer gets exactly its batch features.
     """
-    population = same_regions(population, rows)
     others = population[~population["dealer_id"].isin(rows["dealer_id"])]
-    both = pd.concat([others, rows[population.columns]], ignore_index=True)
+    everyone = pd.concat([others, rows[population.columns]], ignore_index=True)
+    out = rows.copy()
+    rhythm_into(out, everyone, CATALOG)  # fitted on every dealer of the cutoff
+    both = same_regions(everyone, rows).reset_index(drop=True)  # rows stay last
     for col in ("profile_region", "profile_tier", "profile_channel"):
         both[col] = both[col].astype("string")
     features = [f for f in CATALOG if f.name in both.columns]
     _add_peers(both, features, min_group)
-    mine = both.iloc[len(others):].set_index(rows.index)
-    out = rows.copy()
+    mine = both.iloc[len(both) - len(rows):].set_index(rows.index)
     for key in PEER_BASES:
         for col in (f"peers_{key}_yoy_gap", f"peers_{key}_yoy_percentile"):
             if col in out.columns:

@@ -159,11 +159,14 @@ def test_peer_features_ignore_the_future_of_peers():
     rng = np.random.default_rng(2)
     tables = random_tables(rng)
     cutoff = pd.Timestamp("2024-01-01")
-    peers = [c for c in feature_columns(build_panel(tables, [cutoff])) if c.startswith("peers")]
+    peers = [c for c in feature_columns(build_panel(tables, [cutoff]))
+             if c.startswith(("peers", "orders_rhythm"))]  # computed across dealers
+    assert len(peers) > 2
     before = build_panel(tables, [cutoff])[peers]
     orders = tables["orders"].copy()
     later = orders["order_date"] >= cutoff
     orders.loc[later, "net_amount"] *= 100  # every dealer's future, peers' included
+    orders.loc[later, "order_date"] += pd.Timedelta(days=3)  # and when they order
     tables["orders"] = orders
     pd.testing.assert_frame_equal(before, build_panel(tables, [cutoff])[peers])
 

@@ -130,8 +130,8 @@ def score_posted(body: ScoreRequest, state: ServingState, settings: Settings) ->
         raise HTTPException(422, f"dealer {dealer_id} is not active at {day} (no positive "
                                  f"order in the {settings.labels.churn.active_days} days "
                                  "before, or its contract closed): nothing to score")
+    mine = with_peers_from(snap.population, mine, settings.panel.min_peer_group)
     population = same_regions(snap.population, mine)  # all its peer groups can hold
-    mine = with_peers_from(population, mine, settings.panel.min_peer_group)
     peers = population[population["active"]
                        & (population["dealer_id"].astype(str) != dealer_id)]
     peers = pd.concat([peers, mine[snap.population.columns]], ignore_index=True)
