@@ -42,6 +42,10 @@ CUTOFFS = ("1997-10-01", "1998-01-01", "1998-04-01")
 LIFETIMES = "lifetimes==0.11.3"
 SPLIT = {"early_stopping_cutoffs": 1, "calibration_cutoffs": 2, "min_fit_cutoffs": 2}
 """18 months of history: at 1997-10-01 only six monthly cutoffs have a complete 90-day label."""
+PANEL = {"dormant_after_months": 18}
+"""Retail buyers of CDs, not dealers: a year without a purchase does not mean they left for
+good, so nobody leaves the panel for silence within the 18 months (the order-rhythm model
+is fitted on the whole panel of a cutoff; the scored population is unchanged)."""
 
 
 def helper_python() -> Path:
@@ -80,7 +84,7 @@ def adapt(master: Path, folder: Path) -> None:
 
 def ours(folder: Path) -> pd.DataFrame:
     from features.panel import build_panel
-    from features.settings import ContractSettings, LabelSettings
+    from features.settings import ContractSettings, LabelSettings, PanelSettings
     from features.validation import load_data
     from models.dataset import rows_at
     from models.settings import ModelSettings
@@ -88,7 +92,7 @@ def ours(folder: Path) -> pd.DataFrame:
 
     loaded = load_data(folder, ContractSettings(as_of=date(1998, 6, 30)))
     labels = LabelSettings()
-    panel = build_panel(loaded.tables, labels=labels)
+    panel = build_panel(loaded.tables, labels=labels, panel=PanelSettings(**PANEL))
     settings = ModelSettings(split=SPLIT)
     parts = []
     for text in CUTOFFS:
