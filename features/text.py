@@ -60,7 +60,7 @@ def direction(feature: Feature, value: object, lang: str) -> str:
 
 # The sentences are pure functions of hashable values; a snapshot repeats many of them
 # (peer medians, flags, categories), so they are remembered, up to a bound.
-_REMEMBERED = 1 << 16
+_REMEMBERED = 1 << 14
 
 
 @lru_cache(maxsize=_REMEMBERED, typed=True)
