@@ -169,7 +169,8 @@ def _carriers(per_feature: np.ndarray, known: np.ndarray, names: list[str],
     out = np.zeros(chosen.shape, dtype=int)
     sign = np.where(picked >= 0, 1.0, -1.0)
     for gi, group in enumerate(gnames):
-        idx = np.array([j for j, n in enumerate(names) if BY_NAME[n].group == group])
+        idx = np.array([j for j, n in enumerate(names) if BY_NAME[n].group == group],
+                       dtype=int)
         rows, ks = np.nonzero(chosen == gi)
         if not len(rows):
             continue
