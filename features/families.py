@@ -170,6 +170,13 @@ def order_days_lifetime(m: Monthly, cut: np.ndarray) -> np.ndarray:
     return np.where(counts > 0, counts, np.nan)
 
 
+def amount_lifetime(m: Monthly, cut: np.ndarray) -> np.ndarray:
+    """Net order amount before the cutoff since the first order in the data (NaN before
+    it): with the days ordered, what the dealer spends on a day it orders."""
+    ordered = _order_days_before(m)[:, cut] > 0
+    return np.where(ordered, m.cumulative("amount")[:, cut], np.nan)
+
+
 def days_since_first(m: Monthly, cut: np.ndarray) -> np.ndarray:
     """Days from the first order in the data to the cutoff (NaN before it): the age of
     the buy-till-you-die models."""

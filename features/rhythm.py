@@ -4,9 +4,11 @@
 gamma-distributed across customers, r and alpha), and after each order it may drop out
 for good with its own probability (beta-distributed, a and b). Fitted on every dealer's
 order days before a cutoff, it turns (repeat orders x, time of the last order t_x, age T)
-into the chance that the dealer is still ordering and that it orders nothing in a coming
-window. Both mean the same at any age, which is what trees cannot extrapolate from raw
-counts and recencies when the training cutoffs hold only young dealers (a single cohort).
+into the chance that the dealer is still ordering, that it orders nothing in a coming
+window, and the days it will order on in that window (times its own amount per order
+day: the amount to expect). These mean the same at any age, which is what trees cannot
+extrapolate from raw counts and recencies when the training cutoffs hold only young
+dealers (a single cohort).
 
 Pure numpy/scipy; time in weeks. One purchase occasion per dealer-day, as in the
 literature.
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
-from scipy.special import betaln, digamma, gammaln
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 DAYS_PER_WEEK = 7.0
 BOUND = 12.0
@@ -127,9 +129,29 @@ def p_none(p: BGNBD, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, t: float
     return (1.0 - alive) + alive * quiet
 
 
+def expected_orders(p: BGNBD, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, t: float
+                    ) -> np.ndarray:
+    """E[order days in the next t | x, t_x, T] (FHL 2005, eq. 10), dropping out within
+    the window included. Where the hypergeometric function does not converge, the rate of
+    a dealer still alive times t (no dropout in the window) stands in."""
+    alive = p_alive(p, x, t_x, T)
+    rate = (p.r + x) / (p.alpha + T)
+    with np.errstate(all="ignore"):
+        z = t / (p.alpha + T + t)
+        tail = np.exp((p.r + x) * (np.log(p.alpha + T) - np.log(p.alpha + T + t)))
+        exact = alive * (p.a + p.b + x - 1) / (p.a - 1) * (
+            1 - tail * hyp2f1(p.r + x, p.b + x, p.a + p.b + x - 1, z))
+    fallback = alive * rate * t
+    good = np.isfinite(exact) & (exact >= 0) & (abs(p.a - 1) > 1e-6)
+    return np.where(good, exact, fallback)
+
+
 # --- across the dealers of a cutoff (the panel's population), like the peer features ---
 
 INPUTS = ("orders_order_days_lifetime", "orders_days_since_first", "orders_days_since_last")
+AMOUNT = "orders_amount_lifetime"
+"""With the days ordered, the amount per order day that turns expected orders into an
+expected amount (the spend model's role in BG/NBD x Gamma-Gamma, without its shrinkage)."""
 FIT_ROWS = 5000
 """Above this many dealers at a cutoff the fit uses a sample chosen by dealer id alone (the
 same dealers whoever else is there): the parameters are population-level, and a fit on
@@ -191,6 +213,7 @@ def rhythm_into(out: pd.DataFrame, population: pd.DataFrame, features: list) -> 
         return
     px, pt_x, pT, pknown = _inputs(population)
     x, t_x, T, known = _inputs(out)
+    per_day = _amount_per_order_day(out, x)
     values = {f.name: np.full(len(out), np.nan) for f in wanted}
     cutoffs, pcutoffs = out["cutoff"].to_numpy(), population["cutoff"].to_numpy()
     for cutoff in np.unique(cutoffs):
@@ -201,13 +224,24 @@ def rhythm_into(out: pd.DataFrame, population: pd.DataFrame, features: list) -> 
         if params is None or not len(rows):
             continue
         for f in wanted:
-            values[f.name][rows] = _apply(f, params, x[rows], t_x[rows], T[rows])
+            values[f.name][rows] = _apply(f, params, x[rows], t_x[rows], T[rows],
+                                          per_day[rows])
     for name, column in values.items():
         out[name] = column
 
 
-def _apply(feature, params: BGNBD, x, t_x, T) -> np.ndarray:
-    if feature.params["rhythm"] == "alive":
+def _amount_per_order_day(frame: pd.DataFrame, x: np.ndarray) -> np.ndarray:
+    if AMOUNT not in frame.columns:
+        return np.full(len(frame), np.nan)
+    total = pd.to_numeric(frame[AMOUNT], errors="coerce").to_numpy(dtype=float)
+    return np.clip(total / (x + 1), 0, None)  # returns can exceed a day's orders
+
+
+def _apply(feature, params: BGNBD, x, t_x, T, per_day) -> np.ndarray:
+    kind = feature.params["rhythm"]
+    if kind == "alive":
         return p_alive(params, x, t_x, T)
     horizon = feature.params["months"] * 365.25 / 12 / DAYS_PER_WEEK
-    return p_none(params, x, t_x, T, horizon)
+    if kind == "none":
+        return p_none(params, x, t_x, T, horizon)
+    return expected_orders(params, x, t_x, T, horizon) * per_day

@@ -106,3 +106,17 @@ def test_a_large_cutoff_is_fitted_on_dealers_chosen_by_their_id_alone():
     replaced.iloc[7] = "posted dealer"  # another dealer's row in its place
     again = set(replaced[rhythm._fit_rows(replaced, rows)])
     assert chosen - {ids.iloc[7]} == again - {"posted dealer"}
+
+
+def test_agrees_with_lifetimes_the_reference_implementation():
+    """Values from lifetimes 0.11.3 (BetaGeoFitter with these parameters:
+    conditional_probability_alive and conditional_expected_number_of_purchases_up_to_time
+    at t = 13), computed once in the CDNOW benchmark's helper virtualenv."""
+    p = rhythm.BGNBD(r=0.25, alpha=4.0, a=0.8, b=2.4)
+    x, T = np.array([0.0, 1, 3, 10, 50]), np.full(5, 40.0)
+    t_x = np.array([0.0, 30, 35, 39, 39.5])
+    np.testing.assert_allclose(rhythm.p_alive(p, x, t_x, T),
+                               [1.0, 0.68488772, 0.7879658, 0.91842327, 0.97310338], rtol=1e-7)
+    np.testing.assert_allclose(rhythm.expected_orders(p, x, t_x, T, 13.0),
+                               [0.07074122, 0.23848504, 0.70219065, 2.53759563, 13.03736646],
+                               rtol=1e-7)
