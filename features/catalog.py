@@ -163,7 +163,8 @@ def _orders() -> list[Feature]:
                  rhythm="none", months=3),
         _feature("orders_rhythm_amount_3m", "orders", "CNY", False,
                  ("Expected order amount in the next 3 months, by its order rhythm (BG/NBD) "
-                  "and its amount per order day", "按下单节奏（BG/NBD）与每个下单日的金额估计的未来3个月订单额"),
+                  "and its amount per order day",
+                  "按下单节奏（BG/NBD）与每个下单日的金额估计的未来3个月订单额"),
                  ("By its order rhythm, about {value} of orders in the next 3 months",
                   "按其下单节奏，未来3个月订单额约{value}"),
                  rhythm="amount", months=3),
