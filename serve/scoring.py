@@ -65,8 +65,9 @@ def panel_for_scoring(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp,
 def score_batch(tables: dict[str, pd.DataFrame], champions: Champions, cutoff: pd.Timestamp,
                 settings: Settings, previous: pd.DataFrame | None = None,
                 earlier: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(the snapshot: one row per active dealer, the panel population at the cutoff, which
-    POST /v1/score needs for peer comparisons).
+    """(the snapshot: one row per active dealer, the panel population at the cutoff and
+    `past_months` earlier, which POST /v1/score needs for the features computed across
+    dealers, now and in the dealer's own past).
 
     `previous`: the last snapshot (for the change); `earlier`: the snapshot one forecast
     horizon before, whose forecast covered the months just ended (for the alert on orders
@@ -75,7 +76,7 @@ def score_batch(tables: dict[str, pd.DataFrame], champions: Champions, cutoff: p
     rows = population[population["active"]].reset_index(drop=True)
     return score_rows(rows, peers=rows, past=past, tables=tables, cutoff=cutoff,
                       champions=champions, settings=settings, previous=previous,
-                      earlier=earlier), population
+                      earlier=earlier), pd.concat([population, past], ignore_index=True)
 
 
 def score_snapshot(tables: dict[str, pd.DataFrame], champions: Champions, cutoff: pd.Timestamp,

@@ -44,6 +44,9 @@ class Snapshot:
     population: pd.DataFrame | None = None
     """Every dealer in the panel at the cutoff, with its features: the peers that
     POST /v1/score compares a posted dealer with."""
+    past_population: pd.DataFrame | None = None
+    """The same, `past_months` before the cutoff: the peers of the dealer's own past, for
+    the past values its factors show."""
     history_from: str | None = None
     """The month the scored data's history starts (YYYY-MM)."""
     versions: dict[str, str] = field(default_factory=dict)
@@ -56,9 +59,15 @@ class Snapshot:
                    population: pd.DataFrame | None = None,
                    history_from: str | None = None) -> Snapshot:
         frame = frame.reset_index(drop=True)
+        past = None
+        if population is not None and "cutoff" in population.columns:
+            now = population["cutoff"] == pd.Timestamp(as_of)
+            past = population[~now].reset_index(drop=True)  # none in older snapshots
+            population = population[now].reset_index(drop=True)
         return cls(as_of=as_of, frame=frame,
                    position={d: i for i, d in enumerate(frame["dealer_id"].astype(str))},
                    records=frame.to_dict("records"), population=population,
+                   past_population=past if past is not None and len(past) else None,
                    history_from=history_from,
                    versions=json.loads(frame["model_versions"].iloc[0]) if len(frame) else {})
 

@@ -14,12 +14,13 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Header, HTTPException, Query
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from features.catalog import BY_NAME
+from features.catalog import BY_NAME, CATALOG
 from features.contract import TABLES
 from features.panel import CutoffError, same_regions, with_peers_from
 from features.reading import ContractError
@@ -131,6 +132,7 @@ def score_posted(body: ScoreRequest, state: ServingState, settings: Settings) ->
                                  f"order in the {settings.labels.churn.active_days} days "
                                  "before, or its contract closed): nothing to score")
     mine = with_peers_from(snap.population, mine, settings.panel.min_peer_group)
+    past = _past_among_peers(past, snap.past_population, settings.panel.min_peer_group)
     population = same_regions(snap.population, mine)  # all its peer groups can hold
     peers = population[population["active"]
                        & (population["dealer_id"].astype(str) != dealer_id)]
@@ -143,6 +145,21 @@ def score_posted(body: ScoreRequest, state: ServingState, settings: Settings) ->
                         champions=state.champions, settings=settings, previous=previous,
                         earlier=then.frame if then is not None else None)
     return scored.iloc[0]
+
+
+def _past_among_peers(past: pd.DataFrame, population: pd.DataFrame | None,
+                      min_group: int) -> pd.DataFrame:
+    """The posted dealer's own row `past_months` earlier, its features across dealers
+    (peers, order rhythm) recomputed among the snapshot's population of that month, as the
+    batch computed them; without that population (an older snapshot) they are unknown,
+    not a comparison with itself."""
+    if past.empty:
+        return past
+    if population is not None:
+        return with_peers_from(population, past, min_group)
+    across = [f.name for f in CATALOG if f.compute is None and f.group != "profile"
+              and f.name in past.columns]
+    return past.assign(**{name: np.nan for name in across})
 
 
 @router.post("/score", response_model=DealerRiskResponse, response_class=JSON,
