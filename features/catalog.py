@@ -464,3 +464,7 @@ CATALOG: tuple[Feature, ...] = tuple(
     + _profile() + _peers() + _season()
 )
 BY_NAME: dict[str, Feature] = {feat.name: feat for feat in CATALOG}
+ACROSS_DEALERS: tuple[str, ...] = tuple(
+    feat.name for feat in CATALOG if feat.group == "peers" or "rhythm" in feat.params)
+"""Features computed across the dealers of a cutoff (peer groups, order rhythm): a single
+dealer's own history cannot give them (features.panel.with_peers_from)."""

@@ -212,7 +212,7 @@ def rhythm_into(out: pd.DataFrame, population: pd.DataFrame, features: list) -> 
                 out[f.name] = np.nan
         return
     px, pt_x, pT, pknown = _inputs(population)
-    x, t_x, T, known = _inputs(out)
+    x, t_x, T, known = (px, pt_x, pT, pknown) if out is population else _inputs(out)
     per_day = _amount_per_order_day(out, x)
     values = {f.name: np.full(len(out), np.nan) for f in wanted}
     cutoffs, pcutoffs = out["cutoff"].to_numpy(), population["cutoff"].to_numpy()

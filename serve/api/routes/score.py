@@ -20,7 +20,7 @@ from fastapi import APIRouter, Header, HTTPException, Query
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from features.catalog import BY_NAME, CATALOG
+from features.catalog import ACROSS_DEALERS, BY_NAME
 from features.contract import TABLES
 from features.panel import CutoffError, same_regions, with_peers_from
 from features.reading import ContractError
@@ -157,9 +157,7 @@ def _past_among_peers(past: pd.DataFrame, population: pd.DataFrame | None,
         return past
     if population is not None:
         return with_peers_from(population, past, min_group)
-    across = [f.name for f in CATALOG if f.compute is None and f.group != "profile"
-              and f.name in past.columns]
-    return past.assign(**{name: np.nan for name in across})
+    return past.assign(**{name: np.nan for name in ACROSS_DEALERS if name in past.columns})
 
 
 @router.post("/score", response_model=DealerRiskResponse, response_class=JSON,
