@@ -84,10 +84,10 @@ def render_card(table: pd.DataFrame, bt: Backtest, fidelity: pd.DataFrame | None
         "conformalized on the calibration slice).\n",
         "All three are LightGBM models on the feature catalog (docs/features.md), trained on "
         "a dealer x month panel where every feature uses only records dated before its "
-        "cutoff. Probabilities are calibrated (Platt or isotonic, whichever has the lower log "
-        "loss on the newest calibration cutoff) on cutoffs later than the booster's "
-        "training data. Explanations are LightGBM's exact TreeSHAP contributions, grouped "
-        "by the catalog's business groups.\n",
+        "cutoff. Probabilities are calibrated (Platt or centred isotonic, whichever has the "
+        "lower log loss on the newest calibration cutoff; both keep the booster's ranking) "
+        "on cutoffs later than the booster's training data. Explanations are LightGBM's "
+        "exact TreeSHAP contributions, grouped by the catalog's business groups.\n",
         "## Data\n",
         f"Data fingerprint `{fingerprint['sha256'][:16]}`, as of {fingerprint['as_of']}; "
         f"{orders.get('accepted', 0):,} order lines from {orders.get('date_min')} to "
