@@ -21,6 +21,7 @@ from features.io import write_parquet_atomically, write_text_atomically
 from features.panel import CutoffError, build_panel, feature_columns, parse_cutoffs
 from features.reading import ContractError
 from features.simulator import simulate as run_simulation
+from features.simulator.worlds import WORLDS
 from features.validation import load_data, write_rejects
 from serve.report import catalog_markdown, catalog_rows, print_report, report_json
 from serve.settings import ConfigError, Settings, load_settings
@@ -116,9 +117,12 @@ def simulate(
     seed: Annotated[int | None, typer.Option(help="Random seed: same seed, same bytes.")] = None,
     file_format: Annotated[str | None, typer.Option(
         "--format", help="parquet or csv.")] = None,
+    world: Annotated[str | None, typer.Option(
+        help="A named world of the robustness benchmark (its seed, start and shocks): "
+             + ", ".join(WORLDS) + ".")] = None,
 ) -> None:
     """Write a simulated dealer network (all six tables, plus ground truth in _truth/)."""
-    sim = _simulator_settings(dealers, months, start, seed, file_format)
+    sim = _simulator_settings(dealers, months, start, seed, file_format, world)
     summary = _simulate(out_dir, sim)
     console.print(f"Simulated {summary.dealers:,} dealers over {summary.months} months from "
                   f"{summary.first_month} into {out_dir} (as of {summary.as_of}; "
@@ -127,10 +131,16 @@ def simulate(
         console.print(f"  {name:<11} {rows:>12,} rows")
 
 
-def _simulator_settings(dealers, months, start, seed, file_format):
+def _simulator_settings(dealers, months, start, seed, file_format, world_name=None):
     base = settings().simulator
     overrides = {k: v for k, v in dict(dealers=dealers, months=months, start=start, seed=seed,
                                        format=file_format).items() if v is not None}
+    if world_name is not None:
+        if world_name not in WORLDS:
+            raise fail(f"unknown world {world_name!r}; choose one of: {', '.join(WORLDS)}")
+        named = WORLDS[world_name]
+        overrides = {"seed": named.seed, "start": named.start,
+                     "world": named.world(base.world).model_dump()} | overrides
     try:
         return base.model_validate(base.model_dump() | overrides)
     except ValueError as exc:

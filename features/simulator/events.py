@@ -28,6 +28,7 @@ CATEGORY_PRICE = np.array([p for p, _, _ in CATEGORIES.values()])
 CATEGORY_UNITS = np.array([u for _, u, _ in CATEGORIES.values()])
 SKU_CODES = pa.array([f"{c[:3].upper()}-{i:03d}" for c in CATEGORIES
                       for i in range(SKUS_PER_CATEGORY)])
+DISRUPTION_DAMAGE = 0.25  # a logistics disruption damages goods too, at this share of delays
 DAY = np.timedelta64(1, "D")
 SECOND = np.timedelta64(1, "s")
 
@@ -109,6 +110,15 @@ def _days(values: np.ndarray) -> pa.Array:
     return pa.array(values.astype("datetime64[D]"), pa.date32())
 
 
+def line_value(net: Network, dealers: np.ndarray) -> np.ndarray:
+    """Expected net amount of one order line of each dealer: orders come as Poisson lines of
+    this value (the oracle's chance of a month with no order uses the same number)."""
+    pref0 = net.category_pref[dealers]
+    mean_sku = net.sku_factors.mean(axis=1)
+    value = (pref0 * CATEGORY_PRICE * mean_sku * (1 + CATEGORY_UNITS)).sum(axis=1)
+    return value * (1 - net.dealers["discount"].to_numpy()[dealers])
+
+
 def _orders(ctx: _Context, rng: np.random.Generator) -> tuple[pa.Table, dict]:
     w, net = ctx.world, ctx.net
     n = len(ctx.dealer)
@@ -124,10 +134,7 @@ def _orders(ctx: _Context, rng: np.random.Generator) -> tuple[pa.Table, dict]:
     pref = pref0 * kept
     pref /= pref.sum(axis=1, keepdims=True)
     discount0 = net.dealers["discount"].to_numpy()[ctx.dealer]
-    mean_sku = net.sku_factors.mean(axis=1)
-    line_value = (pref0 * CATEGORY_PRICE * mean_sku * (1 + CATEGORY_UNITS)).sum(axis=1)
-    line_value *= 1 - discount0
-    n_lines = rng.poisson(amount / line_value)
+    n_lines = rng.poisson(amount / line_value(net, ctx.dealer))
     per_order = np.array([w.lines_per_order[c] for c in ctx.channel])
     n_orders = np.minimum(n_lines, 1 + rng.poisson(np.maximum(n_lines - 1, 0) / per_order))
 
@@ -156,6 +163,7 @@ def _orders(ctx: _Context, rng: np.random.Generator) -> tuple[pa.Table, dict]:
     quantity = 1 + rng.poisson(CATEGORY_UNITS[category] * (1 - w.price_order_shrink
                                                            * price_ramp[row]))
     discount = discount0[row] + w.price_discount_extra * price_ramp[row]
+    discount = discount + net.shocks.price_war[ctx.region[row], ctx.month[row]]
     discount = np.clip(discount + rng.normal(0, 0.02, len(row)), 0.0, 0.6)
     list_amount = np.round(quantity * unit_price, 2)
     net_amount = np.round(list_amount * (1 - discount), 2)
@@ -254,11 +262,14 @@ def _deliveries(ctx: _Context, order_index: dict, rng: np.random.Generator,
     row = order_index["row"][keep]
     logistics = ctx.ramp("logistics")[row]
     promised = order_index["day"][keep] + rng.integers(14, 36, len(row)) * DAY
-    late = rng.random(len(row)) < w.late_delivery_base + w.logistics_late_extra * logistics
+    disrupted = ctx.net.shocks.late_extra[ctx.region[row], ctx.month[row]]
+    late = rng.random(len(row)) < (w.late_delivery_base + w.logistics_late_extra * logistics
+                                   + disrupted)
     delay = np.where(late, 1 + rng.geometric(1 / (3 + 8 * logistics)),
                      -rng.integers(0, 4, len(row)) * (rng.random(len(row)) < 0.3))
     delivered = promised + delay * DAY
-    damaged = rng.random(len(row)) < w.damage_base + w.logistics_damage_extra * logistics
+    damaged = rng.random(len(row)) < (w.damage_base + w.logistics_damage_extra * logistics
+                                      + DISRUPTION_DAMAGE * disrupted)
     return pa.table({
         "delivery_id": _numbered("DL", chunk, len(row)),
         "dealer_id": ctx.ids(row),

@@ -50,6 +50,10 @@ class Network:
     slumps: pd.DataFrame
     episodes: pd.DataFrame
     calendar: dict[str, dict]
+    shocks: Shocks
+    paused: np.ndarray  # bool [dealer, month]: a pause (refit) runs
+    states: list[LatentState]  # each month's latent state at its start (the oracle's input)
+    inputs: StepInputs
 
     @property
     def period_end(self) -> pd.Timestamp:
@@ -61,10 +65,155 @@ class Network:
         return [None if i == NO_MONTH else (first + int(i)).start_time.date() for i in index]
 
 
+@dataclass
+class LatentState:
+    """What the simulator knows of each dealer (or of each Monte-Carlo copy of one) at the
+    start of a month: the oracle restarts the same transitions from a copy of it."""
+
+    h: np.ndarray  # latent health
+    ep_cause: np.ndarray  # [slot, row]: two episode slots, cause (NO_CAUSE: empty)
+    ep_onset: np.ndarray
+    ep_sev: np.ndarray
+    ramp: np.ndarray  # [cause, row]: strength of each cause's footprint
+    last_cause: np.ndarray  # the latest episode that ended: health may still be low
+    last_onset: np.ndarray
+    churned: np.ndarray
+    pause_left: np.ndarray  # months of a running pause still to come (0: not paused)
+
+    def take(self, rows: np.ndarray) -> LatentState:
+        """The state of the given rows (copies: stepping them leaves this one untouched)."""
+        return LatentState(**{name: value[..., rows].copy()
+                              for name, value in vars(self).items()})
+
+
+@dataclass
+class StepInputs:
+    """The per-dealer and per-month inputs a month's transition reads (indexed by dealer)."""
+
+    open_month: np.ndarray
+    h0: np.ndarray
+    region: np.ndarray
+    rep_changed: np.ndarray  # bool [dealer, month]
+    service_level: np.ndarray  # [region, month]
+
+
+@dataclass
+class StepResult:
+    live: np.ndarray  # open and not churned before this month
+    hazard: np.ndarray
+    leaving: np.ndarray
+    closing: np.ndarray  # a planned closure
+    gone: np.ndarray  # churned this month: no orders from this month on
+    explained: np.ndarray  # churned through low health while an episode ran or had run
+    cause_now: np.ndarray
+    onset_now: np.ndarray
+    running: np.ndarray
+    second_now: np.ndarray  # the secondary episode's cause when the churn was decided
+    paused: np.ndarray  # a pause runs this month
+
+
+def step_month(s: LatentState, t: int, dealer: np.ndarray, inputs: StepInputs,
+               rng: np.random.Generator, world: World,
+               log: list | None = None) -> StepResult:
+    """One month of the latent dynamics for the rows of ``s`` (row i is dealer[i]), in place.
+
+    The simulation runs it once per month over the dealers; the oracle runs it from a copy of
+    a month's state, many times per dealer, so both follow exactly the same transitions.
+    """
+    n = len(dealer)
+    tc = max(t, 0)
+    weights = np.asarray(world.cause_weights) / np.sum(world.cause_weights)
+    neglect, service = CAUSES.index("neglect"), CAUSES.index("service")
+    # burn-in months (t < 0) let episodes reach their steady state; nobody churns in them
+    live = (inputs.open_month[dealer] <= t) & ~s.churned
+    # new primary episodes, with cause odds depending on the dealer's situation
+    cause_rates = np.tile(weights * world.episode_rate, (n, 1))
+    cause_rates[:, neglect] *= np.where(inputs.rep_changed[dealer, tc],
+                                        world.neglect_after_rep_change, 1)
+    cause_rates[:, service] *= 1 + world.service_region_effect * inputs.service_level[
+        inputs.region[dealer], tc]
+    ep_cause, ep_onset, ep_sev = s.ep_cause, s.ep_onset, s.ep_sev
+    starts = live & (ep_cause[0] == NO_CAUSE) & (rng.random(n) < cause_rates.sum(1))
+    cause = _draw_rows(cause_rates[starts], rng)
+    ep_cause[0, starts], ep_onset[0, starts] = cause, t
+    ep_sev[0, starts] = rng.uniform(*world.severity_range, starts.sum())
+    # secondary episodes overlap a primary one, with another cause
+    second = live & (ep_cause[0] != NO_CAUSE) & (ep_cause[1] == NO_CAUSE)
+    second &= rng.random(n) < world.secondary_rate
+    rates2 = cause_rates[second].copy()
+    rates2[np.arange(second.sum()), ep_cause[0, second]] = 0
+    ep_cause[1, second], ep_onset[1, second] = _draw_rows(rates2, rng), t
+    ep_sev[1, second] = rng.uniform(*world.severity_range, second.sum())
+
+    # footprints ramp in while an episode runs and fade once it is over
+    s.ramp *= 0.5
+    pressure = np.zeros(n)
+    for slot in (0, 1):
+        on = ep_cause[slot] != NO_CAUSE
+        strength = np.minimum(1.0, (t - ep_onset[slot] + 1) / world.ramp_months)
+        idx = np.flatnonzero(on)
+        s.ramp[ep_cause[slot, idx], idx] = np.maximum(s.ramp[ep_cause[slot, idx], idx],
+                                                      strength[idx])
+        pressure += np.where(on, ep_sev[slot] * strength, 0.0)
+
+    target = inputs.h0[dealer] - pressure
+    s.h = world.health_persistence * s.h + (1 - world.health_persistence) * target
+    s.h = s.h + rng.normal(0, world.health_noise, n)
+    haz = world.base_hazard + world.health_hazard * np.maximum(0.0, -s.h) ** (
+        world.health_hazard_power)
+    haz = np.minimum(haz, 0.5)
+
+    can_churn = live & (t >= inputs.open_month[dealer] + 2) & (t >= 0)
+    leaving = can_churn & (rng.random(n) < haz)
+    closing = can_churn & ~leaving & (rng.random(n) < world.planned_closure_rate)
+    gone = leaving | closing
+    # a churn is 'sudden' when the base hazard caused it, else it is the cause of the
+    # running (or, once over, the last) episode that drove health down
+    by_health = leaving & (rng.random(n) * haz >= world.base_hazard)
+    running = ep_cause[0] != NO_CAUSE
+    cause_now = np.where(running, ep_cause[0], s.last_cause)
+    onset_now = np.where(running, ep_onset[0], s.last_onset)
+    explained = by_health & (cause_now != NO_CAUSE)
+    second_now = ep_cause[1].copy()
+    s.churned |= gone
+
+    # a pause (a refit) starts only where the world has them: the default draws nothing
+    if world.pause_rate > 0:
+        begin = live & ~gone & (s.pause_left == 0) & (rng.random(n) < world.pause_rate)
+        s.pause_left[begin] = rng.integers(world.pause_months[0], world.pause_months[1] + 1,
+                                           begin.sum())
+    paused = s.pause_left > 0
+    s.pause_left = np.maximum(s.pause_left - 1, 0)
+
+    # episodes end in recovery, or with the dealer; the simulation logs them either way
+    for slot in (1, 0):
+        on = ep_cause[slot] != NO_CAUSE
+        recover = on & ~gone & (t - ep_onset[slot] >= 3) & (rng.random(n) < world.recovery_rate)
+        if log is not None:
+            for outcome, mask in (("recovered", recover), ("churned", on & gone)):
+                for i in np.flatnonzero(mask):
+                    log.append((dealer[i], ep_cause[slot, i], ep_onset[slot, i], t,
+                                float(ep_sev[slot, i]), outcome))
+        ended = recover | (on & gone)
+        s.last_cause[recover] = ep_cause[slot, recover]
+        s.last_onset[recover] = ep_onset[slot, recover]
+        ep_cause[slot, ended] = NO_CAUSE
+    promote = (ep_cause[0] == NO_CAUSE) & (ep_cause[1] != NO_CAUSE)
+    for arr in (ep_cause, ep_onset, ep_sev):
+        arr[0, promote] = arr[1, promote]
+    ep_cause[1, promote] = NO_CAUSE
+    return StepResult(live=live, hazard=haz, leaving=leaving, closing=closing, gone=gone,
+                      explained=explained, cause_now=cause_now, onset_now=onset_now,
+                      running=running, second_now=second_now, paused=paused)
+
+
 def simulate_network(
     n_dealers: int, n_months: int, start: str, seed: int, world: World
 ) -> Network:
     rng = np.random.default_rng([seed, 0])
+    # the shared shocks and pauses draw from a stream of their own, so a world without them
+    # is the same network, byte for byte, as before they existed
+    shock_rng = np.random.default_rng([seed, 6])
     month_starts = pd.date_range(pd.Timestamp(start + "-01"), periods=n_months, freq="MS")
     dealers, pref, drop_at = _dealers(n_dealers, n_months, month_starts, rng, world)
     region_names = list(REGIONS)
@@ -72,118 +221,55 @@ def simulate_network(
     service_level = _service_levels(region_names, n_months, rng)
     rep_of, rep_diligence, rep_changed = _reps(dealers, n_months, rng, world)
     calendar = monthly_calendar(month_starts, list(CHANNELS))
+    shocks = draw_shocks(region_names, list(CHANNELS), n_months, shock_rng, world)
 
     n, m, k = n_dealers, n_months, len(CAUSES)
     alive = np.zeros((n, m), dtype=bool)
     health = np.zeros((n, m), dtype=np.float32)
     hazard = np.zeros((n, m), dtype=np.float32)
     ramps = np.zeros((k, n, m), dtype=np.float32)
+    paused = np.zeros((n, m), dtype=bool)
 
-    open_month = dealers["open_month"].to_numpy()
-    h0 = dealers["h0"].to_numpy()
-    region = dealers["region_idx"].to_numpy()
-    h = h0 + rng.normal(0, world.health_noise, n)
-    churned = np.zeros(n, dtype=bool)
+    inputs = StepInputs(open_month=dealers["open_month"].to_numpy(),
+                        h0=dealers["h0"].to_numpy(), region=dealers["region_idx"].to_numpy(),
+                        rep_changed=rep_changed, service_level=service_level)
+    state = LatentState(
+        h=inputs.h0 + rng.normal(0, world.health_noise, n),
+        ep_cause=np.full((2, n), NO_CAUSE), ep_onset=np.full((2, n), -1), ep_sev=np.zeros((2, n)),
+        ramp=np.zeros((k, n)), last_cause=np.full(n, NO_CAUSE), last_onset=np.full(n, NO_MONTH),
+        churned=np.zeros(n, dtype=bool), pause_left=np.zeros(n, dtype=np.int64))
     churn_month = np.full(n, NO_MONTH)
     churn_cause = np.full(n, NO_CAUSE)
     churn_secondary = np.full(n, NO_CAUSE)
     churn_onset = np.full(n, NO_MONTH)
     planned = np.zeros(n, dtype=bool)
-    # two episode slots per dealer: cause, onset month, severity
-    ep_cause = np.full((2, n), NO_CAUSE)
-    ep_onset = np.full((2, n), -1)
-    ep_sev = np.zeros((2, n))
-    last_cause = np.full(n, NO_CAUSE)  # the latest episode that ended: health may still be low
-    last_onset = np.full(n, NO_MONTH)
-    ramp = np.zeros((k, n))
     episode_log: list[tuple[int, int, int, int, float, str]] = []
-    weights = np.asarray(world.cause_weights) / np.sum(world.cause_weights)
-    neglect, service = CAUSES.index("neglect"), CAUSES.index("service")
+    states: list[LatentState] = []  # each month's state at its start, for the oracle
+    everyone = np.arange(n)
 
     for t in range(-world.burn_in_months, m):
-        # burn-in months (t < 0) let episodes reach their steady state; nobody churns in them
-        tc = max(t, 0)
-        live = (open_month <= t) & ~churned
-        # new primary episodes, with cause odds depending on the dealer's situation
-        cause_rates = np.tile(weights * world.episode_rate, (n, 1))
-        cause_rates[:, neglect] *= np.where(rep_changed[:, tc], world.neglect_after_rep_change, 1)
-        cause_rates[:, service] *= 1 + world.service_region_effect * service_level[region, tc]
-        starts = live & (ep_cause[0] == NO_CAUSE) & (rng.random(n) < cause_rates.sum(1))
-        cause = _draw_rows(cause_rates[starts], rng)
-        ep_cause[0, starts], ep_onset[0, starts] = cause, t
-        ep_sev[0, starts] = rng.uniform(*world.severity_range, starts.sum())
-        # secondary episodes overlap a primary one, with another cause
-        second = live & (ep_cause[0] != NO_CAUSE) & (ep_cause[1] == NO_CAUSE)
-        second &= rng.random(n) < world.secondary_rate
-        rates2 = cause_rates[second].copy()
-        rates2[np.arange(second.sum()), ep_cause[0, second]] = 0
-        ep_cause[1, second], ep_onset[1, second] = _draw_rows(rates2, rng), t
-        ep_sev[1, second] = rng.uniform(*world.severity_range, second.sum())
-
-        # footprints ramp in while an episode runs and fade once it is over
-        ramp *= 0.5
-        pressure = np.zeros(n)
-        for slot in (0, 1):
-            on = ep_cause[slot] != NO_CAUSE
-            strength = np.minimum(1.0, (t - ep_onset[slot] + 1) / world.ramp_months)
-            idx = np.flatnonzero(on)
-            ramp[ep_cause[slot, idx], idx] = np.maximum(ramp[ep_cause[slot, idx], idx],
-                                                        strength[idx])
-            pressure += np.where(on, ep_sev[slot] * strength, 0.0)
-
-        target = h0 - pressure
-        h = world.health_persistence * h + (1 - world.health_persistence) * target
-        h = h + rng.normal(0, world.health_noise, n)
-        haz = world.base_hazard + world.health_hazard * np.maximum(0.0, -h) ** (
-            world.health_hazard_power)
-        haz = np.minimum(haz, 0.5)
-
-        can_churn = live & (t >= open_month + 2) & (t >= 0)
-        leaving = can_churn & (rng.random(n) < haz)
-        closing = can_churn & ~leaving & (rng.random(n) < world.planned_closure_rate)
-        gone = leaving | closing
-        # a churn is 'sudden' when the base hazard caused it, else it is the cause of the
-        # running (or, once over, the last) episode that drove health down
-        by_health = leaving & (rng.random(n) * haz >= world.base_hazard)
-        running = ep_cause[0] != NO_CAUSE
-        cause_now = np.where(running, ep_cause[0], last_cause)
-        onset_now = np.where(running, ep_onset[0], last_onset)
-        explained = by_health & (cause_now != NO_CAUSE)
+        if t >= 0:
+            states.append(state.take(everyone))
+        step = step_month(state, t, everyone, inputs, rng, world, log=episode_log)
+        gone = step.gone
         churn_month[gone] = t
-        churn_cause[gone] = np.where(explained[gone], cause_now[gone], SUDDEN)
-        churn_secondary[gone] = np.where(explained[gone] & running[gone], ep_cause[1, gone],
-                                         NO_CAUSE)
-        churn_onset[gone] = np.where(explained[gone], onset_now[gone], NO_MONTH)
-        planned[closing] = True
-        churned |= gone
-
-        # episodes end in recovery, or with the dealer; log them either way
-        for slot in (1, 0):
-            on = ep_cause[slot] != NO_CAUSE
-            recover = on & ~gone & (t - ep_onset[slot] >= 3) & (rng.random(n) < world.recovery_rate)
-            for outcome, mask in (("recovered", recover), ("churned", on & gone)):
-                for d in np.flatnonzero(mask):
-                    episode_log.append((d, ep_cause[slot, d], ep_onset[slot, d], t,
-                                        float(ep_sev[slot, d]), outcome))
-            ended = recover | (on & gone)
-            last_cause[recover] = ep_cause[slot, recover]
-            last_onset[recover] = ep_onset[slot, recover]
-            ep_cause[slot, ended] = NO_CAUSE
-        promote = (ep_cause[0] == NO_CAUSE) & (ep_cause[1] != NO_CAUSE)
-        for arr in (ep_cause, ep_onset, ep_sev):
-            arr[0, promote] = arr[1, promote]
-        ep_cause[1, promote] = NO_CAUSE
+        churn_cause[gone] = np.where(step.explained[gone], step.cause_now[gone], SUDDEN)
+        churn_secondary[gone] = np.where(step.explained[gone] & step.running[gone],
+                                         step.second_now[gone], NO_CAUSE)
+        churn_onset[gone] = np.where(step.explained[gone], step.onset_now[gone], NO_MONTH)
+        planned[step.closing] = True
 
         if t >= 0:
-            alive[:, t] = live & ~gone
-            health[:, t] = h
-            hazard[:, t] = np.where(live, haz, 0.0)
-            ramps[:, :, t] = ramp
+            alive[:, t] = step.live & ~gone
+            health[:, t] = state.h
+            hazard[:, t] = np.where(step.live, step.hazard, 0.0)
+            ramps[:, :, t] = state.ramp
+            paused[:, t] = step.paused
 
     for slot in (0, 1):
-        for d in np.flatnonzero(ep_cause[slot] != NO_CAUSE):
-            episode_log.append((d, ep_cause[slot, d], ep_onset[slot, d], NO_MONTH,
-                                float(ep_sev[slot, d]), "ongoing"))
+        for d in np.flatnonzero(state.ep_cause[slot] != NO_CAUSE):
+            episode_log.append((d, state.ep_cause[slot, d], state.ep_onset[slot, d], NO_MONTH,
+                                float(state.ep_sev[slot, d]), "ongoing"))
 
     dealers = dealers.assign(
         churn_month=churn_month,
@@ -192,8 +278,12 @@ def simulate_network(
         churn_onset=churn_onset,
         planned_closure=planned,
     )
-    expected = _expected_amount(dealers, month_starts, market, calendar, health, ramps, alive,
-                                rng, world)
+    noise = np.exp(rng.normal(0, world.month_noise_sigma, (n, m)))
+    d, t = np.arange(n)[:, None], np.arange(m)[None, :]
+    level = order_level(dealers, d, t, market, calendar, health,
+                        ramps[CAUSES.index("competitor")], world)
+    expected = np.where(alive, level * noise * shock_factor(dealers, d, t, shocks, paused, world),
+                        0.0).astype(np.float64)
     episodes = pd.DataFrame(episode_log,
                             columns=["dealer", "cause", "onset", "end", "severity", "outcome"])
     return Network(
@@ -215,6 +305,10 @@ def simulate_network(
         slumps=slumps,
         episodes=episodes,
         calendar=calendar,
+        shocks=shocks,
+        paused=paused,
+        states=states,
+        inputs=inputs,
     )
 
 
@@ -305,8 +399,7 @@ def _markets(regions: list[str], m: int, rng: np.random.Generator,
             if rng.random() < world.slump_rate:
                 depth = rng.uniform(*world.slump_depth)
                 length = int(rng.integers(world.slump_months[0], world.slump_months[1] + 1))
-                shape = np.minimum(1.0, np.minimum(np.arange(1, length + 1),
-                                                   np.arange(length, 0, -1)) / 2.0)
+                shape = _hump(length)
                 end = min(m, t + length)
                 slump_effect[i, t:end] = np.log1p(-depth * shape[: end - t])
                 rows.append((regions[i], t, end, depth))
@@ -354,18 +447,80 @@ def _reps(dealers: pd.DataFrame, m: int, rng: np.random.Generator,
     return rep[territory], diligence, changed[territory]
 
 
-def _expected_amount(dealers: pd.DataFrame, month_starts: pd.DatetimeIndex, market: np.ndarray,
-                     calendar: dict, health: np.ndarray, ramps: np.ndarray, alive: np.ndarray,
-                     rng: np.random.Generator, world: World) -> np.ndarray:
-    n, m = alive.shape
-    t = np.arange(m)[None, :]
-    age = t - dealers["open_month"].to_numpy()[:, None]
+@dataclass
+class Shocks:
+    """Shared shocks by month: nobody's fault, each hits every dealer of a region or channel."""
+
+    price_war: np.ndarray  # [region, month]: extra discount
+    channel_factor: np.ndarray  # [channel, month]: multiplier of orders (1: no slump)
+    late_extra: np.ndarray  # [region, month]: extra share of late deliveries
+    table: pd.DataFrame  # kind, region, channel, start, end, size: the truth's record
+
+
+def draw_shocks(regions: list[str], channels: list[str], m: int, rng: np.random.Generator,
+                world: World) -> Shocks:
+    """Each kind of shock starts at its monthly rate, runs its length, then may recur."""
+    rows: list[tuple] = []
+
+    def episodes(units: list[str], rate: float, size: tuple[float, float],
+                 months: tuple[int, int], kind: str, by: str) -> np.ndarray:
+        effect = np.zeros((len(units), m))
+        if rate <= 0:
+            return effect
+        for i, unit in enumerate(units):
+            t = 0
+            while t < m:
+                if rng.random() < rate:
+                    height = rng.uniform(*size)
+                    length = int(rng.integers(months[0], months[1] + 1))
+                    end = min(m, t + length)
+                    effect[i, t:end] = height * _hump(length)[: end - t]
+                    rows.append((kind, unit if by == "region" else None,
+                                 unit if by == "channel" else None, t, end, height))
+                    t = end
+                t += 1
+        return effect
+
+    price = episodes(regions, world.price_war_rate, world.price_war_discount,
+                     world.price_war_months, "price_war", "region")
+    hit = [c for c in channels if c in world.channel_slump_channels]
+    slump = episodes(hit, world.channel_slump_rate, world.channel_slump_depth,
+                     world.channel_slump_months, "channel_slump", "channel")
+    factor = np.ones((len(channels), m))
+    for j, channel in enumerate(hit):
+        factor[channels.index(channel)] = 1.0 - slump[j]
+    late = episodes(regions, world.logistics_disruption_rate, world.logistics_disruption_late,
+                    world.logistics_disruption_months, "logistics_disruption", "region")
+    table = pd.DataFrame(rows, columns=["kind", "region", "channel", "start", "end", "size"])
+    return Shocks(price_war=price, channel_factor=factor, late_extra=late, table=table)
+
+
+def _hump(length: int) -> np.ndarray:
+    """Ramps in over two months, holds, ramps out over two (the regional slumps' shape)."""
+    return np.minimum(1.0, np.minimum(np.arange(1, length + 1), np.arange(length, 0, -1)) / 2.0)
+
+
+CHANNEL_INDEX = {c: i for i, c in enumerate(CHANNELS)}
+
+
+def order_level(dealers: pd.DataFrame, d: np.ndarray, t: np.ndarray, market: np.ndarray,
+                calendar: dict, health: np.ndarray, competitor: np.ndarray,
+                world: World) -> np.ndarray:
+    """Expected net orders (CNY) of dealers ``d`` in months ``t`` (broadcast together),
+    before the month's noise and the shared shocks: the simulation and the oracle share it."""
+    season = np.stack([calendar[c]["factor"] for c in CHANNELS])
+    channel = dealers["channel"].map(CHANNEL_INDEX).to_numpy()
+    age = t - dealers["open_month"].to_numpy()[d]
     onboarding = 1 - np.exp(-(np.maximum(age, 0) + 1) / world.onboarding_months)
-    season = np.stack([calendar[c]["factor"] for c in dealers["channel"]])
-    level = dealers["size"].to_numpy()[:, None] * market[dealers["region_idx"].to_numpy()]
-    h0 = dealers["h0"].to_numpy()[:, None]
-    competitor = ramps[CAUSES.index("competitor")]
-    amount = (level * season * onboarding * np.exp(world.health_on_orders * (health - h0))
-              * (1 - world.competitor_volume * competitor)
-              * np.exp(rng.normal(0, world.month_noise_sigma, (n, m))))
-    return np.where(alive, amount, 0.0).astype(np.float64)
+    level = dealers["size"].to_numpy()[d] * market[dealers["region_idx"].to_numpy()[d], t]
+    h0 = dealers["h0"].to_numpy()[d]
+    return (level * season[channel[d], t] * onboarding
+            * np.exp(world.health_on_orders * (health - h0))
+            * (1 - world.competitor_volume * competitor))
+
+
+def shock_factor(dealers: pd.DataFrame, d: np.ndarray, t: np.ndarray, shocks: Shocks,
+                 paused: np.ndarray, world: World) -> np.ndarray:
+    """Multiplier of the expected orders from channel slumps and the dealer's own pause."""
+    channel = dealers["channel"].map(CHANNEL_INDEX).to_numpy()[d]
+    return shocks.channel_factor[channel, t] * np.where(paused, world.pause_level, 1.0)

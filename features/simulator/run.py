@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,7 @@ from features.simulator.events import SCHEMAS, chunk_events
 from features.simulator.mess import add_mess, messy_dealer_row, to_text
 from features.simulator.network import NO_CAUSE, NO_MONTH, Network, simulate_network
 from features.simulator.settings import SimulatorSettings
+from features.simulator.oracle import churn_oracle
 from features.simulator.world import ALL_CAUSES, World
 
 CHUNK_DEALERS = 500  # fixed: the output depends on it, so it is not a setting
@@ -50,7 +51,7 @@ def simulate(
     progress: Callable[[int, int], None] | None = None,
 ) -> SimulationSummary:
     """Simulate and write the network; the folder is replaced only once fully written."""
-    world = world or World()
+    world = world or settings.world
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / "_truth").is_dir():
         raise FileExistsError(
@@ -89,7 +90,8 @@ def simulate(
         writers.close()
     rows = writers.rows
     truth = _truth_dealers(net, last_order, closed_on)
-    _write_truth(tmp / "_truth", net, truth, intended, settings, world)
+    oracle = churn_oracle(net, world, settings.seed)
+    _write_truth(tmp / "_truth", net, truth, intended, settings, world, oracle)
     _replace(tmp, out_dir)
     return SimulationSummary(
         out_dir=str(out_dir),
@@ -200,7 +202,7 @@ def _truth_dealers(net: Network, last_order: np.ndarray, closed_on: np.ndarray) 
 
 
 def _write_truth(folder: Path, net: Network, truth: pd.DataFrame, intended: list[dict],
-                 settings: SimulatorSettings, world: World) -> None:
+                 settings: SimulatorSettings, world: World, oracle: np.ndarray) -> None:
     truth.to_parquet(folder / "dealers.parquet", index=False)
     n, m = net.alive.shape
     open_month = net.dealers["open_month"].to_numpy()
@@ -212,6 +214,8 @@ def _write_truth(folder: Path, net: Network, truth: pd.DataFrame, intended: list
         "health": net.health.ravel(),
         "hazard": net.hazard.ravel(),
         "expected_amount": net.expected_amount.ravel().astype(np.float32),
+        "paused": net.paused.ravel(),
+        "oracle_churn": oracle.ravel(),
         **{f"ramp_{c}": net.ramps[i].ravel() for i, c in enumerate(ALL_CAUSES[:-1])},
     })[opened]
     months.to_parquet(folder / "dealer_months.parquet", index=False)
@@ -228,10 +232,15 @@ def _write_truth(folder: Path, net: Network, truth: pd.DataFrame, intended: list
         end=net.month_date(net.slumps["end"].to_numpy()),
     )
     slumps.to_parquet(folder / "slumps.parquet", index=False)
+    shocks = net.shocks.table.assign(
+        start=net.month_date(net.shocks.table["start"].to_numpy()),
+        end=net.month_date(net.shocks.table["end"].to_numpy()),
+    )
+    shocks.to_parquet(folder / "shocks.parquet", index=False)
     pd.DataFrame(intended).to_csv(folder / "intended_rejects.csv", index=False)
     manifest = {
-        "settings": settings.model_dump(),
-        "world": asdict(world),
+        "settings": settings.model_dump(mode="json", exclude={"world"}),
+        "world": world.model_dump(mode="json"),
         "as_of": (net.period_end + pd.Timedelta(days=1)).date().isoformat(),
         "regions": regions,
         "note": "Ground truth of the simulation. The pipeline never reads this folder.",

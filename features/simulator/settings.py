@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from features.simulator.world import World
+
 
 class SimulatorSettings(BaseModel):
     dealers: int = Field(default=2000, ge=10, description="Dealers in the network over the period.")
@@ -14,6 +16,8 @@ class SimulatorSettings(BaseModel):
     start: str = Field(default="2022-01", description="First simulated month, YYYY-MM.")
     seed: int = Field(default=42, ge=0, description="Same seed, same bytes.")
     format: Literal["parquet", "csv"] = "parquet"
+    world: World = Field(default_factory=World,
+                         description="Rates and effect sizes, shared shocks included.")
 
     @field_validator("start")
     @classmethod

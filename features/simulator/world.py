@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from pydantic import BaseModel, ConfigDict, Field
 
 REGIONS: dict[str, dict] = {
     # share of dealers, yearly market growth, cities, service quality (higher = slower answers)
@@ -56,9 +56,14 @@ COMPLAINT_MIX = {"quality": 0.24, "installation": 0.24, "delivery": 0.16, "servi
 VISIT_KINDS = {"visit": 0.45, "call": 0.40, "wechat": 0.15}
 
 
-@dataclass(frozen=True)
-class World:
-    """Rates and effect sizes of the simulated network (monthly unless said otherwise)."""
+class World(BaseModel):
+    """Rates and effect sizes of the simulated network (monthly unless said otherwise).
+
+    Settable under ``[simulator.world]`` in dealer-risk.toml; the named worlds of
+    ``features.simulator.worlds`` are sets of overrides of these fields.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     incumbent_share: float = 0.78  # dealers already open when the period starts
     incumbent_max_tenure_months: int = 120
@@ -99,10 +104,10 @@ class World:
     slump_months: tuple[int, int] = (6, 10)
 
     # order lines
-    lines_per_order: dict[str, float] = field(
+    lines_per_order: dict[str, float] = Field(
         default_factory=lambda: {"showroom": 5.0, "online": 3.0, "project": 12.0})
     sku_price_sigma: float = 0.3
-    discount_by_tier: dict[str, float] = field(
+    discount_by_tier: dict[str, float] = Field(
         default_factory=lambda: {"A": 0.22, "B": 0.17, "C": 0.12})
     return_share: float = 0.012
     cancelled_share: float = 0.01
@@ -122,14 +127,36 @@ class World:
     neglect_visit_cut: float = 0.92
 
     # service and logistics baselines
-    tickets_by_tier: dict[str, float] = field(
+    tickets_by_tier: dict[str, float] = Field(
         default_factory=lambda: {"A": 3.0, "B": 2.0, "C": 1.2})
     resolution_log_mean: float = -0.55  # log of (resolution time / deadline) in a good region
     resolution_log_sd: float = 0.5
     complaints_per_million: float = 1.2
     late_delivery_base: float = 0.10
     damage_base: float = 0.02
-    visits_by_tier: dict[str, float] = field(
+    visits_by_tier: dict[str, float] = Field(
         default_factory=lambda: {"A": 3.0, "B": 2.0, "C": 1.0})
     rep_span: tuple[int, int] = (15, 40)
     rep_leave_rate: float = 0.015
+
+    # shared shocks: nobody's fault, so they leave every dealer's churn hazard unchanged.
+    # Each is off at rate 0 (the default world); rates are per region (channel) and month.
+    price_war_rate: float = 0.0  # a regional price war: every dealer there sells cheaper
+    price_war_discount: tuple[float, float] = (0.08, 0.15)  # extra discount at its height
+    price_war_months: tuple[int, int] = (5, 9)
+    channel_slump_rate: float = 0.0  # a slump of one channel in every region
+    channel_slump_channels: tuple[str, ...] = ("project",)  # channels it can hit
+    channel_slump_depth: tuple[float, float] = (0.3, 0.5)
+    channel_slump_months: tuple[int, int] = (6, 10)
+    logistics_disruption_rate: float = 0.0  # a regional disruption: late and damaged goods
+    logistics_disruption_late: tuple[float, float] = (0.3, 0.5)  # extra share of late ones
+    logistics_disruption_months: tuple[int, int] = (2, 5)
+
+    # temporary pauses (a store refit): orders near zero for a few months, then back;
+    # the dealer is not leaving, so its hazard is unchanged
+    pause_rate: float = 0.0  # per dealer and month
+    pause_months: tuple[int, int] = (2, 4)
+    pause_level: float = 0.03  # share of the usual orders while paused
+
+    # the oracle: Monte-Carlo paths per dealer-month for the truth's churn probability
+    oracle_paths: int = Field(default=64, ge=1)
