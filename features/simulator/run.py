@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 from features.simulator.events import SCHEMAS, chunk_events
 from features.simulator.mess import add_mess, messy_dealer_row, to_text
 from features.simulator.network import NO_CAUSE, NO_MONTH, Network, simulate_network
-from features.simulator.settings import SimulatorSettings
 from features.simulator.oracle import churn_oracle
+from features.simulator.settings import SimulatorSettings
 from features.simulator.world import ALL_CAUSES, World
 
 CHUNK_DEALERS = 500  # fixed: the output depends on it, so it is not a setting
