@@ -468,3 +468,53 @@ ACROSS_DEALERS: tuple[str, ...] = tuple(
     feat.name for feat in CATALOG if feat.group == "peers" or "rhythm" in feat.params)
 """Features computed across the dealers of a cutoff (peer groups, order rhythm): a single
 dealer's own history cannot give them (features.panel.with_peers_from)."""
+
+VALUE_NAMES: dict[str, dict[str, tuple[str, str]]] = {
+    "profile_channel": {"showroom": ("showroom", "门店"), "online": ("online", "线上"),
+                        "project": ("project", "工程")},
+}
+"""Words for the contract's code values (English, Chinese): no raw code in a Chinese
+sentence. Values not listed (a network's own channel names) are shown as written."""
+
+CONTEXT_NOTES: dict[str, dict[str | None, tuple[str, str]]] = {
+    # feature: {value (None: any value): (English, Chinese)}; {value} is the value in words
+    "profile_channel": {
+        "project": ("Project dealers order in lumps: a quiet quarter is common for them",
+                    "工程渠道经销商按项目批量订货：一个季度没有订单并不少见"),
+        "online": ("Online dealers' orders swing with the shopping festivals (Double 11)",
+                   "线上经销商的订单随购物节（双十一）大幅波动"),
+        None: ("{value} dealers as a whole carry more risk than the average dealer",
+               "{value}渠道的经销商整体风险高于平均水平"),
+    },
+    "profile_tier": {
+        None: ("Tier {value} dealers leave more often than the average dealer",
+               "{value}级经销商的流失比平均水平更常见"),
+    },
+    "profile_region": {
+        None: ("Dealers in {value} as a whole carry more risk than the average dealer",
+               "{value}区域的经销商整体风险高于平均水平"),
+    },
+    "profile_tenure_months": {
+        None: ("A dealer for {value} months: dealers at this stage leave more often",
+               "已合作{value}个月：处于这一阶段的经销商更容易流失"),
+    },
+    "profile_is_new": {
+        None: ("In its first year: new dealers are still finding their feet",
+               "合作首年：新经销商仍在起步阶段"),
+    },
+    "season_month_of_year": {
+        None: ("Month {value}: at this time of year more dealers go quiet",
+               "{value}月：每年此时停止订货的经销商更多"),
+    },
+    "season_festival_next_3m": {
+        None: ("The Spring Festival falls in the next 3 months: orders usually pause around it",
+               "未来3个月包含春节：春节前后订单通常暂停"),
+    },
+    "season_orders_same_quarter_last_year": {
+        None: ("Last year the coming 3 months brought {value}: a quiet season for this dealer",
+               "去年同期未来3个月订单额{value}：这是该经销商的淡季"),
+    },
+}
+"""Fixed attributes are context, never a reason: a manager cannot change a dealer's channel,
+tier, region, age or the calendar. When one raises the score, the dealer page says what it
+means for such dealers in these words."""

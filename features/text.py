@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-from features.catalog import BY_NAME, Feature
+from features.catalog import BY_NAME, CONTEXT_NOTES, VALUE_NAMES, Feature
 
 LANGS = ("en", "zh")
 
@@ -28,7 +28,7 @@ def _number(value: float) -> str:
 def format_value(unit: str, value: object, lang: str) -> str:
     """A value in its unit, without sign: the template's direction word carries the sign."""
     if unit == "category":
-        return str(value)
+        return str(value)  # feature-specific words: value_words()
     v = float(value)  # type: ignore[arg-type]
     zh = lang == "zh"
     if unit == "CNY":
@@ -63,6 +63,29 @@ def direction(feature: Feature, value: object, lang: str) -> str:
 _REMEMBERED = 1 << 14
 
 
+def value_words(name: str, value: object, lang: str) -> str:
+    """A value in words: a code value by its name in the language (工程, not project)."""
+    names = VALUE_NAMES.get(name, {}).get(str(value))
+    if names is not None:
+        return names[LANGS.index(lang)]
+    return format_value(BY_NAME[name].unit, value, lang)
+
+
+@lru_cache(maxsize=_REMEMBERED, typed=True)
+def context_sentence(name: str, value: object, lang: str = "en") -> str | None:
+    """What a fixed attribute means for a dealer's risk (catalog.CONTEXT_NOTES); None for a
+    feature without a note or an unknown value."""
+    notes = CONTEXT_NOTES.get(name)
+    if notes is None or value is None or (not isinstance(value, str)
+                                           and math.isnan(float(value))):
+        return None
+    pair = notes.get(str(value), notes.get(None))
+    if pair is None:
+        return None
+    text = pair[LANGS.index(lang)].format(value=value_words(name, value, lang))
+    return text[0].upper() + text[1:] if lang == "en" else text
+
+
 @lru_cache(maxsize=_REMEMBERED, typed=True)
 def sentence(name: str, value: object, lang: str = "en") -> str | None:
     """The feature's sentence for a value; None when the value is unknown."""
@@ -72,7 +95,7 @@ def sentence(name: str, value: object, lang: str = "en") -> str | None:
     if value is None or (not isinstance(value, str) and math.isnan(float(value))):
         return None
     template = feature.template_zh if lang == "zh" else feature.template_en
-    text = template.format(value=format_value(feature.unit, value, lang),
+    text = template.format(value=value_words(name, value, lang),
                            dir=direction(feature, value, lang))
     return text[0].upper() + text[1:] if lang == "en" else text
 

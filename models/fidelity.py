@@ -4,22 +4,25 @@ For each churner with a cause other than `sudden`, take its row at the last cuto
 it churned (the first day of its first month without orders) and the churn model that a
 monthly retrain would have used then (the backtest's newest origin on or before that
 cutoff, so the row is out of sample). A hit is the cause's business group among the top
-factors.
+risk-raising reasons, ranked as the served explanations rank them: against the dealer's
+peers at that cutoff (models.explain), fixed attributes never counted.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from models.explain import grouped_contributions
+from models.explain import reason_groups
 
 
 def cause_hits(bundle, rows: pd.DataFrame, causes: pd.Series,
-               cause_groups: dict[str, frozenset[str]], top: int) -> pd.DataFrame:
-    """Per row: the cause, the top groups by absolute contribution, and whether they hit."""
-    groups = grouped_contributions(bundle, bundle.contributions(rows))
-    tops = [list(r.abs().sort_values(ascending=False, kind="stable").index[:top])
-            for _, r in groups.iterrows()]
+               cause_groups: dict[str, frozenset[str]], top: int, *,
+               population: pd.DataFrame, peer_keys: list[str],
+               min_peer_group: int) -> pd.DataFrame:
+    """Per row: the cause, the groups of its top risk-raising reasons, and whether they hit.
+    `population`: every dealer scored at the rows' cutoffs (their peers)."""
+    tops = reason_groups(bundle, rows, population, peer_keys=peer_keys,
+                         min_peer_group=min_peer_group, top=top)
     return pd.DataFrame({
         "dealer_id": rows["dealer_id"].to_numpy(), "cutoff": rows["cutoff"].to_numpy(),
         "cause": causes.to_numpy(), "top_groups": [", ".join(t) for t in tops],

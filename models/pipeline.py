@@ -224,16 +224,16 @@ def train(panel: pd.DataFrame, inputs: RunInputs, settings: ModelSettings,
 
 def backtest(panel: pd.DataFrame, inputs: RunInputs, settings: ModelSettings,
              labels: LabelSettings, work_dir: Path, *, churners: pd.DataFrame | None = None,
-             cause_groups: dict | None = None, progress: Progress | None = None
-             ) -> BacktestResult:
+             cause_groups: dict | None = None, progress: Progress | None = None,
+             min_peer_group: int) -> BacktestResult:
     """Rolling-origin backtest over `settings.backtest.origins` monthly origins."""
     uri = configure(settings.tracking, work_dir)
     bt = run_backtest(panel, settings, labels, progress=progress)
     table = metrics_table(bt, settings)
     hits = fidelity = None
     if churners is not None and cause_groups:
-        hits = explanation_fidelity(panel, bt, churners, cause_groups,
-                                    settings.explain.top_factors)
+        hits = explanation_fidelity(panel, bt, churners, cause_groups, settings,
+                                    min_peer_group)
         fidelity = fidelity_table(hits)
     card = render_card(table, bt, fidelity, settings, labels, inputs.fingerprint,
                        provenance())
@@ -261,17 +261,23 @@ def backtest(panel: pd.DataFrame, inputs: RunInputs, settings: ModelSettings,
 
 
 def explanation_fidelity(panel: pd.DataFrame, bt: Backtest, churners: pd.DataFrame,
-                         cause_groups: dict, top: int) -> pd.DataFrame:
+                         cause_groups: dict, settings: ModelSettings,
+                         min_peer_group: int) -> pd.DataFrame:
     """Each churner explained by the newest backtest model fitted on or before its last
-    cutoff, on that (out-of-sample) row."""
+    cutoff, on that (out-of-sample) row, against the dealers active at that cutoff."""
     parts = []
     origins = list(bt.origins)
     for i, origin in enumerate(origins):
         end = origins[i + 1] if i + 1 < len(origins) else origin + pd.DateOffset(months=1)
         rows = rows_for_churners(panel, churners, origin, end, cause_groups)
         if len(rows):
+            population = panel[panel["cutoff"].isin(rows["cutoff"].unique())
+                               & (panel["active"] | panel["dealer_id"].isin(rows["dealer_id"]))]
             parts.append(cause_hits(bt.bundles[origin]["churn"], rows, rows["cause"],
-                                    cause_groups, top))
+                                    cause_groups, settings.explain.top_factors,
+                                    population=population,
+                                    peer_keys=settings.explain.peer_keys,
+                                    min_peer_group=min_peer_group))
     if not parts:
         return pd.DataFrame(columns=["dealer_id", "cutoff", "cause", "top_groups", "hit"])
     return pd.concat(parts, ignore_index=True)

@@ -107,7 +107,21 @@ class GateSettings(BaseModel):
 
 
 class ExplainSettings(BaseModel):
-    top_factors: int = Field(default=3, ge=1, description="Factors shown per score.")
+    top_factors: int = Field(default=3, ge=1, description="Risk-raising reasons shown per "
+                             "score.")
+    top_lowering: int = Field(default=2, ge=0, description="Factors that lower the risk, "
+                              "shown apart from the reasons.")
+    peer_keys: list[str] = Field(
+        default_factory=lambda: ["profile_region", "profile_channel"], min_length=1,
+        description="The peers a reason is measured against: the dealers scored at the same "
+        "cutoff with the same values of these columns (the first alone where that group has "
+        "fewer than panel.min_peer_group dealers). A factor all of them share (a regional "
+        "price war, a slump of the channel) cancels out.")
+    context_notes: int = Field(default=2, ge=0, description="Notes on fixed attributes "
+                               "(channel, tier, age, season) shown as context per score.")
+    context_min_logodds: float = Field(default=0.1, ge=0, description="A fixed attribute "
+                                       "raising the score by at least this much (log-odds, "
+                                       "against the average dealer) gets a context note.")
     past_months: int = Field(default=12, ge=1, description="The dealer's own past value is "
                              "the feature this many months before the cutoff.")
 

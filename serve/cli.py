@@ -541,7 +541,8 @@ def backtest(
             inputs = _run_inputs(loaded, cfg, folder)
             result = run_backtest(panel, inputs, cfg.models,
                                   cfg.labels, cfg.work_dir, churners=read_churners(folder),
-                                  cause_groups=CAUSE_GROUPS, progress=tick)
+                                  cause_groups=CAUSE_GROUPS, progress=tick,
+                                  min_peer_group=cfg.panel.min_peer_group)
     except TrainingDataError as exc:
         raise fail(str(exc)) from None
     target = out or cfg.work_dir / "backtest.csv"

@@ -96,21 +96,29 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
     same dealers' rows `past_months` earlier.
     """
     rows = rows.reset_index(drop=True)
+    explain_settings = settings.models.explain
     context = Context(peers.reset_index(drop=True), past,
                       min_peer_group=settings.panel.min_peer_group,
-                      months=settings.models.explain.past_months)
+                      months=explain_settings.past_months, peer_keys=explain_settings.peer_keys)
     index = {d: i for i, d in enumerate(context.population["dealer_id"].astype(str))}
     at = [index[d] for d in rows["dealer_id"].astype(str)]
-    top = settings.models.explain.top_factors
     contributions = {m: getattr(champions, m).contributions(rows) for m in RISK_MODELS}
+    # batch scoring: the rows are the peer population itself, whose contributions are known
+    same = len(at) == len(context.population) and bool(np.all(np.asarray(at) == np.arange(
+        len(at))))
     churn_p = champions.churn.calibrator(contributions["churn"].sum(axis=1))
     decline_p = champions.decline.calibrator(contributions["decline"].sum(axis=1))
     forecast = champions.forecast.predict(rows)
     expected_12m = _expected_12m(rows, forecast["expected"].to_numpy())
     dealers = tables["dealers"].set_index("dealer_id")
-    factors = {m: explain(getattr(champions, m), rows, context=context, top=top,
-                          context_index=at, contributions=contributions[m])
-               for m in RISK_MODELS}
+    explained = {m: explain(getattr(champions, m), rows, context=context,
+                            top=explain_settings.top_factors,
+                            top_lowering=explain_settings.top_lowering,
+                            notes=explain_settings.context_notes,
+                            note_min=explain_settings.context_min_logodds,
+                            context_index=at, contributions=contributions[m],
+                            population_contributions=contributions[m] if same else None)
+                 for m in RISK_MODELS}
     out = pd.DataFrame({
         "dealer_id": rows["dealer_id"].astype(str).to_numpy(),
         "dealer_name": dealers["name"].reindex(rows["dealer_id"]).astype("string").to_numpy()
@@ -132,10 +140,14 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
         "expected_revenue_12m": expected_12m,
         "revenue_at_risk": churn_p * expected_12m,
         "orders_amount_12m": rows["orders_amount_12m"].to_numpy(dtype=float),
-        "top_reason_en": [f[0].sentence_en if f else None for f in factors["churn"]],
-        "top_reason_zh": [f[0].sentence_zh if f else None for f in factors["churn"]],
-        "factors": [_json({m: [x.to_dict() for x in factors[m][i]] for m in RISK_MODELS})
-                    for i in range(len(rows))],
+        "top_reason_en": [e.reasons[0].sentence_en if e.reasons else None
+                          for e in explained["churn"]],
+        "top_reason_zh": [e.reasons[0].sentence_zh if e.reasons else None
+                          for e in explained["churn"]],
+        "factors": [_json({m: [x.to_dict() for x in explained[m][i].factors]
+                           for m in RISK_MODELS}) for i in range(len(rows))],
+        "context": [_json({m: [x.to_dict() for x in explained[m][i].context]
+                           for m in RISK_MODELS}) for i in range(len(rows))],
         "flags": [_json(f) for f in _flags(tables, rows, cutoff, champions, settings)],
         "model_versions": json.dumps(champions.versions, sort_keys=True),
     })

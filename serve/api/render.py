@@ -69,6 +69,18 @@ def factors(raw: str, lang: str) -> dict[str, list[dict]]:
     return out
 
 
+def context_notes(raw: str | None, lang: str) -> dict[str, list[dict]]:
+    """The fixed attributes said as context, per model (snapshots written before they
+    existed have none)."""
+    if not raw:
+        return {}
+    return {model: [{"feature": n["feature"], "value": n["value"],
+                     "contribution": n["contribution"],
+                     "sentence": n["sentence_zh"] if lang == "zh" else n["sentence_en"]}
+                    for n in items]
+            for model, items in json.loads(raw).items()}
+
+
 def alert_doc(alert: dict, settings: Settings, lang: str) -> dict:
     """One alert with its title in the reader's language."""
     rule = settings.alerts.by_name().get(alert["rule"])
@@ -93,6 +105,7 @@ def dealer_risk(row: dict, lang: str, settings: Settings,
     """The full risk document of one dealer (GET /v1/dealers/{id}/risk): scores, factors,
     open alerts and the playbook's actions for them."""
     why = factors(row["factors"], lang)
+    notes = context_notes(row.get("context"), lang)
     shown = [a if "title" in a else alert_doc(a, settings, lang) for a in alerts or []]
     return {
         "dealer_id": row["dealer_id"], "dealer_name": row.get("dealer_name"),
@@ -102,11 +115,11 @@ def dealer_risk(row: dict, lang: str, settings: Settings,
         "churn": {"probability": _num(row["churn_probability"]),
                   "previous": _num(row["previous_churn_probability"]),
                   "change": _num(row["churn_probability_change"]),
-                  "factors": why["churn"]},
+                  "factors": why["churn"], "context": notes.get("churn", [])},
         "decline": {"probability": _num(row["decline_probability"]),
                     "previous": _num(row["previous_decline_probability"]),
                     "change": _num(row["decline_probability_change"]),
-                    "factors": why["decline"]},
+                    "factors": why["decline"], "context": notes.get("decline", [])},
         "forecast": {"p10": _num(row["forecast_p10"]), "p50": _num(row["forecast_p50"]),
                      "p90": _num(row["forecast_p90"]),
                      "expected": _num(row["forecast_expected"])},

@@ -18,9 +18,11 @@ class Meta(BaseModel):
 class Factor(BaseModel):
     group: str = Field(examples=["orders"])
     direction: str = Field(examples=["raises"], description="raises or lowers the score")
-    contribution: float = Field(description="TreeSHAP, log-odds (log amount for forecast)")
-    share: float = Field(description="Part of all factors' absolute contributions")
-    effect: float = Field(description="Probability points the factor adds")
+    contribution: float = Field(description="TreeSHAP, log-odds, against the mean of the "
+                                "dealer's peers (same region and channel)")
+    share: float = Field(description="Part of all reasons' absolute contributions")
+    effect: float = Field(description="Probability points the factor adds against the "
+                          "dealer's peers")
     feature: str = Field(examples=["orders_change_yoy_3m"])
     value: float | str | None
     past_value: float | str | None
@@ -31,11 +33,24 @@ class Factor(BaseModel):
                                     "-5%)"])
 
 
+class ContextNote(BaseModel):
+    feature: str = Field(examples=["profile_channel"])
+    value: float | str | None
+    contribution: float = Field(description="TreeSHAP, log-odds against the average dealer")
+    sentence: str = Field(examples=["Project dealers order in lumps: a quiet quarter is "
+                                    "common for them"])
+
+
 class Score(BaseModel):
     probability: float | None
     previous: float | None
     change: float | None
-    factors: list[Factor]
+    factors: list[Factor] = Field(description="The reasons (direction 'raises': what raises "
+                                  "the risk against the dealer's peers, largest first), then "
+                                  "the factors that lower it (direction 'lowers')")
+    context: list[ContextNote] = Field(
+        default_factory=list, description="Fixed attributes (channel, tier, region, age, "
+        "season) that raise the score, in plain words: context, never a reason")
 
 
 class Forecast(BaseModel):

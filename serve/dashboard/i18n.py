@@ -39,9 +39,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "expected_12m": ("Expected revenue, next 12 months", "未来12个月预计收入"),
     "since_last": ("since last snapshot", "较上期"),
     "factors": ("Why: the main factors", "原因：主要因素"),
-    "factors_note": ("Each factor's value for the dealer, its own value 12 months earlier, "
-                     "and its peers' median (bars scaled per factor).",
-                     "各因素的经销商当前值、12个月前的自身值与同组中位数（每个因素单独缩放）。"),
+    "factors_note": ("▲ raises the risk, ▼ lowers it, each measured against the dealer's "
+                     "peers (same region and channel), so what all of them share is not "
+                     "counted. Bars: the dealer's value, its own value 12 months earlier, "
+                     "and its peers' median (scaled per factor).",
+                     "▲ 提高风险，▼ 降低风险，均与同区域、同渠道的经销商相比，大家共同面临的"
+                     "情况不计入。条形：经销商当前值、12个月前的自身值与同组中位数（每个因素"
+                     "单独缩放）。"),
+    "context": ("Context (not something to act on)", "背景（非可改变的因素）"),
     "legend_dealer": ("This dealer", "该经销商"),
     "legend_past": ("12 months earlier", "12个月前"),
     "legend_peers": ("Peer median", "同组中位数"),

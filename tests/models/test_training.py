@@ -10,7 +10,7 @@ from features.simulator.truth import CAUSE_GROUPS, read_churners
 from models.backtest import evaluation_origins, metrics_table, run_backtest
 from models.bundle import ClassifierBundle, load_bundle
 from models.dataset import label_end
-from models.explain import Context, explain, grouped_contributions
+from models.explain import CONTEXT_GROUPS, Context, explain, grouped_contributions
 from models.fidelity import cause_hits, fidelity_table
 from models.training import fit_classifier, fit_forecast, fit_models
 from tests.models.conftest import small_settings
@@ -94,21 +94,27 @@ def test_same_seed_same_model(network):
 
 def test_explanations_in_both_languages(fitted, network):
     _, bundles = fitted
-    rows = newest(network).head(20)
+    population = newest(network).reset_index(drop=True)
+    rows = population.head(20)
     past = network.panel[network.panel["cutoff"] == rows["cutoff"].iloc[0]
                          - pd.DateOffset(months=12)]
-    context = Context(newest(network), past, min_peer_group=10, months=12)
-    factors = explain(bundles["churn"], rows, context=context, top=3)
-    assert len(factors) == len(rows) and all(len(f) == 3 for f in factors)
-    for row_factors in factors:
-        sizes = [abs(f.contribution) for f in row_factors]
-        assert sizes == sorted(sizes, reverse=True)
-        assert sum(f.share for f in row_factors) <= 1 + 1e-9
-        for f in row_factors:
-            assert f.direction == ("raises" if f.contribution >= 0 else "lowers")
+    context = Context(population, past, min_peer_group=10, months=12)
+    explained = explain(bundles["churn"], rows, context=context, top=3, top_lowering=2)
+    assert len(explained) == len(rows)
+    for e in explained:
+        reasons = e.reasons
+        lowering = [f for f in e.factors if f.direction == "lowers"]
+        assert e.factors == reasons + lowering  # the reasons first, then what lowers the risk
+        assert len(reasons) <= 3 and len(lowering) <= 2
+        assert [f.contribution for f in reasons] == sorted(
+            [f.contribution for f in reasons], reverse=True)
+        assert all(f.contribution > 0 and f.effect >= 0 for f in reasons)
+        assert all(f.contribution < 0 and f.effect <= 0 for f in lowering)
+        assert sum(f.share for f in e.factors) <= 1 + 1e-9
+        for f in e.factors:
+            assert f.group not in CONTEXT_GROUPS
             assert f.sentence_en and f.sentence_zh and f.sentence_en != f.sentence_zh
-            assert (f.effect >= 0) == (f.contribution >= 0) or f.effect == 0
-    with_context = [f for fs in factors for f in fs if f.peer_median is not None]
+    with_context = [f for e in explained for f in e.factors if f.peer_median is not None]
     assert with_context and all("peer median" in f.sentence_en for f in with_context)
     assert all("同组中位数" in f.sentence_zh for f in with_context)
 
@@ -119,7 +125,10 @@ def test_fidelity_machinery_on_the_simulator_truth(fitted, network):
     assert churners is not None and len(churners) > 0
     keys = churners.rename(columns={"churn_month": "cutoff"})
     rows = network.panel.merge(keys[keys["cause"] != "sudden"], on=["dealer_id", "cutoff"])
-    hits = cause_hits(bundles["churn"], rows, rows["cause"], CAUSE_GROUPS, 3)
+    population = network.panel[network.panel["cutoff"].isin(rows["cutoff"].unique())]
+    hits = cause_hits(bundles["churn"], rows, rows["cause"], CAUSE_GROUPS, 3,
+                      population=population, peer_keys=["profile_region", "profile_channel"],
+                      min_peer_group=10)
     table = fidelity_table(hits)
     assert table["churners"].iloc[-1] == len(rows)
     assert table["hit_rate"].between(0, 1).all()
