@@ -4,6 +4,11 @@
   stale last order, a drop against last year, overdue requests, a complaint surge),
   turned into a probability on the calibration slice;
 - best_rule: the best single rule "no order in N days", N chosen on the training slices;
+- days_since: the plain ranking by days since the last positive order (a rule's cut throws
+  most of its ranking away: on an independent network it reached ROC AUC 0.81 where the
+  best cut reached 0.71);
+- rhythm: the order-rhythm model's chance of no order in the next 3 months (BG/NBD, the
+  textbook's answer to "has this customer stopped buying?") on its own;
 - logistic: logistic regression on a handful of recency, frequency and value features;
 - forecast: seasonal naive (same quarter last year, scaled by the dealer's recent trend)
   and trailing naive (the last quarter again).
@@ -25,7 +30,10 @@ from models.calibration import fit_isotonic
 from models.dataset import numeric
 from models.settings import RuleBaselineSettings
 
-CLASSIFIER_BASELINES = ("rules", "best_rule", "logistic")
+CLASSIFIER_BASELINES = ("rules", "best_rule", "days_since", "rhythm", "logistic")
+RANK_BASELINES = {"days_since": "orders_days_since_last", "rhythm": "orders_rhythm_none_3m"}
+"""One feature each, ranked as it is (higher: more risk) and turned into a probability on
+the calibration slice."""
 FORECAST_BASELINES = ("seasonal_naive", "trailing_naive")
 RFM_FEATURES = ("orders_days_since_last", "orders_count_12m", "orders_amount_12m",
                 "orders_active_months_12m", "orders_change_yoy_3m")
@@ -68,6 +76,28 @@ class NoOrderRule:
 
 
 @dataclass(frozen=True)
+class RankScore:
+    """One feature's ranking, mapped to a probability by centred isotonic regression (which
+    keeps the ranking); unknown values (no order yet, no rhythm) take the slice's median."""
+
+    feature: str
+    fill: float
+    rate: dict[str, list[float]]
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        x = np.nan_to_num(numeric(frame, self.feature), nan=self.fill)
+        return np.interp(x, self.rate["x"], self.rate["y"])
+
+
+def fit_rank_score(feature: str, cal: pd.DataFrame, y_cal: np.ndarray) -> RankScore:
+    x = numeric(cal, feature)
+    known = np.isfinite(x)
+    fill = float(np.median(x[known])) if known.any() else 0.0
+    iso = fit_isotonic(np.where(known, x, fill), y_cal)
+    return RankScore(feature, fill, iso.params)
+
+
+@dataclass(frozen=True)
 class LogisticBaseline:
     pipeline: Pipeline
 
@@ -85,7 +115,7 @@ def _signed_log(x: np.ndarray) -> np.ndarray:
 
 def fit_classifier_baselines(train: pd.DataFrame, cal: pd.DataFrame, target: str,
                              rules: RuleBaselineSettings, seed: int) -> dict:
-    """The three baselines, fitted on the model's training rows and calibration slice."""
+    """The baselines, fitted on the model's training rows and calibration slice."""
     y_train, y_cal = train[target].to_numpy(), cal[target].to_numpy()
     iso = fit_isotonic(rule_points(cal, rules), y_cal)
     rule_score = RuleScore(rules, iso.params)
@@ -102,7 +132,9 @@ def fit_classifier_baselines(train: pd.DataFrame, cal: pd.DataFrame, target: str
         FunctionTransformer(_signed_log), StandardScaler(),
         LogisticRegression(max_iter=2000, random_state=seed))
     pipeline.fit(_rfm(train), y_train)
-    return {"rules": rule_score, "best_rule": NoOrderRule(best_days, rate),
+    ranks = {name: fit_rank_score(feature, cal, y_cal)
+             for name, feature in RANK_BASELINES.items()}
+    return {"rules": rule_score, "best_rule": NoOrderRule(best_days, rate), **ranks,
             "logistic": LogisticBaseline(pipeline)}
 
 

@@ -1,6 +1,13 @@
 """The promotion gate: a new model version becomes `champion` only if it beats every
 baseline on the backtest and does not fall behind the current champion beyond a tolerance.
 
+It protects without stopping the business: a version that falls short stays `challenger`
+and the current champion keeps serving. Where a model has no champion yet (a new
+installation), a first version that beats every baseline becomes champion even if it
+misses a limit (calibration, the forecast interval's coverage), marked **provisional** with
+the reason, so that a new user's first run always scores; the next version that passes
+everything replaces it.
+
 Pure: takes metrics tables and returns a decision with its reasons in plain words.
 """
 
@@ -23,6 +30,8 @@ class Check:
     name: str
     passed: bool
     detail: str
+    baseline: bool = False
+    """A comparison with a baseline: a model that loses one is never promoted."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,8 @@ class Decision:
     model: str
     promote: bool
     checks: list[Check] = field(default_factory=list)
+    provisional: bool = False
+    """Champion because there was none, though it misses a limit (see `reasons`)."""
 
     @property
     def reasons(self) -> list[str]:
@@ -38,7 +49,8 @@ class Decision:
         return failed or [c.detail for c in self.checks]
 
     def summary(self) -> str:
-        verdict = "promoted to champion" if self.promote else "kept as challenger"
+        verdict = ("provisional champion (no champion yet; misses a limit)" if self.provisional
+                   else "promoted to champion" if self.promote else "kept as challenger")
         return f"{self.model}: {verdict}: " + "; ".join(self.reasons)
 
 
@@ -59,7 +71,7 @@ def baseline_checks(table: pd.DataFrame, model: str, gate: GateSettings,
         own = _value(rows, model, "model", "wape")
         naive = _value(rows, model, "seasonal_naive", "wape")
         checks.append(Check("beats seasonal_naive on wape", _beats(own, naive, "wape"),
-                            f"WAPE {own:.3f} vs seasonal naive {naive:.3f}"))
+                            f"WAPE {own:.3f} vs seasonal naive {naive:.3f}", baseline=True))
         cov = _value(rows, model, "model", "coverage")
         target = interval[1] - interval[0]
         tol = gate.coverage_tolerance
@@ -72,7 +84,8 @@ def baseline_checks(table: pd.DataFrame, model: str, gate: GateSettings,
             own = _value(rows, model, "model", metric)
             other = _value(rows, model, baseline, metric)
             checks.append(Check(f"beats {baseline} on {metric}", _beats(own, other, metric),
-                                f"{metric} {own:.4f} vs {baseline} {other:.4f}"))
+                                f"{metric} {own:.4f} vs {baseline} {other:.4f}",
+                                baseline=True))
     ece = _value(rows, model, "model", "ece")
     checks.append(Check("calibrated", ece <= gate.max_ece,
                         f"ECE {ece:.4f} (limit {gate.max_ece})"))
@@ -103,4 +116,9 @@ def decide(model: str, table: pd.DataFrame, new: dict[str, float],
            interval: tuple[float, float]) -> Decision:
     checks = baseline_checks(table, model, gate, interval) + champion_checks(
         new, champion, model, gate)
-    return Decision(model=model, promote=all(c.passed for c in checks), checks=checks)
+    if all(c.passed for c in checks):
+        return Decision(model=model, promote=True, checks=checks)
+    first = not champion
+    beats_baselines = all(c.passed for c in checks if c.baseline)
+    return Decision(model=model, promote=first and beats_baselines, checks=checks,
+                    provisional=first and beats_baselines)

@@ -12,13 +12,14 @@ import platform
 import subprocess
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import mlflow
 import numpy as np
 import pandas as pd
+from mlflow import MlflowClient
 
 from features.settings import LabelSettings
 from models import plots
@@ -29,6 +30,8 @@ from models.backtest import (
     metrics_table,
     run_backtest,
 )
+from models.bundle import ClassifierBundle
+from models.calibration import fit_calibrator
 from models.card import render_card
 from models.dataset import TARGETS, known_cutoffs
 from models.explain import grouped_contributions
@@ -36,6 +39,9 @@ from models.fidelity import cause_hits, fidelity_table, rows_for_churners
 from models.gate import Decision, decide
 from models.settings import ModelSettings
 from models.tracking import (
+    CHAMPION,
+    METRIC_TAG,
+    PROVISIONAL_TAG,
     alias_metrics,
     configure,
     log_bundle,
@@ -212,7 +218,8 @@ def train(panel: pd.DataFrame, inputs: RunInputs, settings: ModelSettings,
                 decision = decide(model, table, heads.get(model, {}), champion,
                                   settings.gate, settings.forecast.interval)
                 record_outcome(name, mv.version, heads.get(model, {}), decision)
-                mlflow.set_tags({"gate": "promoted" if decision.promote else "refused",
+                mlflow.set_tags({"gate": "provisional" if decision.provisional else
+                                 "promoted" if decision.promote else "refused",
                                  "registered_version": mv.version})
                 versions[model], decisions[model] = str(mv.version), decision
         mlflow.log_text("\n".join(d.summary() for d in decisions.values()), "gate.txt")
@@ -281,3 +288,32 @@ def explanation_fidelity(panel: pd.DataFrame, bt: Backtest, churners: pd.DataFra
     if not parts:
         return pd.DataFrame(columns=["dealer_id", "cutoff", "cause", "top_groups", "hit"])
     return pd.concat(parts, ignore_index=True)
+
+
+def recalibrate(bundle: ClassifierBundle, rows: pd.DataFrame, version: str, inputs: RunInputs,
+                settings: ModelSettings, work_dir: Path) -> str:
+    """A champion whose calibration drifts, refitted on the newest matured months: the same
+    booster (the same ranking and reasons) with a new calibrator, registered as a new
+    version and made champion, with where it came from. `rows`: the active dealers of those
+    months, labels known. Returns the new version."""
+    configure(settings.tracking, work_dir)
+    target = TARGETS[bundle.model]
+    y = rows[target].to_numpy(dtype=float)
+    calibrator, _ = fit_calibrator(bundle.margin(rows), y, rows["cutoff"].to_numpy(),
+                                   settings.calibration.method)
+    months = sorted(pd.to_datetime(rows["cutoff"]).unique())
+    fresh = replace(bundle, calibrator=calibrator, metadata={
+        **bundle.metadata, "recalibrated_from": version,
+        "recalibration_cutoffs": [f"{months[0]:%Y-%m-%d}", f"{months[-1]:%Y-%m-%d}"]})
+    name = registered_name(settings.tracking, bundle.model)
+    with _start_parent("recalibrate", inputs, settings):
+        mlflow.set_tags({"model": bundle.model, "recalibrated_from": version})
+        mv = log_bundle(fresh, rows, name)
+    client = MlflowClient()
+    client.set_model_version_tag(name, mv.version, "recalibrated_from", version)
+    for key, value in MlflowClient().get_model_version(name, version).tags.items():
+        if key.startswith(METRIC_TAG) or key == PROVISIONAL_TAG:
+            client.set_model_version_tag(name, mv.version, key, value)
+    client.set_model_version_tag(name, mv.version, "gate", "recalibrated")
+    client.set_registered_model_alias(name, CHAMPION, mv.version)
+    return str(mv.version)

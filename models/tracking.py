@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
@@ -22,6 +23,8 @@ from models.gate import Decision
 from models.settings import TrackingSettings
 
 CHAMPION, CHALLENGER = "champion", "challenger"
+PROVISIONAL_TAG = "provisional"
+"""On a version made champion with no champion before it, though it misses a limit: why."""
 ENTRY_POINT = Path(__file__).with_name("pyfunc_entry.py")
 METRIC_TAG = "metric."
 REGISTERED_DESCRIPTION = {
@@ -126,9 +129,13 @@ def record_outcome(registered: str, version: str, metrics: dict[str, float],
     for key, value in metrics.items():
         client.set_model_version_tag(registered, version, f"{METRIC_TAG}{key}", f"{value:.6g}")
     client.set_model_version_tag(registered, version, "gate",
+                                 "provisional" if decision.provisional else
                                  "promoted" if decision.promote else "refused")
     client.set_model_version_tag(registered, version, "gate_reasons",
                                  "; ".join(decision.reasons)[:4000])
+    if decision.provisional:
+        client.set_model_version_tag(registered, version, PROVISIONAL_TAG,
+                                     "; ".join(decision.reasons)[:4000])
     client.set_registered_model_alias(registered, CHAMPION if decision.promote else CHALLENGER,
                                       version)
 
@@ -164,8 +171,22 @@ def _alias_version(client: MlflowClient, registered: str, alias: str) -> str | N
         return None
 
 
+@dataclass(frozen=True)
+class Registered:
+    bundle: Bundle
+    version: str
+    provisional: str | None
+    """Why the version is only a provisional champion (None: it passed the whole gate)."""
+
+
 def load_registered(registered: str, alias: str = CHAMPION) -> tuple[Bundle, str]:
     """The bundle holding `alias` and its version number."""
+    found = load_alias(registered, alias)
+    return found.bundle, found.version
+
+
+def load_alias(registered: str, alias: str = CHAMPION) -> Registered:
+    """The bundle holding `alias`, its version and, for a provisional champion, why."""
     client = MlflowClient()
     try:
         mv = client.get_model_version_by_alias(registered, alias)
@@ -177,4 +198,4 @@ def load_registered(registered: str, alias: str = CHAMPION) -> tuple[Bundle, str
         path = mlflow.artifacts.download_artifacts(
             artifact_uri=f"models:/{registered}@{alias}", dst_path=tmp)
         bundle = load_bundle(Path(path) / "artifacts" / "bundle")
-    return bundle, str(mv.version)
+    return Registered(bundle, str(mv.version), mv.tags.get(PROVISIONAL_TAG) or None)

@@ -347,6 +347,7 @@ def _train(folder: Path, cfg: Settings, loaded, panel, as_json: bool, show: bool
             "run_id": result.run_id, "tracking_uri": result.tracking_uri,
             "origin": f"{result.origin:%Y-%m-%d}", "versions": result.versions,
             "promoted": {m: d.promote for m, d in result.decisions.items()},
+            "provisional": {m: d.provisional for m, d in result.decisions.items()},
             "reasons": {m: d.reasons for m, d in result.decisions.items()}},
             ensure_ascii=False) + "\n")
         return result
@@ -354,7 +355,33 @@ def _train(folder: Path, cfg: Settings, loaded, panel, as_json: bool, show: bool
         console.print(f"Trained at cutoff {result.origin:%Y-%m-%d}; MLflow run "
                       f"{result.run_id} ({result.tracking_uri})")
         _print_decisions(result, cfg)
+        for line in _next_steps(result, folder, cfg):
+            console.print(line, highlight=False)
     return result
+
+
+def _next_steps(result, folder: Path, cfg: Settings) -> list[str]:
+    """What to do after `train`, in the words of what just happened."""
+    from models.tracking import CHAMPION, alias_metrics, registered_name
+    lines = []
+    for model, decision in result.decisions.items():
+        if decision.provisional:
+            lines.append(f"{model}: provisional champion v{result.versions[model]} (there was "
+                         f"none before): {'; '.join(decision.reasons)}. It scores; a later "
+                         "`train` that passes the whole gate replaces it.")
+        elif not decision.promote:
+            name = registered_name(cfg.models.tracking, model)
+            if alias_metrics(name, CHAMPION) is not None:
+                lines.append(f"{model}: v{result.versions[model]} stays challenger; the current "
+                             "champion keeps serving.")
+            else:
+                lines.append(f"{model}: no usable model (it does not beat every baseline): "
+                             "`score` leaves its columns empty. More history usually helps; "
+                             "`dealer-risk backtest` shows where it falls short.")
+    lines.append(f"Next: `dealer-risk score {folder}` scores every active dealer, then "
+                 "`dealer-risk serve` opens the API and dashboard (with the virtualenv "
+                 "active, or as .venv/bin/dealer-risk).")
+    return lines
 
 
 def _print_decisions(result, cfg: Settings) -> None:
@@ -368,6 +395,8 @@ def _print_decisions(result, cfg: Settings) -> None:
 
 
 def _gate_text(decision) -> str:
+    if decision.provisional:
+        return "provisional (no champion before it): " + "; ".join(decision.reasons)
     if not decision.promote:
         return "; ".join(decision.reasons)
     first = any(c.name == "no champion yet" for c in decision.checks)
@@ -416,20 +445,51 @@ def retrain(
             errors.print(f"error: training failed: {type(exc).__name__}: {exc}",
                          highlight=False, markup=False)
             raise typer.Exit(3) from None
+        try:
+            recalibrated = _recalibrate_drifting(loaded, cfg, folder, result)
+        except Exception as exc:  # the champions keep their aliases: nothing moved
+            errors.print(f"error: recalibration failed: {type(exc).__name__}: {exc}",
+                         highlight=False, markup=False)
+            raise typer.Exit(3) from None
         day = _score(loaded, cfg, None, None, show=not as_json)
     promoted = [m for m, d in result.decisions.items() if d.promote]
     outcome = "promoted" if promoted else "kept"
     if as_json:
         sys.stdout.write(json.dumps({
             "outcome": outcome, "promoted": promoted, "run_id": result.run_id,
-            "versions": result.versions, "snapshot": day,
+            "versions": result.versions, "snapshot": day, "recalibrated": recalibrated,
             "reasons": {m: d.reasons for m, d in result.decisions.items() if not d.promote}},
             ensure_ascii=False) + "\n")
         return
+    for model, version in recalibrated.items():
+        console.print(f"Recalibrated the {model} champion on the newest matured months (its "
+                      f"calibration drifted): now v{version}.")
     if promoted:
         console.print(f"Promoted: {', '.join(promoted)}. Rescored as of {day}.")
     else:
         console.print(f"Kept the champions (see the reasons above). Rescored as of {day}.")
+
+
+def _recalibrate_drifting(loaded, cfg: Settings, folder: Path, result) -> dict[str, str]:
+    """Champions kept by the gate whose calibration drifts on the newest matured months get
+    a calibrator refitted on them (same booster); returns model -> new version."""
+    from models.pipeline import recalibrate
+    from serve.scoring import RISK_MODELS, calibration_check, matured_rows, scoring_cutoff
+    kept = [m for m in RISK_MODELS if not result.decisions[m].promote]
+    if not kept:
+        return {}
+    champions = _champions(cfg)
+    cutoff = scoring_cutoff(loaded.tables, None)
+    check = calibration_check(loaded.tables, champions, cutoff, cfg)
+    drifting = [m for m in kept if check.get(m, {}).get("drifting")
+                and getattr(champions, m) is not None]
+    if not drifting:
+        return {}
+    rows = matured_rows(loaded.tables, cutoff, cfg)
+    inputs = _run_inputs(loaded, cfg, folder)
+    return {m: recalibrate(getattr(champions, m), rows[rows[m].notna()],
+                           champions.versions[m], inputs, cfg.models, cfg.work_dir)
+            for m in drifting}
 
 
 DRIFT_EXIT = 4
@@ -458,6 +518,9 @@ def monitor(
     panel = _panel(loaded, cfg)
     _quiet_mlflow()
     champions = _champions(cfg)
+    if champions.reference is None:
+        raise fail("monitor compares with a churn or decline champion, and there is none: "
+                   "run `dealer-risk train` first")
     report = run_monitor(panel, champions, cfg)
     run_id, path = log_and_write(report, _run_inputs(loaded, cfg, folder), cfg)
     if as_json:
@@ -647,7 +710,7 @@ def _score(loaded, cfg: Settings, as_of: str | None, out: Path | None,
 
     from features.monthly import history_start
     from features.panel import default_cutoffs
-    from serve.scoring import score_batch, scoring_cutoff
+    from serve.scoring import calibration_check, score_batch, scoring_cutoff
     from serve.snapshots import export_rows, previous_snapshot, snapshot_on, write_snapshot
     try:
         newest = scoring_cutoff(loaded.tables, _date(as_of))
@@ -672,26 +735,52 @@ def _score(loaded, cfg: Settings, as_of: str | None, out: Path | None,
             path = write_snapshot(snapshot, cfg.work_dir, day, population,
                                   str(history_start(loaded.tables)))
             bar.advance(task)
+    check = calibration_check(loaded.tables, champions, newest, cfg)
+    write_text_atomically(json.dumps(check, indent=1), path.with_name(f"{day}.calibration.json"))
     if show:
         _print_snapshot(snapshot, day, versions, path)
+        _print_model_status(champions)
+        _print_calibration(check, cfg)
     if out is not None:
         console.print(f"Rows exported to {export_rows(snapshot, out)}")
     return day
 
 
 def _champions(cfg: Settings):
-    """The three champion models from the registry, or a clear error."""
-    from models.tracking import RegistryError, configure, load_registered, registered_name
-    from serve.scoring import Champions
-    configure(cfg.models.tracking, cfg.work_dir)
-    bundles, versions = {}, {}
+    """The champion models from the registry (a model without one is left out and its
+    columns are unavailable), or a clear error when no model has one."""
+    from models.tracking import RegistryError
+    from serve.scoring import load_champions
     try:
-        for model in ("churn", "decline", "forecast"):
-            bundles[model], versions[model] = load_registered(
-                registered_name(cfg.models.tracking, model))
+        return load_champions(cfg)
     except RegistryError as exc:
         raise fail(str(exc)) from None
-    return Champions(**bundles, versions=versions)
+
+
+def _print_calibration(check: dict, cfg: Settings) -> None:
+    """The champions' calibration on the newest matured months, and what to do if it drifts."""
+    for model, c in check.items():
+        line = (f"{model} calibration on {c['months'][0]} .. {c['months'][-1]} (labels "
+                f"complete): mean probability {c['mean_probability']:.1%} against "
+                f"{c['observed_rate']:.1%} observed ({c['gap']:+.0%})")
+        if c["drifting"]:
+            console.print(f"[yellow]warning:[/yellow] {line}, beyond "
+                          f"±{cfg.scoring.calibration_tolerance:.0%}: run `dealer-risk retrain` "
+                          "(it recalibrates on the newest matured months).", highlight=False)
+        else:
+            console.print(line, highlight=False)
+
+
+def _print_model_status(champions) -> None:
+    """Say plainly when a score comes from a provisional champion or is missing."""
+    for model, status in champions.status().items():
+        if status["state"] == "provisional":
+            console.print(f"[yellow]note:[/yellow] the {model} champion (v{status['version']}) "
+                          f"is provisional: {status['reason']}. Its scores are usable; a "
+                          "later `dealer-risk train` that passes the whole gate replaces it.")
+        elif status["state"] == "unavailable":
+            console.print(f"[yellow]note:[/yellow] no usable {model} model: its columns are "
+                          f"empty in this snapshot ({status['reason']}).")
 
 
 def _print_snapshot(snapshot, day: str, versions: dict[str, str], path: Path) -> None:

@@ -30,7 +30,7 @@ CALENDAR_GROUPS = ("season",)
 def reference_rows(panel: pd.DataFrame, champions: Champions, months: int) -> pd.DataFrame:
     """Active rows of the newest `months` cutoffs the champion churn model learned from
     (its metadata: fit, early-stopping and calibration cutoffs)."""
-    meta = champions.churn.metadata
+    meta = champions.reference.metadata
     last = pd.Timestamp(meta["calibration_cutoffs"][1])
     first = max(pd.Timestamp(meta["fit_cutoffs"][0]),
                 last - pd.DateOffset(months=months - 1))
@@ -50,7 +50,8 @@ def monitor(panel: pd.DataFrame, champions: Champions, settings: Settings) -> di
     features = drift_table(reference, current, columns, cfg.bins,
                            {c: BY_NAME[c].group for c in columns if c in BY_NAME})
     ref_scores, cur_scores = ({f"{m}_probability": getattr(champions, m).predict(rows)
-                               for m in ("churn", "decline")} for rows in (reference, current))
+                               for m in ("churn", "decline") if getattr(champions, m)}
+                              for rows in (reference, current))
     score_rows = drift_table(pd.DataFrame(ref_scores), pd.DataFrame(cur_scores),
                              list(ref_scores), cfg.bins)
     snapshots = [read_snapshot(settings.work_dir, d) for d in list_snapshots(settings.work_dir)]
@@ -89,7 +90,8 @@ def _in_sample(matured: pd.DataFrame, snapshots: list[pd.DataFrame],
     out: list[bool | None] = []
     for row in matured.itertuples():
         model = getattr(champions, row.model)
-        if versions.get(row.as_of, {}).get(row.model) != champions.versions.get(row.model):
+        if model is None or versions.get(row.as_of, {}).get(row.model) != \
+                champions.versions.get(row.model):
             out.append(None)
         else:
             out.append(row.as_of <= model.metadata["calibration_cutoffs"][1])

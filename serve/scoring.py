@@ -8,7 +8,7 @@ writing snapshots happen in serve/snapshots.py and the CLI.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -22,18 +22,74 @@ from models.alerts import PAST_FORECAST, SCORE_COLUMNS, band_constants, fire
 from models.bands import band
 from models.baselines import TREND_CLIP
 from models.bundle import ClassifierBundle, ForecastBundle
-from models.explain import Context, explain
+from models.explain import Context, Explanation, explain
 from serve.settings import Settings
 
 RISK_MODELS = ("churn", "decline")
 
 
+UNAVAILABLE = "unavailable"
+"""The band of a dealer whose churn model has no usable version: no probability to band."""
+
+
 @dataclass(frozen=True)
 class Champions:
-    churn: ClassifierBundle
-    decline: ClassifierBundle
-    forecast: ForecastBundle
+    """The serving models. A model with no usable version is None: scoring goes on with the
+    others and its columns are unknown (`missing` says why)."""
+
+    churn: ClassifierBundle | None
+    decline: ClassifierBundle | None
+    forecast: ForecastBundle | None
     versions: dict[str, str]
+    provisional: dict[str, str] = field(default_factory=dict)
+    """Model -> why its champion is provisional (made champion with none before it, though
+    it misses a limit of the gate)."""
+    missing: dict[str, str] = field(default_factory=dict)
+    """Model -> why it has no usable version."""
+
+    def status(self) -> dict[str, dict]:
+        """Per model: its version, and whether it is provisional or unavailable (for the
+        snapshot, `score`'s output, the API's meta and the dashboard)."""
+        out: dict[str, dict] = {}
+        for model in (*RISK_MODELS, "forecast"):
+            if model in self.missing:
+                out[model] = {"version": None, "state": UNAVAILABLE,
+                              "reason": self.missing[model]}
+            elif model in self.provisional:
+                out[model] = {"version": self.versions.get(model), "state": "provisional",
+                              "reason": self.provisional[model]}
+            else:
+                out[model] = {"version": self.versions.get(model), "state": "champion",
+                              "reason": None}
+        return out
+
+    @property
+    def reference(self) -> ClassifierBundle | None:
+        """A classifier whose training ranges the data-quality flags compare with."""
+        return self.churn or self.decline
+
+
+def load_champions(settings: Settings) -> Champions:
+    """Each model's `champion` from the registry; a model without one is left out (its
+    columns unavailable). An error only when none of the three has a champion."""
+    from models.tracking import RegistryError, configure, load_alias, registered_name
+
+    configure(settings.models.tracking, settings.work_dir)
+    bundles: dict[str, object] = {}
+    versions, provisional, missing = {}, {}, {}
+    for model in (*RISK_MODELS, "forecast"):
+        try:
+            found = load_alias(registered_name(settings.models.tracking, model))
+        except RegistryError as exc:
+            bundles[model], missing[model] = None, str(exc)
+            continue
+        bundles[model], versions[model] = found.bundle, found.version
+        if found.provisional:
+            provisional[model] = found.provisional
+    if len(missing) == 3:
+        raise RegistryError(next(iter(missing.values())))
+    return Champions(**bundles, versions=versions, provisional=provisional,  # type: ignore[arg-type]
+                     missing=missing)
 
 
 def scoring_cutoff(tables: dict[str, pd.DataFrame], as_of: date | None) -> pd.Timestamp:
@@ -102,13 +158,16 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
                       months=explain_settings.past_months, peer_keys=explain_settings.peer_keys)
     index = {d: i for i, d in enumerate(context.population["dealer_id"].astype(str))}
     at = [index[d] for d in rows["dealer_id"].astype(str)]
-    contributions = {m: getattr(champions, m).contributions(rows) for m in RISK_MODELS}
+    live = [m for m in RISK_MODELS if getattr(champions, m) is not None]
+    contributions = {m: getattr(champions, m).contributions(rows) for m in live}
     # batch scoring: the rows are the peer population itself, whose contributions are known
     same = len(at) == len(context.population) and bool(np.all(np.asarray(at) == np.arange(
         len(at))))
-    churn_p = champions.churn.calibrator(contributions["churn"].sum(axis=1))
-    decline_p = champions.decline.calibrator(contributions["decline"].sum(axis=1))
-    forecast = champions.forecast.predict(rows)
+    unknown = np.full(len(rows), np.nan)
+    churn_p, decline_p = (getattr(champions, m).calibrator(contributions[m].sum(axis=1))
+                          if m in contributions else unknown for m in RISK_MODELS)
+    forecast = champions.forecast.predict(rows) if champions.forecast is not None else \
+        pd.DataFrame({c: unknown for c in ("p10", "p50", "p90", "expected")})
     expected_12m = _expected_12m(rows, forecast["expected"].to_numpy())
     dealers = tables["dealers"].set_index("dealer_id")
     explained = {m: explain(getattr(champions, m), rows, context=context,
@@ -118,6 +177,7 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
                             note_min=explain_settings.context_min_logodds,
                             context_index=at, contributions=contributions[m],
                             population_contributions=contributions[m] if same else None)
+                 if m in contributions else [Explanation([], [])] * len(rows)
                  for m in RISK_MODELS}
     out = pd.DataFrame({
         "dealer_id": rows["dealer_id"].astype(str).to_numpy(),
@@ -132,7 +192,8 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
         "stage": rows["stage"].astype(str).to_numpy(),
         "churn_probability": churn_p,
         "decline_probability": decline_p,
-        "band": band(churn_p, settings.scoring.bands),
+        "band": np.where(np.isnan(churn_p), UNAVAILABLE,
+                         band(np.nan_to_num(churn_p), settings.scoring.bands)),
         "forecast_p10": forecast["p10"].to_numpy(),
         "forecast_p50": forecast["p50"].to_numpy(),
         "forecast_p90": forecast["p90"].to_numpy(),
@@ -150,6 +211,7 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
                            for m in RISK_MODELS}) for i in range(len(rows))],
         "flags": [_json(f) for f in _flags(tables, rows, cutoff, champions, settings)],
         "model_versions": json.dumps(champions.versions, sort_keys=True),
+        "model_status": json.dumps(champions.status(), sort_keys=True, ensure_ascii=False),
     })
     out = _with_previous(out, previous)
     out["orders_by_month"] = _orders_by_month(tables, out["dealer_id"], cutoff,
@@ -157,6 +219,47 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
     out["alerts"] = _alerts(rows, out, earlier, settings)
     return out.sort_values(["revenue_at_risk", "dealer_id"], ascending=[False, True],
                            kind="stable").reset_index(drop=True)
+
+
+def matured_rows(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp,
+                 settings: Settings) -> pd.DataFrame:
+    """The active dealers of the newest `scoring.calibration_months` months whose churn and
+    decline labels are complete by the cutoff (their windows end before it)."""
+    horizon = pd.Timedelta(days=settings.labels.churn.horizon_days)
+    months = max(settings.labels.decline.horizon_months, settings.labels.forecast.horizon_months)
+    matured = [c for c in default_cutoffs(tables) if c + horizon <= cutoff
+               and c + pd.DateOffset(months=months) <= cutoff]
+    if not matured:
+        return pd.DataFrame(columns=["cutoff"])
+    panel = build_panel(tables, matured[-settings.scoring.calibration_months:],
+                        panel=settings.panel, labels=settings.labels)
+    return panel[panel["active"]].reset_index(drop=True)
+
+
+def calibration_check(tables: dict[str, pd.DataFrame], champions: Champions,
+                      cutoff: pd.Timestamp, settings: Settings) -> dict[str, dict]:
+    """The champions' calibration on the newest months whose labels are complete by the
+    cutoff: per classifier, the mean probability against the observed rate over the active
+    dealers of those months, their relative gap, and whether it drifts beyond the
+    tolerance. A score is only as honest as this: `score` prints it, `retrain` refits."""
+    cfg = settings.scoring
+    rows = matured_rows(tables, cutoff, settings)
+    if rows.empty:
+        return {}
+    matured = sorted(pd.to_datetime(rows["cutoff"]).unique())
+    out = {}
+    for model in RISK_MODELS:
+        bundle = getattr(champions, model)
+        known = rows[rows[model].notna()]
+        if bundle is None or not len(known) or known[model].mean() == 0:
+            continue
+        p = bundle.predict(known)
+        rate = float(known[model].mean())
+        gap = float(p.mean() / rate - 1)
+        out[model] = {"months": [f"{c:%Y-%m-%d}" for c in matured], "rows": len(known),
+                      "mean_probability": float(p.mean()), "observed_rate": rate,
+                      "gap": gap, "drifting": abs(gap) > cfg.calibration_tolerance}
+    return out
 
 
 def _alerts(rows: pd.DataFrame, scored: pd.DataFrame, earlier: pd.DataFrame | None,
@@ -199,7 +302,8 @@ def _expected_12m(rows: pd.DataFrame, next_quarter: np.ndarray) -> np.ndarray:
         dtype=float))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.clip(next_quarter / last_year, *TREND_CLIP)
-    return np.where(last_year > 0, trailing * ratio, 4 * next_quarter)
+    scaled = np.where(last_year > 0, trailing * ratio, 4 * next_quarter)
+    return np.where(np.isnan(next_quarter), trailing, scaled)  # no forecast model: unscaled
 
 
 def _flags(tables: dict[str, pd.DataFrame], rows: pd.DataFrame, cutoff: pd.Timestamp,
@@ -219,8 +323,11 @@ def _flags(tables: dict[str, pd.DataFrame], rows: pd.DataFrame, cutoff: pd.Times
         for i, dealer in enumerate(ids):
             if dealer not in recent:
                 flags[i].append(f"no_{name}_in_{settings.scoring.quiet_days}_days")
-    ranges = champions.churn.metadata.get("feature_ranges", {})
-    x = champions.churn.spec.matrix(rows)
+    reference = champions.reference
+    if reference is None:
+        return flags
+    ranges = reference.metadata.get("feature_ranges", {})
+    x = reference.spec.matrix(rows)
     outside = np.zeros((len(rows), 0), dtype=bool)
     names = [n for n in ranges if n in x.columns]
     if names:

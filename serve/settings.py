@@ -46,6 +46,12 @@ class ScoringSettings(BaseModel):
     history_snapshots: int = Field(default=6, ge=1, description="`dealer-risk demo` scores "
                                    "this many monthly snapshots, oldest first, so changes "
                                    "and alerts have a past.")
+    calibration_months: int = Field(default=3, ge=1, description="`score` checks the "
+                                    "champions' calibration on this many newest months whose "
+                                    "labels are complete.")
+    calibration_tolerance: float = Field(default=0.15, gt=0, description="The mean "
+                                         "probability may stray this far (relative) from the "
+                                         "observed rate before the check says 'drifting'.")
 
     @field_validator("bands")
     @classmethod

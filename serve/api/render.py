@@ -31,11 +31,14 @@ def _num(value: object) -> float | None:
     return None if math.isnan(v) else v
 
 
-def meta(settings: Settings, as_of: str, versions: dict[str, str]) -> dict:
+def meta(settings: Settings, as_of: str, versions: dict[str, str],
+         status: dict[str, dict] | None = None) -> dict:
     labels = settings.labels
     return {
         "as_of": as_of,
         "model_versions": versions,
+        "model_status": status or {m: {"version": v, "state": "champion", "reason": None}
+                                   for m, v in versions.items()},
         "horizon": {"churn_days": labels.churn.horizon_days,
                     "decline_months": labels.decline.horizon_months,
                     "forecast_months": labels.forecast.horizon_months},

@@ -6,11 +6,22 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 
+class ModelStatus(BaseModel):
+    version: str | None
+    state: str = Field(examples=["champion"], description="champion, provisional or "
+                       "unavailable")
+    reason: str | None
+
+
 class Meta(BaseModel):
     as_of: str = Field(examples=["2026-01-01"], description="The cutoff the scores are for: "
                        "they use records dated before it.")
     model_versions: dict[str, str] = Field(examples=[{"churn": "3", "decline": "3",
                                                       "forecast": "2"}])
+    model_status: dict[str, ModelStatus] = Field(
+        default_factory=dict, description="Per model: 'champion'; 'provisional' (made "
+        "champion on a new installation though it misses a limit of the gate, with the "
+        "reason); or 'unavailable' (no usable version: its fields are null)")
     horizon: dict[str, int]
     meaning: dict[str, str]
 

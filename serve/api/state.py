@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from models.alerts import track
-from models.tracking import RegistryError, configure, load_registered, registered_name
-from serve.scoring import Champions
+from models.tracking import RegistryError, configure, registered_name
+from serve.scoring import Champions, load_champions
 from serve.settings import Settings
 from serve.snapshots import (
     list_snapshots,
@@ -52,6 +52,9 @@ class Snapshot:
     versions: dict[str, str] = field(default_factory=dict)
     """The model versions that computed this snapshot's scores (the champions may have
     moved on since)."""
+    model_status: dict[str, dict] = field(default_factory=dict)
+    """Per model: version and state (champion, provisional with the reason, or unavailable)
+    when the snapshot was scored."""
 
 
     @classmethod
@@ -69,7 +72,18 @@ class Snapshot:
                    records=frame.to_dict("records"), population=population,
                    past_population=past if past is not None and len(past) else None,
                    history_from=history_from,
-                   versions=json.loads(frame["model_versions"].iloc[0]) if len(frame) else {})
+                   versions=json.loads(frame["model_versions"].iloc[0]) if len(frame) else {},
+                   model_status=_model_status(frame))
+
+
+def _model_status(frame: pd.DataFrame) -> dict[str, dict]:
+    """The snapshot's model states; older snapshots, scored by full champions, have none."""
+    if not len(frame):
+        return {}
+    if "model_status" in frame.columns:
+        return json.loads(frame["model_status"].iloc[0])
+    return {m: {"version": v, "state": "champion", "reason": None}
+            for m, v in json.loads(frame["model_versions"].iloc[0]).items()}
 
 
 @dataclass(frozen=True)
@@ -129,11 +143,8 @@ def load_state(settings: Settings) -> ServingState:
     if not dates:
         raise NotReady(f"no score snapshot in {snapshot_dir(settings.work_dir)}: run "
                        "`dealer-risk score` first")
-    bundles, versions = {}, {}
     try:
-        for model in MODELS:
-            bundles[model], versions[model] = load_registered(
-                registered_name(settings.models.tracking, model))
+        champions = load_champions(settings)
     except RegistryError as exc:
         raise NotReady(str(exc)) from None
     snapshots = {d: Snapshot.from_frame(d, read_snapshot(settings.work_dir, d),
@@ -141,7 +152,7 @@ def load_state(settings: Settings) -> ServingState:
                                         read_history_from(settings.work_dir, d))
                  for d in dates}
     alerts = alert_timeline(snapshots, settings)
-    return ServingState(champions=Champions(**bundles, versions=versions), snapshots=snapshots,
+    return ServingState(champions=champions, snapshots=snapshots,
                         fingerprint=fingerprint, alerts=alerts,
                         open_alerts=_open_by_dealer(alerts))
 

@@ -9,6 +9,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "overview": ("Overview", "总览"),
     "logout": ("Sign out", "退出"),
     "as_of": ("Scores as of", "评分日期"),
+    "model_provisional": ("The {model} scores come from a provisional model: the first "
+                          "trained, it beats every baseline but misses a limit of the gate. "
+                          "Use them, and retrain when more data has come in.",
+                          "{model}评分来自临时模型：它是首个训练出的模型，优于所有基准，但未达到"
+                          "发布门槛的某项限制。可以使用，待数据增多后重新训练。"),
+    "model_name_churn": ("churn", "流失"),
+    "model_name_decline": ("decline", "下滑"),
+    "model_name_forecast": ("forecast", "订单预测"),
+    "model_unavailable": ("No usable {model} model: those figures are missing from this "
+                          "snapshot.", "没有可用的{model}模型：本快照中缺少这些数据。"),
     "models": ("Models", "模型版本"),
     "dealer": ("Dealer", "经销商"),
     "region": ("Region", "区域"),

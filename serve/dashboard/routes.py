@@ -9,6 +9,7 @@ cookie (serve/dashboard/session.py).
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from pathlib import Path
 from typing import Annotated
@@ -38,6 +39,23 @@ LANG_COOKIE = "dealer_risk_lang"
 PAGE = 50
 FILTERS = ("region", "tier", "sales_rep", "stage", "band")
 templates = Jinja2Templates(directory=HERE / "templates")
+
+
+def _known(value: object) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def _pct(value: object, signed: bool = False) -> str:
+    """A probability as a percentage; a dash when unknown (a model without a version)."""
+    return ("{:+.0%}" if signed else "{:.0%}").format(value) if _known(value) else "–"
+
+
+def _money(value: object) -> str:
+    return f"¥{value:,.0f}" if _known(value) else "–"
+
+
+templates.env.filters["pct"] = _pct
+templates.env.filters["money"] = _money
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
 

@@ -10,7 +10,7 @@ from sklearn.metrics import roc_auc_score
 
 from features.settings import LabelSettings
 from models.backtest import metrics_table
-from models.baselines import rule_points, seasonal_naive, trailing_naive
+from models.baselines import CLASSIFIER_BASELINES, rule_points, seasonal_naive, trailing_naive
 from models.calibration import Calibrator, fit_calibrator, fit_isotonic, fit_platt
 from models.dataset import FeatureSpec, TrainingDataError, known_cutoffs, label_end, time_slices
 from models.gate import champion_checks, decide
@@ -160,8 +160,8 @@ def test_rule_points_and_naive_forecasts_by_hand():
 
 def _table(model_auc: float) -> pd.DataFrame:
     rows = []
-    for predictor, auc in (("model", model_auc), ("rules", 0.70), ("best_rule", 0.75),
-                           ("logistic", 0.80)):
+    for predictor, auc in (("model", model_auc), ("rules", 0.70), ("best_rule", 0.71),
+                           ("days_since", 0.81), ("rhythm", 0.79), ("logistic", 0.80)):
         rows.append({"model": "churn", "predictor": predictor, "origin": "pooled",
                      "segment": "all", "roc_auc": auc, "pr_auc": auc / 2, "brier": 0.1 - auc / 20,
                      "ece": 0.01})
@@ -175,6 +175,11 @@ def test_gate_refuses_a_model_that_loses_to_a_baseline_and_says_why():
     bad = decide("churn", _table(0.78), {"roc_auc": 0.78}, None, gate, (0.1, 0.9))
     assert not bad.promote
     assert "roc_auc 0.7800 vs logistic 0.8000" in bad.reasons
+    # beating the hand-written rules and the best cut is not enough: the plain ranking by
+    # days since the last order is a baseline of its own
+    short = decide("churn", _table(0.805), {"roc_auc": 0.805}, None, gate, (0.1, 0.9))
+    assert "roc_auc 0.8050 vs days_since 0.8100" in short.reasons
+    assert not any("logistic" in r or "rules" in r for r in short.reasons)
 
 
 def test_gate_tolerates_small_losses_to_the_champion_only():
@@ -196,8 +201,7 @@ def test_metrics_table_has_pooled_per_origin_and_segment_rows():
                         "profile_region": rng.choice(["华东", "华南"], n),
                         "profile_tier": rng.choice(["A", "B"], n),
                         "y": rng.integers(0, 2, n).astype(float), "revenue": 1.0,
-                        **{f"p_{k}": rng.random(n) for k in ("model", "rules", "best_rule",
-                                                              "logistic")}})
+                        **{f"p_{k}": rng.random(n) for k in ("model", *CLASSIFIER_BASELINES)}})
     fc = cls[["origin", "dealer_id", "profile_region", "profile_tier"]].assign(
         y=100.0, p10=50.0, p50=90.0, p90=150.0, expected=95.0, seasonal_naive=80.0,
         trailing_naive=70.0)
@@ -238,3 +242,21 @@ def test_factor_carriers_prefer_a_known_value_in_the_groups_direction():
         for k in range(2):
             idx = [j for j, n in enumerate(names) if BY_NAME[n].group == gnames[chosen[i, k]]]
             assert got[i, k] == _carrier_one_row(per_feature[i], idx, picked[i, k], known[i])
+
+
+def test_a_first_version_that_beats_every_baseline_is_a_provisional_champion():
+    gate = GateSettings(max_ece=0.005)  # the table's ECE is 0.01: a limit missed
+    first = decide("churn", _table(0.9), {"roc_auc": 0.9}, None, gate, (0.1, 0.9))
+    assert first.promote and first.provisional
+    assert first.reasons == ["ECE 0.0100 (limit 0.005)"]
+    assert first.summary().startswith("churn: provisional champion")
+    # with a champion in place the same version stays challenger: the champion serves on
+    later = decide("churn", _table(0.9), {"roc_auc": 0.9}, {"roc_auc": 0.9}, gate,
+                   (0.1, 0.9))
+    assert not later.promote and not later.provisional
+    # a first version that loses to a baseline is never champion, provisional or not
+    losing = decide("churn", _table(0.805), {"roc_auc": 0.805}, None, gate, (0.1, 0.9))
+    assert not losing.promote and not losing.provisional
+    # passing everything is a full champion
+    full = decide("churn", _table(0.9), {"roc_auc": 0.9}, None, GateSettings(), (0.1, 0.9))
+    assert full.promote and not full.provisional

@@ -115,3 +115,31 @@ def test_orders_by_month_counts_each_month_before_the_cutoff(categorical):
     assert got == [{"2024-11": 0.0, "2024-12": -2.0},  # returns make a month negative
                    {"2024-11": 10.0, "2024-12": 5.0},  # the cutoff day itself is after
                    {"2024-11": 0.0, "2024-12": 0.0}]
+
+
+def test_a_model_without_a_usable_version_leaves_its_columns_empty(network, champions, cfg):
+    """Scoring goes on with the other models; the missing one is said, never guessed."""
+    cutoff = network.panel["cutoff"].max()
+    full = score_snapshot(network.loaded.tables, champions, cutoff, cfg).set_index("dealer_id")
+    partial = Champions(churn=champions.churn, decline=None, forecast=champions.forecast,
+                        versions={"churn": "1", "forecast": "1"},
+                        provisional={"churn": "ECE 0.0400 (limit 0.03)"},
+                        missing={"decline": "no 'champion' version of dealer-risk-decline"})
+    snap = score_snapshot(network.loaded.tables, partial, cutoff, cfg).set_index("dealer_id")
+    assert snap["decline_probability"].isna().all()
+    pd.testing.assert_series_equal(snap["churn_probability"],
+                                   full["churn_probability"].reindex(snap.index))
+    assert all(json.loads(f)["decline"] == [] for f in snap["factors"])
+    status = json.loads(snap["model_status"].iloc[0])
+    assert status["decline"] == {"version": None, "state": "unavailable",
+                                 "reason": "no 'champion' version of dealer-risk-decline"}
+    assert status["churn"]["state"] == "provisional" and status["forecast"]["state"] == "champion"
+    # without a churn model there is no probability to band: the band says so
+    no_churn = Champions(churn=None, decline=champions.decline, forecast=None,
+                         versions={"decline": "1"}, missing={"churn": "none", "forecast": "none"})
+    snap = score_snapshot(network.loaded.tables, no_churn, cutoff, cfg)
+    assert set(snap["band"]) == {"unavailable"} and snap["churn_probability"].isna().all()
+    assert snap["forecast_p50"].isna().all()
+    np.testing.assert_allclose(snap["expected_revenue_12m"],
+                               snap["orders_amount_12m"].clip(lower=0).fillna(0))
+    assert snap["decline_probability"].notna().all()

@@ -93,7 +93,8 @@ def list_alerts(
                     for k in ("dealer_name", "region", "tier", "sales_rep_id")})
         items.append(doc)
     return json_response({
-        "meta": meta(settings, snap.as_of, snap.versions), "total": len(chosen),
+        "meta": meta(settings, snap.as_of, snap.versions, snap.model_status),
+        "total": len(chosen),
         "items": items,
         "next_cursor": encode_cursor({"as_of": snap.as_of, "offset": start + size})
         if more else None})

@@ -35,7 +35,7 @@ async def get_dealer_risk(dealer_id: DealerId, state: State, settings: AppSettin
         if at is None:
             raise HTTPException(404, f"dealer {dealer_id} is not in the snapshot of "
                                      f"{snap.as_of} (unknown, or not active)")
-        cached = JSON({"meta": meta(settings, snap.as_of, snap.versions),
+        cached = JSON({"meta": meta(settings, snap.as_of, snap.versions, snap.model_status),
                        "dealer": dealer_risk(snap.records[at], language, settings,
                                              state.open_alerts.get(dealer_id, []))}).body
         if len(state.documents) < settings.api.document_cache:
@@ -62,5 +62,6 @@ def get_dealer_history(dealer_id: DealerId, state: State, settings: AppSettings,
         points.append({"as_of": as_of, **{c: row[c] for c in HISTORY_COLUMNS}})
     if not points:
         raise HTTPException(404, f"dealer {dealer_id} is in no snapshot")
-    return json_response({"meta": meta(settings, state.current.as_of, state.current.versions),
+    return json_response({"meta": meta(settings, state.current.as_of, state.current.versions,
+                                       state.current.model_status),
                           "dealer_id": dealer_id, "history": points})

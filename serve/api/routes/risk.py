@@ -128,7 +128,7 @@ def list_risk(
                                "id": str(last["dealer_id"])})
     items = [summary(r, language, len(state.open_alerts.get(r["dealer_id"], ())))
              for r in page.drop(columns="_key").to_dict("records")]
-    return json_response({"meta": meta(settings, snap.as_of, snap.versions),
+    return json_response({"meta": meta(settings, snap.as_of, snap.versions, snap.model_status),
                           "total": len(chosen), "items": items, "next_cursor": next_cursor})
 
 

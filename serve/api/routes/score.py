@@ -168,7 +168,8 @@ async def score(body: ScoreRequest, state: State, settings: AppSettings, _: Read
     """Score a dealer from its posted history as of a date, with its factors."""
     row = await run_in_threadpool(score_posted, body, state, settings)
     language = pick_lang(lang, accept_language)
-    return json_response({"meta": meta(settings, f"{row['as_of']}", state.versions),
+    return json_response({"meta": meta(settings, f"{row['as_of']}", state.versions,
+                                       state.champions.status()),
                           "dealer": dealer_risk(row.to_dict(), language, settings,
                                                 posted_alerts(row, settings, language))})
 
