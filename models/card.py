@@ -113,37 +113,50 @@ def render_card(table: pd.DataFrame, bt: Backtest, fidelity: pd.DataFrame | None
                 "On simulated data the cause of every churn is known. For churners with a "
                 "cause other than `sudden`, at the last cutoff before they stopped ordering, "
                 "scored by the model of that month: the share whose cause's business group "
-                f"is among the top {settings.explain.top_factors} factors.\n",
+                f"is among the top {settings.explain.top_factors} risk-raising reasons, "
+                "ranked as the served explanations rank them (against the dealer's peers; "
+                "fixed attributes never count).\n",
                 _markdown(fidelity, 2)]
+    peers = " and ".join(k.removeprefix("profile_") for k in settings.explain.peer_keys)
     out += [
         "## Reading the factors\n",
-        "Each score comes with its top factors: the catalog's business groups (orders, "
-        "price, mix, service, complaints, logistics, engagement, profile, peers, season) "
-        "whose features moved this dealer's score most, away from the average dealer's. "
-        "The model adds up contributions in log-odds, which no manager reads, so each "
-        "factor is shown three ways:\n",
+        "Each score comes with its reasons: the catalog's business groups (orders, price, "
+        "mix, service, complaints, logistics, engagement, peers) that raise this dealer's "
+        "risk **against its peers**, largest first, and apart from them the groups that "
+        "lower it. TreeSHAP contributions measure a dealer against the average dealer of "
+        "the training data, so a shock every dealer of a region shares (a price war) would "
+        "show as each one's reason; here each feature's contribution is taken relative to "
+        "the mean contribution of the dealer's peers (the dealers scored at the same cutoff "
+        f"in the same {peers}; "
+        "the region alone when that group is small), which cancels what they all share. "
+        "Fixed attributes (channel, tier, region, age, season) are never a reason: a "
+        "manager cannot change them. When one raises the score against the average dealer, "
+        "a context note says what it means (\"Project dealers order in lumps: a quiet "
+        "quarter is common for them\"). The model adds up contributions in log-odds, which "
+        "no manager reads, so each reason is shown three ways:\n",
         "- **direction**: raises or lowers the risk;",
-        "- **share**: the factor's part of all factors' absolute contributions (\"40% of "
-        "what sets this dealer apart is its orders\"); shares of the shown factors add up "
-        "to at most 100%;",
-        "- **effect**: percentage points of probability the factor adds: the calibrated "
-        "score minus the score the dealer would get without that factor's contribution "
-        "(\"without its overdue requests its churn risk would be 9 points lower\"). "
-        "Effects do not add up exactly, because the calibration curve is not a straight "
-        "line.\n",
+        "- **share**: the factor's part of all reason groups' absolute contributions "
+        "against the peers; shares of the shown factors add up to at most 100%;",
+        "- **effect**: percentage points of probability the factor adds against the peers: "
+        "the calibrated score minus the score the dealer would get with that factor at its "
+        "peers' mean (\"were its overdue requests like its peers', its churn risk would be "
+        "9 points lower\"). Effects do not add up exactly, because the calibration curve is "
+        "not a straight line.\n",
         "Each factor names the feature that carries it, with the dealer's value, its own "
         f"value {settings.explain.past_months} months earlier and its peer group's median "
         "(same region and tier), and the catalog's sentence in English and Chinese, e.g. "
         "\"Orders in the last 3 months are 42% below the same period last year (12 months "
         "earlier: +5%; peer median: -5%)\". A missing value reads \"no data\": its "
-        "absence can itself move the score. For the forecast, the effect is the relative "
-        "change of the expected amount.\n",
+        "absence can itself move the score.\n",
         "## Limits\n",
         "- Trained and judged here on simulated data (docs/simulator.md); on real data, "
         "rerun `dealer-risk backtest` and read its card before trusting the scores.",
         "- The churn label is literal: dealers that order in lumps (project dealers) can go "
         f"{ch.horizon_days} days without an order and count as churned; their scores are "
-        "higher for that reason.",
+        "higher for that reason (said as context, not as a reason).",
+        "- Reasons against peers hide what a whole region or channel suffers: the score "
+        "still carries it (a price war may raise every dealer's risk there), and the "
+        "region's risk shows on the overview, not as each dealer's reason.",
         "- Contributions explain the model, not the world: a factor is what moved the score, "
         "which is usually, not always, why the dealer is leaving (see the fidelity table).",
         "- Region, tier and channel are taken as constant over time; the dealers table's "

@@ -221,7 +221,8 @@ def simulate_network(
     service_level = _service_levels(region_names, n_months, rng)
     rep_of, rep_diligence, rep_changed = _reps(dealers, n_months, rng, world)
     calendar = monthly_calendar(month_starts, list(CHANNELS))
-    shocks = draw_shocks(region_names, list(CHANNELS), n_months, shock_rng, world)
+    shocks = draw_shocks(region_names, list(CHANNELS), n_months, shock_rng, world,
+                         pd.Period(start, "M"))
 
     n, m, k = n_dealers, n_months, len(CAUSES)
     alive = np.zeros((n, m), dtype=bool)
@@ -458,8 +459,9 @@ class Shocks:
 
 
 def draw_shocks(regions: list[str], channels: list[str], m: int, rng: np.random.Generator,
-                world: World) -> Shocks:
-    """Each kind of shock starts at its monthly rate, runs its length, then may recur."""
+                world: World, first_month: pd.Period) -> Shocks:
+    """Each kind of shock starts at its monthly rate, runs its length, then may recur; the
+    world's scheduled shocks come on top."""
     rows: list[tuple] = []
 
     def episodes(units: list[str], rate: float, size: tuple[float, float],
@@ -486,11 +488,28 @@ def draw_shocks(regions: list[str], channels: list[str], m: int, rng: np.random.
     hit = [c for c in channels if c in world.channel_slump_channels]
     slump = episodes(hit, world.channel_slump_rate, world.channel_slump_depth,
                      world.channel_slump_months, "channel_slump", "channel")
-    factor = np.ones((len(channels), m))
-    for j, channel in enumerate(hit):
-        factor[channels.index(channel)] = 1.0 - slump[j]
     late = episodes(regions, world.logistics_disruption_rate, world.logistics_disruption_late,
                     world.logistics_disruption_months, "logistics_disruption", "region")
+    slump_by_channel = np.zeros((len(channels), m))
+    for j, channel in enumerate(hit):
+        slump_by_channel[channels.index(channel)] = slump[j]
+    arrays = {"price_war": (price, regions, "region"),
+              "channel_slump": (slump_by_channel, channels, "channel"),
+              "logistics_disruption": (late, regions, "region")}
+    for shock in world.scheduled_shocks:
+        effect, units, by = arrays[shock.kind]
+        if shock.unit not in units:
+            raise ValueError(f"scheduled {shock.kind}: unknown {by} {shock.unit!r}; "
+                             f"known: {', '.join(units)}")
+        t = (pd.Period(shock.start, "M") - first_month).n
+        lo, hi = max(t, 0), min(m, t + shock.months)
+        if lo < hi:
+            shape = _hump(shock.months)[lo - t: hi - t] * shock.size
+            i = units.index(shock.unit)
+            effect[i, lo:hi] = np.maximum(effect[i, lo:hi], shape)
+            rows.append((shock.kind, shock.unit if by == "region" else None,
+                         shock.unit if by == "channel" else None, lo, hi, shock.size))
+    factor = 1.0 - slump_by_channel
     table = pd.DataFrame(rows, columns=["kind", "region", "channel", "start", "end", "size"])
     return Shocks(price_war=price, channel_factor=factor, late_extra=late, table=table)
 

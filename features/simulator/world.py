@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 REGIONS: dict[str, dict] = {
@@ -54,6 +56,19 @@ TICKET_CATEGORIES = {
 COMPLAINT_MIX = {"quality": 0.24, "installation": 0.24, "delivery": 0.16, "service": 0.16,
                  "packaging": 0.10, "other": 0.10}
 VISIT_KINDS = {"visit": 0.45, "call": 0.40, "wechat": 0.15}
+
+
+class ScheduledShock(BaseModel):
+    """A shared shock on given months, beside the random ones ("what would a price war in
+    华东 from 2025-03 look like?"): it ramps in and out like them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["price_war", "channel_slump", "logistics_disruption"]
+    unit: str = Field(description="The region (price war, disruption) or channel it hits.")
+    start: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="First month, YYYY-MM.")
+    months: int = Field(ge=1)
+    size: float = Field(gt=0, description="Extra discount, depth of the slump, or extra "
+                        "share of late deliveries, at its height.")
 
 
 class World(BaseModel):
@@ -151,6 +166,8 @@ class World(BaseModel):
     logistics_disruption_rate: float = 0.0  # a regional disruption: late and damaged goods
     logistics_disruption_late: tuple[float, float] = (0.3, 0.5)  # extra share of late ones
     logistics_disruption_months: tuple[int, int] = (2, 5)
+
+    scheduled_shocks: tuple[ScheduledShock, ...] = ()
 
     # temporary pauses (a store refit): orders near zero for a few months, then back;
     # the dealer is not leaving, so its hazard is unchanged

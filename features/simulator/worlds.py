@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from features.simulator.world import World
+from features.simulator.world import ScheduledShock, World
+
+
+def _shock(kind: str, unit: str, start: str, months: int = 12, size: float = 0.15) -> dict:
+    """A shock on given months: with the default 48 months, each world's scheduled shock
+    runs through its newest backtest origins, so the benchmark always sees one."""
+    return ScheduledShock(kind=kind, unit=unit, start=start, months=months,
+                          size=size).model_dump()
 
 
 @dataclass(frozen=True)
@@ -31,17 +38,28 @@ WORLDS: dict[str, NamedWorld] = {w.name: w for w in (
                seed=42, start="2022-01"),
     NamedWorld("price-war", "regional price wars cut every dealer's price in a region",
                seed=7, start="2021-07",
-               overrides={"price_war_rate": 0.02, "slump_rate": 0.006}),
+               overrides={"price_war_rate": 0.04, "price_war_discount": (0.12, 0.2),
+                          "price_war_months": (6, 10), "slump_rate": 0.006,
+                          "scheduled_shocks": (_shock("price_war", "华东", "2024-07",
+                                                      size=0.18),)}),
     NamedWorld("project-slump", "real-estate project dealers slump together; lumpier orders",
                seed=11, start="2022-04",
-               overrides={"channel_slump_rate": 0.03, "project_order_probability": 0.25,
-                          "recovery_rate": 0.12}),
+               overrides={"channel_slump_rate": 0.08, "channel_slump_depth": (0.35, 0.55),
+                          "project_order_probability": 0.25, "recovery_rate": 0.12,
+                          "scheduled_shocks": (_shock("channel_slump", "project", "2025-04",
+                                                      size=0.5),)}),
     NamedWorld("disrupted", "regional logistics disruptions and store refits (pauses)",
                seed=23, start="2021-10",
-               overrides={"logistics_disruption_rate": 0.025, "pause_rate": 0.004}),
+               overrides={"logistics_disruption_rate": 0.04, "pause_rate": 0.004,
+                          "scheduled_shocks": (_shock("logistics_disruption", "华南", "2024-10",
+                                                      size=0.45),)}),
     NamedWorld("turbulent", "every shock at once, faster recoveries, more episodes",
                seed=5, start="2022-02",
-               overrides={"price_war_rate": 0.015, "channel_slump_rate": 0.02,
-                          "logistics_disruption_rate": 0.015, "pause_rate": 0.003,
-                          "recovery_rate": 0.12, "episode_rate": 0.04}),
+               overrides={"price_war_rate": 0.03, "price_war_discount": (0.12, 0.2),
+                          "channel_slump_rate": 0.05, "channel_slump_depth": (0.35, 0.55),
+                          "logistics_disruption_rate": 0.03, "pause_rate": 0.003,
+                          "recovery_rate": 0.12, "episode_rate": 0.04,
+                          "scheduled_shocks": (_shock("price_war", "华北", "2025-02"),
+                                               _shock("channel_slump", "project", "2025-02",
+                                                      size=0.4))}),
 )}

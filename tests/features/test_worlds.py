@@ -127,7 +127,23 @@ def test_named_worlds_from_the_command_line(tmp_path):
     assert result.exit_code == 0, result.output
     assert "2021-07" in result.output  # the named world's start month
     manifest = (tmp_path / "w" / "_truth" / "manifest.json").read_text()
-    assert '"price_war_rate": 0.02' in manifest
+    assert '"price_war_rate": 0.04' in manifest
     result = runner.invoke(app, ["simulate", str(tmp_path / "x"), "--world", "mars"])
     assert result.exit_code == 2
     assert "unknown world 'mars'; choose one of: baseline, price-war" in result.output
+
+
+def test_a_scheduled_shock_runs_on_its_months():
+    from features.simulator.world import ScheduledShock
+
+    war = ScheduledShock(kind="price_war", unit="华南", start="2022-05", months=6, size=0.2)
+    net = simulate_network(200, 18, "2022-01", 3, World(scheduled_shocks=(war,)))
+    region = ["华东", "华南", "华北", "华中", "西南", "西北", "东北"].index("华南")
+    np.testing.assert_allclose(net.shocks.price_war[region],
+                               [0] * 4 + [0.1, 0.2, 0.2, 0.2, 0.2, 0.1] + [0] * 8)
+    assert net.shocks.price_war.sum() == pytest.approx(1.0)  # nowhere else
+    row = net.shocks.table.iloc[0]
+    assert (row["kind"], row["region"], row["start"], row["end"]) == ("price_war", "华南", 4, 10)
+    with pytest.raises(ValueError, match="unknown region '火星'"):
+        simulate_network(50, 12, "2022-01", 3, World(scheduled_shocks=(
+            war.model_copy(update={"unit": "火星"}),)))

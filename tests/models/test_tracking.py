@@ -102,3 +102,29 @@ def test_promote_by_hand_moves_the_alias_and_records_why(store):
     promote("dealer-risk-churn", "1", "back to the gate's choice")
     with pytest.raises(RegistryError, match="no 'champion' version of dealer-risk-nothing"):
         load_registered("dealer-risk-nothing")
+
+
+def test_recalibrating_a_champion_keeps_its_booster_and_moves_the_alias(store, network):
+    from models.pipeline import recalibrate
+    from models.tracking import load_alias
+
+    settings, first, _, work = store
+    champion = load_alias("dealer-risk-decline")
+    panel = network.panel
+    months = sorted(panel.loc[panel["decline"].notna(), "cutoff"].unique())[-3:]
+    rows = panel[panel["cutoff"].isin(months) & panel["active"] & panel["decline"].notna()]
+    inputs = RunInputs(settings=settings.model_dump(mode="json"),
+                       fingerprint=data_fingerprint(network.loaded.report),
+                       data_dir=str(network.data_dir))
+    version = recalibrate(champion.bundle, rows, champion.version, inputs, settings, work)
+    fresh = load_alias("dealer-risk-decline")
+    assert fresh.version == version != champion.version
+    assert fresh.bundle.metadata["recalibrated_from"] == champion.version
+    # the same booster: the same ranking and the same reasons
+    np.testing.assert_array_equal(fresh.bundle.contributions(rows),
+                                  champion.bundle.contributions(rows))
+    # calibrated on those months: the mean probability meets their rate
+    assert fresh.bundle.predict(rows).mean() == pytest.approx(rows["decline"].mean(), abs=0.01)
+    tags = MlflowClient().get_model_version("dealer-risk-decline", version).tags
+    assert tags["gate"] == "recalibrated" and tags["recalibrated_from"] == champion.version
+    assert any(k.startswith("metric.") for k in tags)

@@ -219,3 +219,37 @@ def test_meta_names_the_versions_that_computed_the_snapshot(client, served):
     ready = client.get("/ready").json()
     assert ready["model_versions"] == body["meta"]["model_versions"]
     assert set(ready["champion_versions"]) == {"churn", "decline", "forecast"}
+
+
+def test_meta_says_which_models_are_provisional_or_unavailable(served, tmp_path):
+    """A snapshot scored by a provisional champion, with no decline model: the API's meta
+    and the dashboard's banner say so, and the missing scores are null, not guessed."""
+    import shutil
+
+    settings, new, _ = served
+    work = tmp_path / "work"
+    shutil.copytree(settings.work_dir, work)
+    day = new["as_of"].iloc[0]
+    path = work / "snapshots" / f"{day}.parquet"
+    snap = pd.read_parquet(path)
+    status = {"churn": {"version": "1", "state": "provisional",
+                        "reason": "ECE 0.0470 (limit 0.03)"},
+              "decline": {"version": None, "state": "unavailable", "reason": "no champion"},
+              "forecast": {"version": "1", "state": "champion", "reason": None}}
+    snap["model_status"] = json.dumps(status)
+    snap["decline_probability"] = float("nan")
+    snap.to_parquet(path)
+    from fastapi.testclient import TestClient
+
+    from serve.api.app import create_app
+    with TestClient(create_app(settings.model_copy(update={"work_dir": work}))) as c:
+        dealer = snap["dealer_id"].iloc[0]
+        body = c.get(f"/v1/dealers/{dealer}/risk", headers=READER).json()
+        assert body["meta"]["model_status"] == status
+        assert body["dealer"]["decline"]["probability"] is None
+        c.post("/dashboard/login", data={"key": READER["X-API-Key"], "next": "/dashboard"})
+        html = c.get(f"/dashboard/dealers/{dealer}", params={"lang": "en"}).text
+        assert 'class="banner model-provisional" data-model="churn"' in html
+        assert "ECE 0.0470 (limit 0.03)" in html
+        assert 'class="banner model-unavailable" data-model="decline"' in html
+        assert "No usable decline model" in html

@@ -139,6 +139,24 @@ def test_dealer_page_shows_scores_charts_factors_alerts_and_actions(signed, serv
     assert missing.status_code == 404 and "NOPE" in missing.text
 
 
+def test_dealer_page_shows_context_apart_from_the_reasons(signed, served):
+    import json
+
+    _, new, _ = served
+    with_notes = [r for r in new.itertuples() if json.loads(r.context)["churn"]]
+    assert with_notes, "some dealer's fixed attributes weigh on its score"
+    row = with_notes[0]
+    notes = json.loads(row.context)["churn"]
+    html = signed.get(f"/dashboard/dealers/{row.dealer_id}", params={"lang": "zh"}).text
+    block = re.search(r'<p class="context" data-model="churn">(.*?)</p>', html, re.S)
+    assert block and "背景" in block.group(1)
+    for note in notes:
+        assert note["sentence_zh"] in block.group(1)
+    # the reasons never name a fixed attribute
+    factors = json.loads(row.factors)["churn"]
+    assert all(f["group"] not in ("profile", "season") for f in factors)
+
+
 def test_language_toggle_is_remembered(signed, served):
     _, new, _ = served
     zh = signed.get("/dashboard", params={"lang": "zh"})

@@ -143,3 +143,30 @@ def test_a_model_without_a_usable_version_leaves_its_columns_empty(network, cham
     np.testing.assert_allclose(snap["expected_revenue_12m"],
                                snap["orders_amount_12m"].clip(lower=0).fillna(0))
     assert snap["decline_probability"].notna().all()
+
+
+def test_calibration_is_checked_on_the_newest_matured_months(network, champions, cfg):
+    from dataclasses import replace
+
+    from models.calibration import Calibrator
+    from serve.scoring import calibration_check, matured_rows
+
+    cutoff = network.panel["cutoff"].max()
+    rows = matured_rows(network.loaded.tables, cutoff, cfg)
+    months = sorted(pd.to_datetime(rows["cutoff"]).unique())
+    # only months whose labels are complete by the cutoff: none newer than 3 months back
+    assert len(months) == cfg.scoring.calibration_months
+    assert months[-1] + pd.DateOffset(months=3) <= cutoff
+    check = calibration_check(network.loaded.tables, champions, cutoff, cfg)
+    churn = check["churn"]
+    known = rows[rows["churn"].notna()]
+    assert churn["rows"] == len(known)
+    assert churn["observed_rate"] == pytest.approx(known["churn"].mean())
+    assert churn["mean_probability"] == pytest.approx(champions.churn.predict(known).mean())
+    # a calibrator far from the truth (a straight line over the log-odds) drifts, and the
+    # check says so
+    doubled = replace(champions.churn, calibrator=Calibrator(
+        "isotonic", {"x": [-20.0, 20.0], "y": [0.0, 1.0]}))
+    skewed = replace(champions, churn=doubled)
+    again = calibration_check(network.loaded.tables, skewed, cutoff, cfg)["churn"]
+    assert again["drifting"] and abs(again["gap"]) > cfg.scoring.calibration_tolerance
