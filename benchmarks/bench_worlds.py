@@ -135,7 +135,44 @@ def shock_shares(panel: pd.DataFrame, bt, shocks: pd.DataFrame, settings: Settin
     return {"shock_in": float(np.mean(inside_new)), "shock_out": float(np.mean(outside_new)),
             "shock_ratio": float(np.mean(inside_new) / max(np.mean(outside_new), floor)),
             "naive_shock_ratio": float(np.mean(inside_old) / max(np.mean(outside_old), floor)),
-            "shock_cases": len(inside_new)}
+            "shock_cases": len(inside_new),
+            "calm_ratio": _calm_ratio(panel, bt, shocks, settings, floor)}
+
+
+def _calm_ratio(panel: pd.DataFrame, bt, shocks: pd.DataFrame, settings: Settings,
+                floor: float) -> float:
+    """The same ratio for the same units before their shocks began (cutoffs 3 to 8 months
+    before the start, explained by the first origin's model): how much more often the group
+    is a reason there with no shock at all. Project dealers' lumpy orders, for one, make
+    orders a reason for them more often in any month."""
+    explain = settings.models.explain
+    bundle = bt.bundles[bt.origins[0]]["churn"]
+    first = panel["cutoff"].min() + pd.DateOffset(months=12)
+    ratios = []
+    for _, shock in shocks.iterrows():
+        group = SHOCK_GROUPS[shock["kind"]]
+        for back in range(3, 9):
+            cutoff = pd.Timestamp(shock["start"]) - pd.DateOffset(months=back)
+            calm = shocks[(pd.to_datetime(shocks["start"]) <= cutoff)
+                          & (pd.to_datetime(shocks["end"]) > cutoff - pd.DateOffset(months=1))]
+            if cutoff < first or len(calm):
+                continue  # too early for 12-month features, or another shock runs
+            rows = panel[(panel["cutoff"] == cutoff) & panel["active"]].reset_index(drop=True)
+            if shock["region"] is not None and pd.notna(shock["region"]):
+                hit = (rows["profile_region"].astype(str) == shock["region"]).to_numpy()
+            else:
+                hit = (rows["profile_channel"].astype(str) == shock["channel"]).to_numpy()
+            if hit.sum() < 5 or (~hit).sum() < 5:
+                continue
+            tops = reason_groups(bundle, rows, rows, peer_keys=explain.peer_keys,
+                                 min_peer_group=settings.panel.min_peer_group,
+                                 top=explain.top_factors)
+            has = np.array([group in t for t in tops])
+            ratios.append((has[hit].mean(), has[~hit].mean()))
+    if not ratios:
+        return float("nan")
+    inside, outside = np.mean(ratios, axis=0)
+    return float(inside / max(outside, floor))
 
 
 def naive_cause_hits(panel: pd.DataFrame, bt, churners: pd.DataFrame, top: int) -> float:
@@ -173,6 +210,7 @@ def judge_world(name: str, folder: Path, settings: Settings, origins: int) -> di
     per_origin = rows.groupby("origin").agg(rate=("y", "mean"), mean_p=("p_model", "mean"),
                                             oracle=("oracle_churn", "mean"))
     gap = (per_origin["mean_p"] / per_origin["rate"] - 1).abs()
+    oracle_gap = (per_origin["oracle"] / per_origin["rate"] - 1).abs()
     out = {
         "world": name, "rows": len(rows), "churn_rate": float(y.mean()),
         "auc": roc_auc_score(y, p), "oracle_auc": roc_auc_score(y, o),
@@ -180,7 +218,8 @@ def judge_world(name: str, folder: Path, settings: Settings, origins: int) -> di
         "rhythm_auc": roc_auc_score(y, rows["p_rhythm"]),
         "pr_auc": average_precision_score(y, p), "oracle_pr_auc": average_precision_score(y, o),
         "ece": expected_calibration_error(y, p), "calibration_gap": float(gap.max()),
-        "per_origin": [f"{i:%Y-%m}: {r.mean_p:.3f}/{r.rate:.3f}"
+        "oracle_gap": float(oracle_gap.max()),
+        "per_origin": [f"{i:%Y-%m}: {r.mean_p:.3f} / {r.oracle:.3f} / {r.rate:.3f}"
                        for i, r in per_origin.iterrows()],
     }
     out["auc_ratio"] = out["auc"] / out["oracle_auc"]
@@ -213,9 +252,11 @@ def verdicts(r: dict) -> list[str]:
     if r["auc_ratio"] < TARGETS["auc_ratio"]:
         short.append(f"AUC {r['auc_ratio']:.3f} of the oracle's")
     if r["calibration_gap"] > TARGETS["calibration_gap"]:
-        short.append(f"mean probability {r['calibration_gap']:.0%} off at one origin")
+        short.append(f"mean probability {r['calibration_gap']:.0%} off at one origin (the "
+                     f"oracle's {r['oracle_gap']:.0%})")
     if "shock_ratio" in r and r["shock_ratio"] > TARGETS["shock_ratio"]:
-        short.append(f"shock group {r['shock_ratio']:.1f}x as often in the shocked unit")
+        short.append(f"shock group {r['shock_ratio']:.1f}x as often in the shocked unit "
+                     f"({r['calm_ratio']:.1f}x there before the shock)")
     if r["cause_hit"] < TARGETS["cause_hit"]:
         short.append(f"true cause in the top 3 for {r['cause_hit']:.0%}")
     if r["first_reason_fixed"]:
@@ -225,22 +266,24 @@ def verdicts(r: dict) -> list[str]:
 
 def markdown(results: list[dict], command: str) -> str:
     head = ("| world | rows | churn rate | ROC AUC (oracle) | ratio | days-since AUC | "
-            "rhythm AUC | PR AUC (oracle) | ECE | worst origin gap | shock group in / "
-            "elsewhere (ratio; naive) | true cause in top 3 (naive) | verdict |\n"
+            "rhythm AUC | PR AUC (oracle) | ECE | worst origin gap (oracle's) | shock group in / "
+            "elsewhere (ratio; naive; same units before the shock) | true cause in top 3 "
+            "(naive) | verdict |\n"
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     lines = []
     for r in results:
         shock = (f"{r['shock_in']:.1%} / {r['shock_out']:.1%} ({r['shock_ratio']:.2f}x; "
-                 f"{r['naive_shock_ratio']:.2f}x)" if "shock_ratio" in r else "no shock")
+                 f"naive {r['naive_shock_ratio']:.2f}x; before the shock "
+                 f"{r['calm_ratio']:.2f}x)" if "shock_ratio" in r else "no shock")
         verdict = "; ".join(verdicts(r)) or "all targets met"
         lines.append(
             f"| {r['world']} | {r['rows']:,} | {r['churn_rate']:.3f} | {r['auc']:.3f} "
             f"({r['oracle_auc']:.3f}) | {r['auc_ratio']:.3f} | {r['days_since_auc']:.3f} | "
             f"{r['rhythm_auc']:.3f} | {r['pr_auc']:.3f} ({r['oracle_pr_auc']:.3f}) | "
-            f"{r['ece']:.3f} | {r['calibration_gap']:.1%} | {shock} | "
+            f"{r['ece']:.3f} | {r['calibration_gap']:.1%} ({r['oracle_gap']:.1%}) | {shock} | "
             f"{r['cause_hit']:.1%} of {r['cause_churners']} ({r['naive_cause_hit']:.1%}) | "
             f"{verdict} |")
-    per_origin = "\n".join(f"- {r['world']}: mean probability / observed rate per origin: "
+    per_origin = "\n".join(f"- {r['world']}: mean probability / oracle / observed rate: "
                            + ", ".join(r["per_origin"]) for r in results)
     return (f"`{command}` ({platform.node()}, {date.today()}, "
             f"{sum(r['seconds'] for r in results):.0f} s)\n\n" + head + "\n".join(lines)
