@@ -117,10 +117,7 @@ def shock_shares(panel: pd.DataFrame, bt, shocks: pd.DataFrame, settings: Settin
         old = naive_groups(bundle, rows, explain.top_factors)
         for _, shock in running.iterrows():
             group = SHOCK_GROUPS[shock["kind"]]
-            if shock["region"] is not None and pd.notna(shock["region"]):
-                hit = (rows["profile_region"].astype(str) == shock["region"]).to_numpy()
-            else:
-                hit = (rows["profile_channel"].astype(str) == shock["channel"]).to_numpy()
+            hit = _in_unit(rows, shock)
             if hit.sum() < 5 or (~hit).sum() < 5:
                 continue
             has_new = np.array([group in t for t in new])
@@ -137,6 +134,13 @@ def shock_shares(panel: pd.DataFrame, bt, shocks: pd.DataFrame, settings: Settin
             "naive_shock_ratio": float(np.mean(inside_old) / max(np.mean(outside_old), floor)),
             "shock_cases": len(inside_new),
             "calm_ratio": _calm_ratio(panel, bt, shocks, settings, floor)}
+
+
+def _in_unit(rows: pd.DataFrame, shock: pd.Series) -> np.ndarray:
+    """The rows of the shock's region, or of its channel."""
+    if shock["region"] is not None and pd.notna(shock["region"]):
+        return (rows["profile_region"].astype(str) == shock["region"]).to_numpy()
+    return (rows["profile_channel"].astype(str) == shock["channel"]).to_numpy()
 
 
 def _calm_ratio(panel: pd.DataFrame, bt, shocks: pd.DataFrame, settings: Settings,
@@ -158,10 +162,7 @@ def _calm_ratio(panel: pd.DataFrame, bt, shocks: pd.DataFrame, settings: Setting
             if cutoff < first or len(calm):
                 continue  # too early for 12-month features, or another shock runs
             rows = panel[(panel["cutoff"] == cutoff) & panel["active"]].reset_index(drop=True)
-            if shock["region"] is not None and pd.notna(shock["region"]):
-                hit = (rows["profile_region"].astype(str) == shock["region"]).to_numpy()
-            else:
-                hit = (rows["profile_channel"].astype(str) == shock["channel"]).to_numpy()
+            hit = _in_unit(rows, shock)
             if hit.sum() < 5 or (~hit).sum() < 5:
                 continue
             tops = reason_groups(bundle, rows, rows, peer_keys=explain.peer_keys,

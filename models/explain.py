@@ -142,9 +142,15 @@ class Context:
             if contributions is None:
                 contributions = bundle.contributions(self.population)
             n = len(bundle.spec.names)
-            keys = self.population[["cutoff", *self.peer_keys]]
-            self._baselines[key] = peer_means(contributions[:, :n], keys,
-                                              self.min_peer_group)
+            # the same peers in the same order give the same sums to the last bit, however
+            # the population came (a batch, or POST /v1/score's region with a posted row)
+            order = np.argsort(self.population["dealer_id"].astype(str).to_numpy(),
+                               kind="stable")
+            keys = self.population[["cutoff", *self.peer_keys]].iloc[order]
+            means = peer_means(contributions[order, :n], keys.reset_index(drop=True),
+                               self.min_peer_group)
+            self._baselines[key] = np.empty_like(means)
+            self._baselines[key][order] = means
         return self._baselines[key]
 
     def _medians(self) -> pd.DataFrame:

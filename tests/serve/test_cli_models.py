@@ -9,7 +9,7 @@ import pytest
 
 from tests.serve.test_cli import CLI, _env
 
-SMALL_MODELS = """
+SMALL_BOOSTER = """
 [models.booster]
 n_estimators = 60
 early_stopping_rounds = 15
@@ -18,7 +18,8 @@ min_child_samples = 20
 [models.backtest]
 origins = 2
 gate_origins = 2
-
+"""
+SMALL_MODELS = SMALL_BOOSTER + """
 [models.gate]
 max_ece = 0.15
 coverage_tolerance = 0.5
@@ -58,7 +59,14 @@ def test_score_writes_a_snapshot_and_exports_rows(project):
     assert "Top 10 by revenue at risk" in result.stdout
     folder = project / ".dealer-risk" / "snapshots"
     assert sorted(p.name for p in folder.iterdir()) == [
-        "2024-07-01.json", "2024-07-01.parquet", "2024-07-01.population.parquet"]
+        "2024-07-01.calibration.json", "2024-07-01.json", "2024-07-01.parquet",
+        "2024-07-01.population.parquet"]
+    check = json.loads((folder / "2024-07-01.calibration.json").read_text())
+    assert set(check) == {"churn", "decline"}
+    # the newest months whose 90-day window ended by the as-of date
+    assert check["churn"]["months"] == ["2024-02-01", "2024-03-01", "2024-04-01"]
+    assert f"churn calibration on {check['churn']['months'][0]}" in " ".join(
+        result.stdout.split())
     snapshots = [folder / "2024-07-01.parquet"]
     rows = pd.read_csv(project / "scores.csv", encoding="utf-8-sig")
     assert {"dealer_id", "churn_probability", "band", "top_reason_zh"} <= set(rows.columns)

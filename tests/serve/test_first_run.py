@@ -11,17 +11,8 @@ import pandas as pd
 import pytest
 
 from tests.serve.test_cli import CLI, _env
+from tests.serve.test_cli_models import SMALL_BOOSTER as BOOSTER
 
-BOOSTER = """
-[models.booster]
-n_estimators = 60
-early_stopping_rounds = 15
-min_child_samples = 20
-
-[models.backtest]
-origins = 2
-gate_origins = 2
-"""
 STRICT = BOOSTER + """
 [models.gate]
 max_ece = 0.0001
