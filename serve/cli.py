@@ -551,13 +551,21 @@ def _print_monitor(report: dict, run_id: str, path: Path) -> None:
                       "snapshot was scored that long ago).")
         return
     table = Table(title="Past snapshots against what happened (all dealers)")
-    for col in ("as of", "model", "dealers", "predicted", "realized", "ROC AUC", "ECE"):
-        table.add_column(col, justify="left" if col in ("as of", "model") else "right")
+    for col in ("as of", "model", "dealers", "predicted", "realized", "calibration",
+                "ROC AUC", "ECE"):
+        table.add_column(col, justify="left" if col in ("as of", "model", "calibration")
+                         else "right")
     for r in matured:
         table.add_row(r["as_of"] + (" *" if r["in_sample"] else ""), r["model"],
                       f"{r['rows']:,}", f"{r['predicted_rate']:.1%}",
-                      f"{r['realized_rate']:.1%}", f"{r['roc_auc']:.3f}", f"{r['ece']:.3f}")
+                      f"{r['realized_rate']:.1%}", r["calibration"],
+                      f"{r['roc_auc']:.3f}", f"{r['ece']:.3f}")
     console.print(table)
+    if report.get("calibration_drifting"):
+        console.print("Calibration drifting (mean probability beyond ±"
+                      f"{report['calibration_tolerance']:.0%} of the realized rate): "
+                      + ", ".join(report["calibration_drifting"])
+                      + ". `dealer-risk retrain` refits a kept champion's calibration.")
     if any(r["in_sample"] for r in matured):
         console.print("* scored by a champion that learned from that month's outcome (a "
                       "backfilled snapshot): optimistic. Snapshots scored month by month, "

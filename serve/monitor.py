@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 
 from features.catalog import BY_NAME
@@ -63,6 +64,11 @@ def monitor(panel: pd.DataFrame, champions: Champions, settings: Settings) -> di
         [s for s in SEGMENTS if s in predictions.columns],
         bins=cfg.bins, min_rows=cfg.min_rows, top_share=settings.models.backtest.top_share)
     matured["in_sample"] = _in_sample(matured, snapshots, champions)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = matured["predicted_rate"] / matured["realized_rate"] - 1
+    matured["calibration_gap"] = gap.where(np.isfinite(gap))
+    tolerance = settings.scoring.calibration_tolerance
+    matured["calibration"] = np.where(gap.abs() > tolerance, "drifting", "ok")
     for table in (features, score_rows):
         table["status"] = [drift_status(v, cfg.psi_warn, cfg.psi_alert) for v in table["psi"]]
     return {
@@ -77,6 +83,11 @@ def monitor(panel: pd.DataFrame, champions: Champions, settings: Settings) -> di
         "shifted": [r["column"] for r in (*score_rows.to_dict("records"),
                                           *features.to_dict("records"))
                     if r["status"] == "shifted"],
+        "calibration_tolerance": tolerance,
+        "calibration_drifting": sorted({f"{r['model']} {r['as_of']}" for r in
+                                        matured.to_dict("records")
+                                        if r["segment"] == "all"
+                                        and r["calibration"] == "drifting"}),
     }
 
 

@@ -206,6 +206,14 @@ def test_monitor_reports_drift_and_matured_scores_and_logs_them(project):
     matured = {(r["as_of"], r["model"]) for r in report["matured"] if r["segment"] == "all"}
     assert ("2024-02-01", "churn") in matured
     assert ("2024-07-01", "churn") not in matured  # its horizon has not passed
+    for r in report["matured"]:
+        gap = r["predicted_rate"] / r["realized_rate"] - 1 if r["realized_rate"] else None
+        if gap is not None:
+            assert r["calibration_gap"] == pytest.approx(gap)
+            assert r["calibration"] == ("drifting" if abs(gap) > 0.15 else "ok")
+    assert report["calibration_drifting"] == sorted(
+        {f"{r['model']} {r['as_of']}" for r in report["matured"]
+         if r["segment"] == "all" and r["calibration"] == "drifting"})
     latest = json.loads((project / ".dealer-risk" / "monitor" / "latest.json").read_text())
     assert latest["run_id"] == report["run_id"]
     run_ = _client(project).get_run(report["run_id"])
