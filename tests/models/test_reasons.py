@@ -17,7 +17,14 @@ from features.simulator import simulate
 from features.simulator.settings import SimulatorSettings
 from features.simulator.world import World
 from features.validation import load_data
-from models.explain import CONTEXT_GROUPS, Context, explain, peer_means, reason_groups
+from models.explain import (
+    CONTEXT_GROUPS,
+    Context,
+    explain,
+    grouped_contributions,
+    peer_means,
+    reason_groups,
+)
 from models.training import fit_models
 from tests.models.conftest import small_settings
 
@@ -91,7 +98,9 @@ def test_no_reason_is_a_fixed_attribute_and_context_reads_in_both_languages(fitt
 
 def test_a_regional_price_war_is_not_given_as_the_region_dealers_reason(tmp_path):
     """A small world whose price wars hit whole regions: price is among the top-3 reasons in
-    the war's region at most twice as often as elsewhere."""
+    the war's region about as often as elsewhere (at most 1.25x; the target is 2x), where
+    the naive ranking (raw contributions against the average dealer) names it more often
+    there: the check can tell the two apart."""
     world = World(price_war_rate=0.04, price_war_discount=(0.15, 0.2),
                   price_war_months=(8, 10))
     summary = simulate(tmp_path / "net", SimulatorSettings(dealers=500, months=30, seed=8,
@@ -112,9 +121,14 @@ def test_a_regional_price_war_is_not_given_as_the_region_dealers_reason(tmp_path
         rows = panel[(panel["cutoff"] == cutoff) & panel["active"]].reset_index(drop=True)
         tops = reason_groups(bundle, rows, rows, peer_keys=["profile_region", "profile_channel"],
                              min_peer_group=10, top=3)
+        raw = grouped_contributions(bundle, bundle.contributions(rows))
+        naive = [raw.columns[np.argsort(-np.abs(r), kind="stable")[:3]] for r in raw.to_numpy()]
         has_price = np.array(["price" in t for t in tops])
+        naive_price = np.array(["price" in t for t in naive])
         inside = (rows["profile_region"].astype(str) == war["region"]).to_numpy()
-        shares.append((has_price[inside].mean(), has_price[~inside].mean()))
+        shares.append((has_price[inside].mean(), has_price[~inside].mean(),
+                       naive_price[inside].mean(), naive_price[~inside].mean()))
     assert shares, wars
-    inside, outside = np.mean(shares, axis=0)
-    assert inside <= 2 * max(outside, 0.02), (inside, outside)
+    inside, outside, naive_inside, naive_outside = np.mean(shares, axis=0)
+    assert inside <= 1.25 * max(outside, 0.02), (inside, outside)
+    assert naive_inside > 1.25 * naive_outside, (naive_inside, naive_outside)
