@@ -64,9 +64,12 @@ def monitor(panel: pd.DataFrame, champions: Champions, settings: Settings) -> di
         [s for s in SEGMENTS if s in predictions.columns],
         bins=cfg.bins, min_rows=cfg.min_rows, top_share=settings.models.backtest.top_share)
     matured["in_sample"] = _in_sample(matured, snapshots, champions)
+    predicted = pd.to_numeric(matured["predicted_rate"], errors="coerce").astype(float)
+    realized = pd.to_numeric(matured["realized_rate"], errors="coerce").astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        gap = matured["predicted_rate"] / matured["realized_rate"] - 1
-    matured["calibration_gap"] = gap.where(np.isfinite(gap))
+        gap = predicted / realized - 1
+    gap = gap.where(np.isfinite(gap))
+    matured["calibration_gap"] = gap
     tolerance = settings.scoring.calibration_tolerance
     matured["calibration"] = np.where(gap.abs() > tolerance, "drifting", "ok")
     for table in (features, score_rows):

@@ -11,9 +11,13 @@ import asyncio
 import logging
 import time
 from contextlib import asynccontextmanager, suppress
+from importlib.resources import files
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
@@ -45,15 +49,17 @@ async def _periodic_reload(holder: StateHolder, every: float) -> None:
 
 
 class LimitsAndMetrics:
-    """413 for oversized bodies, and request counts and latencies per route template.
+    """413 for oversized bodies, declared (at once) or chunked (as the bytes come, before
+    they are parsed), and request counts and latencies per route template.
 
     A plain ASGI middleware: Starlette's @app.middleware("http") wraps every response in
     a streaming copy, which costs more than the lookups themselves.
     """
 
-    def __init__(self, app, max_body: int) -> None:
+    def __init__(self, app, max_body: int, mounts: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_body = max_body
+        self.mounts = mounts
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -67,16 +73,68 @@ class LimitsAndMetrics:
             await JSON({"detail": f"request body over {self.max_body:,} bytes"},
                        status_code=413)(scope, receive, send)
         else:
+            received = 0
+
+            async def counted() -> dict:
+                # chunked bodies have no length: count them as they come, and stop the
+                # route (FastAPI passes an HTTPException from the body on) before parsing
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > self.max_body:
+                        raise HTTPException(413, f"request body over {self.max_body:,} bytes")
+                return message
+
             async def send_status(message) -> None:
                 nonlocal status
                 if message["type"] == "http.response.start":
                     status = message["status"]
                 await send(message)
 
-            await self.app(scope, receive, send_status)
+            await self.app(scope, counted, send_status)
+        observe(scope["method"], self._label(scope), status, time.perf_counter() - start)
+
+    def _label(self, scope) -> str:
+        """The route's template; a mounted static folder by its prefix; else unmatched."""
         route = scope.get("route")
-        observe(scope["method"], getattr(route, "path", "unmatched"), status,
-                time.perf_counter() - start)
+        if route is not None:
+            return route.path
+        path = scope.get("path", "")
+        for prefix in self.mounts:
+            if path.startswith(prefix + "/"):
+                return prefix + "/{file}"
+        return "unmatched"
+
+
+DOCS_ASSETS = "/docs-assets"
+
+
+def install_docs(app: FastAPI) -> None:
+    """The OpenAPI document, Swagger UI at /docs and ReDoc at /redoc, with their scripts and
+    styles served from the installed fastapi-offline package: no CDN, so the pages work on
+    a closed network, and every route is a template of its own in /metrics."""
+    assets = files("fastapi_offline") / "static"
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(assets)), name="docs-assets")
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="dealer-risk API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png")
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title="dealer-risk API",
+                              redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+                              redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+                              with_google_fonts=False)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -102,13 +160,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await task
 
     app = FastAPI(title="dealer-risk", version="1", description=DESCRIPTION,
-                  lifespan=lifespan, default_response_class=JSON)
+                  lifespan=lifespan, default_response_class=JSON,
+                  docs_url=None, redoc_url=None, openapi_url=None)
     app.state.holder = holder
     for module in (ops, dealers, risk, alerts, score, admin):
         app.include_router(module.router)
-
+    install_docs(app)
     install_dashboard(app)
-    app.add_middleware(LimitsAndMetrics, max_body=settings.api.max_body_bytes)
+    app.add_middleware(LimitsAndMetrics, max_body=settings.api.max_body_bytes,
+                       mounts=(DOCS_ASSETS, "/dashboard/static"))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, Security
+from fastapi import Depends, Header, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader
 
 from serve.api.state import ServingState, StateHolder
@@ -63,3 +63,15 @@ AppSettings = Annotated[Settings, Depends(get_settings)]
 Holder = Annotated[StateHolder, Depends(get_holder)]
 Reader = Annotated[str, Depends(require("reader"))]
 Admin = Annotated[str, Depends(require("admin"))]
+
+
+async def json_only(content_type: Annotated[str | None, Header()] = None) -> None:
+    """415 for a body that is not JSON (before it is parsed as something it is not)."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media != "application/json" and not (media.startswith("application/")
+                                            and media.endswith("+json")):
+        raise HTTPException(415, f"the body must be JSON (Content-Type: application/json), "
+                                 f"not {media or 'without a content type'}")
+
+
+JsonBody = Depends(json_only)

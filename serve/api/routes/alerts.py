@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 import pandas as pd
 from fastapi import APIRouter, Header, HTTPException, Query
 
-from serve.api.cursors import decode_cursor, encode_cursor
+from serve.api.choices import check_alert_filters
+from serve.api.cursors import cursor_matches, decode_cursor, encode_cursor, filters_stamp
 from serve.api.deps import AppSettings, Reader, State
 from serve.api.render import alert_doc, meta, pick_lang
 from serve.api.responses import JSON, json_response
@@ -72,16 +73,17 @@ def list_alerts(
     size = limit or settings.api.page_size
     if size > settings.api.max_page_size:
         raise HTTPException(422, f"limit must be at most {settings.api.max_page_size}")
+    check_alert_filters(settings, severity=severity, rule=rule, group=group)
+    filters = {"status": status, "severity": severity, "rule": rule, "group": group,
+               "region": region, "tier": tier, "sales_rep": sales_rep,
+               "dealer_id": dealer_id, "since": since and since.isoformat()}
     chosen = select_alerts(state, status=status, severity=severity, rule=rule, group=group,
                            region=region, tier=tier, sales_rep=sales_rep,
                            dealer_id=dealer_id, since=since)
     start = 0
     if cursor is not None:
         c = decode_cursor(cursor, {"as_of", "offset"})
-        if c["as_of"] != snap.as_of:
-            raise HTTPException(409, f"the alerts changed since this cursor (as of "
-                                     f"{c['as_of']}, now {snap.as_of}); start again "
-                                     "without a cursor")
+        cursor_matches(c, as_of=snap.as_of, filters=filters)
         start = int(c["offset"])
     page = chosen.iloc[start:start + size]
     more = start + size < len(chosen)
@@ -96,5 +98,6 @@ def list_alerts(
         "meta": meta(settings, snap.as_of, snap.versions, snap.model_status),
         "total": len(chosen),
         "items": items,
-        "next_cursor": encode_cursor({"as_of": snap.as_of, "offset": start + size})
+        "next_cursor": encode_cursor({"as_of": snap.as_of, "filters": filters_stamp(filters),
+                                      "offset": start + size})
         if more else None})

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Header, HTTPException, Query, Response
 
-from serve.api.cursors import decode_cursor, encode_cursor
+from serve.api.choices import check_dealer_filters
+from serve.api.cursors import cursor_matches, decode_cursor, encode_cursor, filters_stamp
 from serve.api.deps import AppSettings, Reader, State
 from serve.api.render import meta, pick_lang, summary
 from serve.api.responses import JSON, json_response
@@ -103,6 +104,10 @@ def list_risk(
     size = limit or settings.api.page_size
     if size > settings.api.max_page_size:
         raise HTTPException(422, f"limit must be at most {settings.api.max_page_size}")
+    check_dealer_filters(settings, band=band, stage=stage)
+    filters = {"region": region, "tier": tier, "sales_rep": sales_rep, "band": band,
+               "stage": stage, "min_probability": min_probability,
+               "changed_since": changed_since and changed_since.isoformat(), "q": q}
     chosen = ordered(select_dealers(state, snap, region=region, tier=tier, sales_rep=sales_rep,
                               band=band, stage=stage, min_probability=min_probability,
                               changed_since=changed_since, search=q), sort)
@@ -112,10 +117,7 @@ def list_risk(
     start = 0
     if cursor is not None:
         c = decode_cursor(cursor, {"as_of", "sort", "key", "id"})
-        if c["as_of"] != snap.as_of or c["sort"] != sort:
-            raise HTTPException(409, f"the snapshot changed since this cursor (as of "
-                                     f"{c['as_of']}, now {snap.as_of}); start again "
-                                     "without a cursor")
+        cursor_matches(c, as_of=snap.as_of, sort=sort, filters=filters)
         key, ids = chosen["_key"].to_numpy(), chosen["dealer_id"].to_numpy()
         after = (key < c["key"]) | ((key == c["key"]) & (ids > c["id"]))
         start = int(np.argmax(after)) if after.any() else len(chosen)
@@ -124,8 +126,9 @@ def list_risk(
     next_cursor = None
     if more and len(page):
         last = page.iloc[-1]
-        next_cursor = encode_cursor({"as_of": snap.as_of, "sort": sort, "key": float(last["_key"]),
-                               "id": str(last["dealer_id"])})
+        next_cursor = encode_cursor({"as_of": snap.as_of, "sort": sort,
+                                     "filters": filters_stamp(filters),
+                                     "key": float(last["_key"]), "id": str(last["dealer_id"])})
     items = [summary(r, language, len(state.open_alerts.get(r["dealer_id"], ())))
              for r in page.drop(columns="_key").to_dict("records")]
     return json_response({"meta": meta(settings, snap.as_of, snap.versions, snap.model_status),

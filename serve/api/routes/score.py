@@ -26,7 +26,7 @@ from features.panel import CutoffError, same_regions, with_peers_from
 from features.reading import ContractError
 from features.settings import ContractSettings
 from features.validation import load_data
-from serve.api.deps import AppSettings, Reader, State
+from serve.api.deps import AppSettings, JsonBody, Reader, State
 from serve.api.render import dealer_risk, meta, pick_lang, posted_alerts
 from serve.api.responses import JSON, json_response
 from serve.api.schemas import DealerRiskResponse
@@ -90,6 +90,22 @@ def _write_tables(body: ScoreRequest, folder: Path, known: set[str]) -> None:
             writer.writerows({k: ("" if v is None else v) for k, v in r.items()} for r in rows)
 
 
+POSTED_NAMES = {"dealers": "dealer", "orders": "orders", "tickets": "tickets",
+                "complaints": "complaints", "deliveries": "deliveries", "visits": "visits"}
+"""Each contract table's field in the posted body."""
+
+
+def posted_words(message: str, folder: Path) -> str:
+    """A contract message in the words of the posted body: its field, never the temporary
+    file the checks read ("dealer: required field 'region' is missing")."""
+    message = message.replace(f"{folder}/", "").replace(str(folder), "the posted body")
+    for table, field in POSTED_NAMES.items():
+        message = message.replace(f"{table}.csv", field)
+    return (message.replace("required column", "required field")
+            .replace("the closest column in the file", "the closest field posted")
+            .replace("columns found", "fields posted"))
+
+
 def _load(body: ScoreRequest, contract: ContractSettings, known: set[str]):
     with tempfile.TemporaryDirectory(prefix="dealer-risk-score-") as tmp:
         folder = Path(tmp)
@@ -97,11 +113,12 @@ def _load(body: ScoreRequest, contract: ContractSettings, known: set[str]):
         try:
             loaded = load_data(folder, contract)
         except ContractError as exc:
-            raise HTTPException(422, str(exc).replace(f"{folder}/", "")) from None
+            raise HTTPException(422, posted_words(str(exc), folder)) from None
     problems = []
     for table, rejected in loaded.rejects.items():
         for r in rejected.head(5).to_dict("records"):
-            problems.append(f"{table} row {r.get('row')}: {r.get('reason')} "
+            problems.append(f"{POSTED_NAMES.get(table, table)} row {r.get('row')}: "
+                            f"{r.get('reason')} "
                             f"({r.get('column')}={r.get('value')!r})")
     if problems:
         raise HTTPException(422, "rows break the data contract: " + "; ".join(problems))
@@ -161,7 +178,10 @@ def _past_among_peers(past: pd.DataFrame, population: pd.DataFrame | None,
 
 
 @router.post("/score", response_model=DealerRiskResponse, response_class=JSON,
-             responses={422: {"description": "The posted data breaks the contract"}})
+             dependencies=[JsonBody],
+             responses={413: {"description": "The body is over api.max_body_bytes"},
+                        415: {"description": "The body is not JSON"},
+                        422: {"description": "The posted data breaks the contract"}})
 async def score(body: ScoreRequest, state: State, settings: AppSettings, _: Reader,
                 lang: Annotated[Literal["en", "zh"] | None, Query()] = None,
                 accept_language: Annotated[str | None, Header()] = None):
