@@ -83,6 +83,14 @@ class ApiSettings(BaseModel):
     session_secret: str | None = Field(default=None, description="Signs dashboard session "
                                        "cookies. Empty: derived from all api_keys (changing "
                                        "a key signs everyone out).")
+    behind_tls: bool = Field(default=False, description="The service is reached over HTTPS "
+                             "(through a proxy): session cookies are marked Secure.")
+    login_free_attempts: int = Field(default=5, ge=1, description="Failed dashboard sign-ins "
+                                     "from one client (or with one key) before each further "
+                                     "try must wait.")
+    login_max_wait_seconds: int = Field(default=900, ge=1, description="The longest wait "
+                                        "after repeated failed sign-ins (it doubles from "
+                                        "2 seconds).")
 
 
 class Settings(BaseSettings):

@@ -114,6 +114,10 @@ TEXT: dict[str, tuple[str, str]] = {
                    "the browser keeps only a session cookie.",
                    "请输入管理员提供的访问密钥。密钥只校验一次，浏览器只保存会话Cookie。"),
     "login_failed": ("This key is not valid.", "密钥无效。"),
+    "login_throttled": ("Too many failed sign-ins from here: try again in {seconds} seconds.",
+                        "登录失败次数过多：请在{seconds}秒后重试。"),
+    "csrf_failed": ("This form has expired or came from another site: reload the page and "
+                    "try again.", "表单已过期或来自其他网站：请刷新页面后重试。"),
     "not_found": ("Dealer {id} is not in the snapshot of {as_of}.",
                   "经销商{id}不在{as_of}的快照中。"),
     "back": ("Back to the worklist", "返回工作清单"),

@@ -29,6 +29,13 @@ from serve.api.render import alert_doc, dealer_risk
 from serve.api.routes.risk import csv_response, ordered, select_dealers
 from serve.api.state import ServingState, StateHolder
 from serve.dashboard import charts
+from serve.dashboard.guard import (
+    CSRF_COOKIE,
+    SECURITY_HEADERS,
+    LoginThrottle,
+    csrf_ok,
+    csrf_token,
+)
 from serve.dashboard.i18n import label, translate
 from serve.dashboard.session import COOKIE, issue, role_of_session
 from serve.monitor import read_latest
@@ -97,15 +104,24 @@ def _page(request: Request, template: str, lang: str, status: int = 200, **conte
 
     query = dict(request.query_params)
     query["lang"] = "en" if lang == "zh" else "zh"
+    csrf, fresh = csrf_token(request.cookies.get(CSRF_COOKIE))
     response = templates.TemplateResponse(request, template, {
         "t": t, "lang": lang, "label": lambda kind, v: label(kind, v, lang),
         "toggle_url": f"{request.url.path}?{urlencode(query)}",
         "state": state, "signed": bool(settings.api_keys) and COOKIE in request.cookies,
-        **context}, status_code=status)
+        "csrf": csrf, **context}, status_code=status)
     if request.query_params.get("lang") in ("en", "zh"):
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax",
                             httponly=True)
+    if fresh:
+        response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict",
+                            secure=_secure(request), path="/dashboard")
     return response
+
+
+def _secure(request: Request) -> bool:
+    settings: Settings = request.app.state.holder.settings
+    return settings.api.behind_tls or request.url.scheme == "https"
 
 
 def _not_ready(request: Request, lang: str) -> HTMLResponse:
@@ -290,23 +306,43 @@ def login_form(request: Request, lang: Annotated[str | None, Query()] = None,
 
 @router.post("/login", response_class=HTMLResponse)
 def login(request: Request, key: Annotated[str, Form(max_length=500)],
-          next: Annotated[str, Form(max_length=500)] = "/dashboard"):
-    """Check the key once; keep only a signed session cookie (HttpOnly, SameSite=Strict)."""
+          next: Annotated[str, Form(max_length=500)] = "/dashboard",
+          csrf: Annotated[str | None, Form(max_length=200)] = None):
+    """Check the key once; keep only a signed session cookie (HttpOnly, SameSite=Lax,
+    Secure behind TLS, expiring). Forms carry a CSRF token; failed tries wait longer."""
     settings: Settings = request.app.state.holder.settings
     lang = language(request)
+    if not csrf_ok(request.cookies.get(CSRF_COOKIE), csrf):
+        return _page(request, "login.html", lang, status=403, next=_safe_next(next),
+                     failed=translate("csrf_failed", lang))
+    throttle: LoginThrottle = request.app.state.login_throttle
+    client = request.client.host if request.client else "unknown"
+    wait = throttle.wait(client, key)
+    if wait > 0:
+        seconds = math.ceil(wait)
+        response = _page(request, "login.html", lang, status=429, next=_safe_next(next),
+                         failed=translate("login_throttled", lang, seconds=seconds))
+        response.headers["Retry-After"] = str(seconds)
+        return response
     if settings.api_keys and role_of(key, settings.api_keys) is None:
+        throttle.failed(client, key)
         return _page(request, "login.html", lang, status=401, next=_safe_next(next),
-                     failed=True)
+                     failed=translate("login_failed", lang))
+    throttle.succeeded(client, key)
     response = RedirectResponse(_safe_next(next), status_code=303)
     if settings.api_keys:
-        response.set_cookie(COOKIE, issue(key, settings), httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https",
+        response.set_cookie(COOKIE, issue(key, settings), httponly=True, samesite="lax",
+                            secure=_secure(request),
                             max_age=int(settings.api.session_hours * 3600), path="/")
     return response
 
 
-@router.post("/logout")
-def logout() -> Response:
+@router.post("/logout", response_class=HTMLResponse)
+def logout(request: Request, csrf: Annotated[str | None, Form(max_length=200)] = None):
+    if not csrf_ok(request.cookies.get(CSRF_COOKIE), csrf):
+        lang = language(request)
+        return _page(request, "message.html", lang, status=403,
+                     message=translate("csrf_failed", lang))
     response = RedirectResponse("/dashboard/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
@@ -317,8 +353,34 @@ def _safe_next(path: str) -> str:
     return path if path.startswith("/dashboard") and "//" not in path else "/dashboard"
 
 
+class SecurityHeaders:
+    """The security headers on every dashboard response (pages, redirects, static files),
+    added as the response starts; the API's JSON routes are left as they are."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or not scope.get("path", "").startswith("/dashboard"):
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  *self.headers]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 def install(app: FastAPI) -> None:
-    """Mount the pages, their static files, and the sign-in redirect."""
+    """Mount the pages, their static files, the sign-in redirect and the page guards."""
+    api = app.state.holder.settings.api
+    app.state.login_throttle = LoginThrottle(free=api.login_free_attempts,
+                                             max_wait=api.login_max_wait_seconds)
+    app.add_middleware(SecurityHeaders)
     app.include_router(router)
     app.mount("/dashboard/static", StaticFiles(directory=HERE / "static"),
               name="dashboard-static")

@@ -83,3 +83,14 @@ def uvicorn_server(app) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def sign_in(client, key: str, next_path: str = "/dashboard", **kwargs):
+    """Post the sign-in form as a browser does: open the page first (it sets the CSRF
+    cookie), then send its token with the key."""
+    import re
+
+    page = client.get("/dashboard/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    return client.post("/dashboard/login", data={"key": key, "next": next_path,
+                                                 "csrf": token}, **kwargs)

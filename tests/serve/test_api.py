@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from serve.api.app import create_app
 from serve.api.schemas import DealerHistory, DealerRiskResponse, RiskList
-from tests.serve.conftest import ADMIN, READER, make_settings
+from tests.serve.conftest import ADMIN, READER, make_settings, sign_in
 
 
 @pytest.fixture(scope="module")
@@ -247,7 +247,7 @@ def test_meta_says_which_models_are_provisional_or_unavailable(served, tmp_path)
         body = c.get(f"/v1/dealers/{dealer}/risk", headers=READER).json()
         assert body["meta"]["model_status"] == status
         assert body["dealer"]["decline"]["probability"] is None
-        c.post("/dashboard/login", data={"key": READER["X-API-Key"], "next": "/dashboard"})
+        sign_in(c, READER["X-API-Key"])
         html = c.get(f"/dashboard/dealers/{dealer}", params={"lang": "en"}).text
         assert 'class="banner model-provisional" data-model="churn"' in html
         assert "ECE 0.0470 (limit 0.03)" in html

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from serve.api.app import create_app
 from serve.dashboard import charts
 from serve.dashboard.session import COOKIE, issue, role_of_session
-from tests.serve.conftest import READER
+from tests.serve.conftest import READER, sign_in
 
 KEY = READER["X-API-Key"]
 
@@ -29,8 +29,7 @@ def client(served):
 @pytest.fixture
 def signed(client):
     client.cookies.clear()
-    response = client.post("/dashboard/login", data={"key": KEY, "next": "/dashboard"},
-                           follow_redirects=False)
+    response = sign_in(client, KEY, "/dashboard", follow_redirects=False)
     assert response.status_code == 303
     yield client
     client.cookies.clear()
@@ -49,17 +48,16 @@ def test_pages_need_a_sign_in_when_keys_are_configured(client):
         assert response.headers["location"].startswith("/dashboard/login?next=")
 
 
-def test_sign_in_sets_a_strict_httponly_cookie_without_the_key(client):
+def test_sign_in_sets_a_lax_httponly_expiring_cookie_without_the_key(client):
     client.cookies.clear()
-    wrong = client.post("/dashboard/login", data={"key": "nope"}, follow_redirects=False)
+    wrong = sign_in(client, "nope", follow_redirects=False)
     assert wrong.status_code == 401 and "not valid" in wrong.text
-    right = client.post("/dashboard/login",
-                        data={"key": KEY, "next": "/dashboard/overview"},
-                        follow_redirects=False)
+    right = sign_in(client, KEY, "/dashboard/overview", follow_redirects=False)
     assert right.status_code == 303 and right.headers["location"] == "/dashboard/overview"
     header = right.headers["set-cookie"]
     assert header.startswith(f"{COOKIE}=")
-    assert "HttpOnly" in header and "SameSite=strict" in header
+    assert "HttpOnly" in header and "SameSite=lax" in header and "Max-Age=43200" in header
+    assert "Secure" not in header  # plain HTTP, and api.behind_tls is off
     assert KEY not in header
     assert client.get("/dashboard/overview").status_code == 200
     client.cookies.clear()
@@ -68,8 +66,7 @@ def test_sign_in_sets_a_strict_httponly_cookie_without_the_key(client):
 def test_no_open_redirect_through_next(client):
     client.cookies.clear()
     for target in ("https://evil.example/", "//evil.example/dashboard", "/v1/risk"):
-        response = client.post("/dashboard/login", data={"key": KEY, "next": target},
-                               follow_redirects=False)
+        response = sign_in(client, KEY, target, follow_redirects=False)
         assert response.headers["location"] == "/dashboard"
     client.cookies.clear()
 
@@ -211,3 +208,64 @@ def test_overview_shows_the_latest_monitoring_report(signed, served, network):
     for r in report["matured"]:
         if r["segment"] == "all":
             assert r["as_of"] in html
+
+
+def test_forms_need_their_csrf_token(client):
+    client.cookies.clear()
+    client.get("/dashboard/login")  # the browser holds a token cookie now
+    forged = client.post("/dashboard/login", data={"key": KEY, "next": "/dashboard"},
+                         follow_redirects=False)
+    assert forged.status_code == 403 and "came from another site" in forged.text
+    other = client.post("/dashboard/login", data={"key": KEY, "csrf": "x" * 43},
+                        follow_redirects=False)
+    assert other.status_code == 403 and COOKIE not in other.headers.get("set-cookie", "")
+    assert sign_in(client, KEY, follow_redirects=False).status_code == 303
+    assert client.post("/dashboard/logout", follow_redirects=False).status_code == 403
+    page = client.get("/dashboard")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    out = client.post("/dashboard/logout", data={"csrf": token}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/dashboard/login"
+    client.cookies.clear()
+
+
+def test_failed_sign_ins_wait_longer_and_longer(served):
+    """A client of its own (a fresh app): 5 free failures, then a wait that doubles."""
+    settings, _, _ = served
+    with TestClient(create_app(settings)) as c:
+        for _ in range(settings.api.login_free_attempts - 1):
+            assert sign_in(c, "guess").status_code == 401
+        assert sign_in(c, "guess").status_code == 401  # the fifth: now it must wait
+        blocked = sign_in(c, KEY)  # even the right key waits: the client is throttled
+        assert blocked.status_code == 429
+        assert blocked.headers["retry-after"] == "2"
+        assert "Too many failed sign-ins from here: try again in 2 seconds." in blocked.text
+        throttle = c.app.state.login_throttle
+        throttle.succeeded("testclient", KEY)
+        throttle.succeeded("testclient", "guess")
+        assert sign_in(c, KEY, follow_redirects=False).status_code == 303
+
+
+def test_waits_double_up_to_the_limit():
+    from serve.dashboard.guard import LoginThrottle
+
+    t = LoginThrottle(free=2, max_wait=10)
+    waits = []
+    for i in range(6):
+        t.failed("1.2.3.4", f"k{i}", now=100.0)
+        waits.append(t.wait("1.2.3.4", "other", now=100.0))
+    assert waits == [0.0, 2.0, 4.0, 8.0, 10.0, 10.0]
+    assert t.wait("5.6.7.8", "k0", now=100.0) == 0.0  # the key k0 itself failed once
+    t.succeeded("1.2.3.4", "x")
+    assert t.wait("1.2.3.4", "x", now=100.0) == 0.0
+
+
+def test_every_dashboard_response_carries_the_security_headers(signed):
+    for path in ("/dashboard", "/dashboard/login", "/dashboard/static/app.css",
+                 "/dashboard/dealers/NOPE"):
+        response = signed.get(path, follow_redirects=False)
+        csp = response.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "unsafe-inline" not in csp
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "same-origin"
+    assert "content-security-policy" not in signed.get("/health").headers

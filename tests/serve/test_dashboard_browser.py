@@ -112,3 +112,41 @@ def test_the_language_toggle_switches_to_chinese_and_stays(page, served, tmp_pat
     page.wait_for_url("**/dashboard/overview")
     assert "各区域风险分布" in page.content()
     page.screenshot(path=tmp_path / "overview-zh.png", full_page=True)
+
+
+def test_the_pages_hold_to_their_security_policy(page, site, served, tmp_path):
+    """Session cookie HttpOnly, SameSite=Lax, expiring; a dealer page renders its charts
+    under the Content-Security-Policy with no violation; a form posted from elsewhere
+    (no CSRF token) is refused."""
+    _, new, _ = served
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    session = cookies["dealer_risk_session"]
+    assert session["httpOnly"] and session["sameSite"] == "Lax" and session["expires"] > 0
+    assert cookies["dealer_risk_csrf"]["sameSite"] == "Strict"
+    violations = []
+    page.on("console", lambda m: violations.append(m.text)
+            if "Content Security Policy" in m.text else None)
+    response = page.goto(f"{site}/dashboard/dealers/{new['dealer_id'].iloc[0]}")
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert page.locator("svg.chart.factors").first.is_visible()
+    assert violations == []
+    status = page.evaluate("""async () => (await fetch('/dashboard/logout',
+        {method: 'POST', body: new URLSearchParams({csrf: 'forged'})})).status""")
+    assert status == 403
+    page.screenshot(path=tmp_path / "dealer-under-csp.png", full_page=True)
+
+
+def test_repeated_failed_sign_ins_are_told_to_wait(browser, served, tmp_path):
+    settings, _, _ = served
+    with uvicorn_server(create_app(settings)) as url:  # its own server: its own counts
+        context = browser.new_context(locale="en-US")
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        for _ in range(settings.api.login_free_attempts + 1):
+            page.goto(f"{url}/dashboard/login")
+            page.fill("input[name=key]", "a-wrong-key")
+            page.click("#login-form button[type=submit]")
+        message = page.locator("#login-error").inner_text()
+        assert message.startswith("Too many failed sign-ins from here: try again in ")
+        page.screenshot(path=tmp_path / "throttled.png")
+        context.close()
