@@ -66,8 +66,9 @@ class SuspectSplit:
     position in the file) and the rest, left in the file."""
 
     def __init__(self, raw: RawTable, as_of: date, settings: ContractSettings,
-                 dealer_ids: pd.Index) -> None:
+                 dealer_ids: pd.Index, opened: pd.Series | None = None) -> None:
         self.raw = raw
+        self.opened = opened
         self.table: Table = raw.table
         self.settings = settings
         self.as_of = pd.Timestamp(as_of)
@@ -89,6 +90,13 @@ class SuspectSplit:
             plain, cancelled = self._plain_values(con, rows_of)
             for name, values in {**plain, "cancelled_status": cancelled}.items():
                 con.register(name, pa.table({"v": pa.array(values, pa.string())}))
+            if self.opened is not None:  # each dealer's earliest accepted event day
+                earliest = (pd.to_datetime(self.opened.to_numpy())
+                            - pd.Timedelta(days=self.settings.opened_grace_days))
+                con.register("dealer_opened", pa.table({
+                    "v": pa.array(self.opened.index.astype(str), pa.string()),
+                    "d": pa.array(earliest.to_numpy().astype("datetime64[D]"),
+                                  pa.date32())}))
             con.execute(f"""CREATE TEMP TABLE repeated AS
                 SELECT h FROM (SELECT {row_hash} AS h FROM {rows_of})
                 GROUP BY h HAVING count(*) > 1""")
@@ -168,4 +176,8 @@ class SuspectSplit:
                                                                           "net_amount"))
         tests += [f"NOT ({amount} < 0 AND {q} >= 0)", f"NOT ({amount} > 0 AND {q} < 0)",
                   f"abs({q}) <= {limit!r}"]
+        if self.opened is not None:
+            day = f"CAST({quote(self.source['order_date'])} AS DATE)"
+            dealer = quote(self.source["dealer_id"])
+            tests.append(f"{day} >= (SELECT d FROM dealer_opened WHERE v = {dealer})")
         return " AND ".join(f"({t})" for t in tests)

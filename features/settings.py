@@ -24,6 +24,13 @@ class ContractSettings(BaseModel):
         gt=0,
         description="Order lines with |quantity| above this are rejected as absurd.",
     )
+    opened_grace_days: int = Field(
+        default=31,
+        ge=0,
+        description="Orders and other events dated more than this many days before their "
+        "dealer's opened_on are rejected (before_dealer_opened): a contract date a few weeks "
+        "after the first stock order is common; years before it is an error.",
+    )
     chunk_rows: int = Field(
         default=2_000_000,
         ge=1,

@@ -44,6 +44,7 @@ REJECT_REASONS = frozenset({
     "missing_id", "missing_value", "future_date", "closed_before_opened", "due_before_opened",
     "resolved_before_received", "negative_amount_not_return", "return_with_positive_amount",
     "absurd_quantity", "bad_severity", "unknown_category", "unknown_dealer", "duplicate_id",
+    "before_dealer_opened",
 })
 """Every reason a row can be rejected for; docs/data-contract.md explains each."""
 _UNREADABLE = {
@@ -127,24 +128,32 @@ def load_data(
     reports: dict[str, TableReport] = {}
     absent: list[str] = []
     dealer_ids: pd.Index | None = None
+    opened: pd.Series | None = None
     rejected_dealers: dict[str, int] = {}
+    missing = [name for name, table in TABLES.items() if table.required and name not in files]
+    if missing:  # every one of them at once: a user fixes the folder in one go
+        raise ContractError("\n".join(missing_table_message(data_dir, name, ignored)
+                                      for name in missing))
     for name, table in TABLES.items():
         if name not in files:
-            if table.required:
-                raise ContractError(missing_table_message(data_dir, name, ignored))
             absent.append(name)
             continue
         raw = read_table(table, files[name])
         if name == "orders" and streamable(raw, settings):
             accepted, rejected, table_report = _check_streamed(
-                raw, as_of, settings, dealer_ids, rejected_dealers)
+                raw, as_of, settings, dealer_ids, rejected_dealers, opened)
         else:
-            checker = _TableCheck(raw, as_of, settings, dealer_ids, rejected_dealers)
+            checker = _TableCheck(raw, as_of, settings, dealer_ids, rejected_dealers, opened)
             accepted, rejected, table_report = checker.run()
         if table.required and table_report.rows_read == 0:
             raise ContractError(f"{raw.path}: required table '{name}' has no rows")
+        if table.required and table_report.accepted == 0:
+            raise NoUsableRows(_no_usable_rows(raw.path, name, table_report),
+                               {**rejects, name: rejected})
         if name == "dealers":
             dealer_ids = pd.Index(accepted["dealer_id"])
+            opened = pd.Series(accepted["opened_on"].to_numpy(),
+                               index=accepted["dealer_id"].to_numpy())
             rejected_dealers = _first_row_per_id(rejected)
         tables[name], rejects[name], reports[name] = accepted, rejected, table_report
     report = ValidationReport(
@@ -158,17 +167,35 @@ def load_data(
     return LoadedData(tables=tables, rejects=rejects, report=report)
 
 
+class NoUsableRows(ContractError):
+    """A required table whose every row was rejected: no later stage can run on it. Carries
+    the rejects found so far, so that they are written all the same."""
+
+    def __init__(self, message: str, rejects: dict[str, pd.DataFrame]) -> None:
+        super().__init__(message)
+        self.rejects = rejects
+
+
+def _no_usable_rows(path: Path | str, name: str, report: TableReport) -> str:
+    reasons = sorted(report.rejected_by_reason.items(), key=lambda kv: -kv[1])
+    shown = ", ".join(f"{reason} {n:,}" for reason, n in reasons[:3])
+    more = f" and {len(reasons) - 3} more reasons" if len(reasons) > 3 else ""
+    return (f"{path}: required table '{name}' has no usable row: all {report.rows_read:,} "
+            f"were rejected ({shown}{more})")
+
+
 def _check_streamed(raw: RawTable, as_of: date, settings: ContractSettings,
-                    dealer_ids: pd.Index, rejected_dealers: dict[str, int]
+                    dealer_ids: pd.Index, rejected_dealers: dict[str, int],
+                    opened: pd.Series | None = None
                     ) -> tuple[OrderLines, pd.DataFrame, TableReport]:
     """A large Parquet orders file: only the suspect lines are checked here (see
     features.large_orders); the others are counted as accepted and stay in the file."""
     _TableCheck(raw, as_of, settings, dealer_ids, rejected_dealers)._require_columns(
         raw.columns)
-    suspects, clean, cancelled = SuspectSplit(raw, as_of, settings, dealer_ids).run()
+    suspects, clean, cancelled = SuspectSplit(raw, as_of, settings, dealer_ids, opened).run()
     checked = replace(raw, frame=suspects, num_rows=None)
     accepted, rejected, report = _TableCheck(checked, as_of, settings, dealer_ids,
-                                             rejected_dealers).run()
+                                             rejected_dealers, opened).run()
     lines = OrderLines(frame=accepted, parquet=clean, memory_mb=settings.sql_memory_mb)
     low, high = lines.date_range()
     report.rows_read += clean.rows
@@ -209,6 +236,7 @@ class _TableCheck:
         settings: ContractSettings,
         dealer_ids: pd.Index | None,
         rejected_dealers: dict[str, int],
+        opened: pd.Series | None = None,
     ) -> None:
         self.raw = raw
         self.table: Table = raw.table
@@ -216,6 +244,8 @@ class _TableCheck:
         self.settings = settings
         self.dealer_ids = dealer_ids
         self.rejected_dealers = rejected_dealers
+        self.opened = opened
+        """Accepted dealers' opened_on, by dealer_id (for the event tables)."""
         self.failures: list[tuple[pd.Index, str, str, pd.Series]] = []
         """(failing rows, reason, column, detail text of those rows), in check order."""
 
@@ -381,6 +411,7 @@ class _TableCheck:
         check(typed)
         if self.table.name != "dealers":
             self._check_dealer_known(typed)
+            self._check_after_opening(typed)
             if self.table.key is not None:
                 self._check_key_unique(kept, typed)
 
@@ -467,6 +498,22 @@ class _TableCheck:
                     + where.astype("string"))
 
         self._fail(unknown, "unknown_dealer", "dealer_id", describe)
+
+    def _check_after_opening(self, t: pd.DataFrame) -> None:
+        """An event long before its dealer's contract began is someone else's, or a typo:
+        kept, it would stretch the dealer's history back years and label false churns."""
+        col = self.table.event_date
+        if self.opened is None or col not in t:
+            return
+        start = pd.to_datetime(t["dealer_id"].map(self.opened).astype(object),
+                               errors="coerce").astype("datetime64[ns]")
+        grace = pd.Timedelta(days=self.settings.opened_grace_days)
+        when = t[col].astype("datetime64[ns]")
+        early = when.notna() & start.notna() & (when < start - grace)
+        self._fail(early, "before_dealer_opened", col,
+                   lambda r: col + ": " + _day(when[r]) + " is more than "
+                   + f"{self.settings.opened_grace_days} days before the dealer's opened_on "
+                   + _day(start[r]) + " (settings: contract.opened_grace_days)")
 
     def _check_key_unique(self, kept: pd.DataFrame, t: pd.DataFrame) -> None:
         """A key used again with other values, anywhere in the table, is rejected; the

@@ -22,7 +22,7 @@ from features.panel import CutoffError, build_panel, feature_columns, parse_cuto
 from features.reading import ContractError
 from features.simulator import simulate as run_simulation
 from features.simulator.worlds import WORLDS
-from features.validation import load_data, write_rejects
+from features.validation import NoUsableRows, load_data, write_rejects
 from serve.report import catalog_markdown, catalog_rows, print_report, report_json
 from serve.settings import ConfigError, Settings, load_settings
 
@@ -187,7 +187,18 @@ def _validate(data_dir: Path, cfg: Settings, *, as_of: date | None, as_json: boo
     try:
         loaded = load_data(data_dir, contract)
     except ContractError as exc:
-        raise fail(str(exc)) from None
+        message = str(exc)
+        rejects_dir = None
+        # nothing is lost: the rejects found so far are written all the same
+        if isinstance(exc, NoUsableRows) and write_rejects(exc.rejects, cfg.work_dir):
+            rejects_dir = str(cfg.work_dir / "rejects")
+            message += f"; every rejected row, with its reason, is in {rejects_dir}/"
+        if as_json:  # --json speaks JSON on stdout, errors included
+            sys.stdout.write(json.dumps({"ok": False, "error": message,
+                                         "rejects_dir": rejects_dir},
+                                        ensure_ascii=False) + "\n")
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        raise fail(message) from None
     written = write_rejects(loaded.rejects, cfg.work_dir)
     rejects_dir = str(cfg.work_dir / "rejects") if written else None
     if as_json:

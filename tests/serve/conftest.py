@@ -94,3 +94,15 @@ def sign_in(client, key: str, next_path: str = "/dashboard", **kwargs):
     token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
     return client.post("/dashboard/login", data={"key": key, "next": next_path,
                                                  "csrf": token}, **kwargs)
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """Run each command in an empty folder with no settings leaking in from outside."""
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    for key in list(os.environ):
+        if key.startswith("DEALER_RISK_"):
+            monkeypatch.delenv(key)
+    return tmp_path

@@ -20,16 +20,6 @@ runner = CliRunner()
 CLI = [sys.executable, "-m", "serve.cli"]
 
 
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    """Run each command in an empty folder with no settings leaking in from outside."""
-    monkeypatch.chdir(tmp_path)
-    for key in list(os.environ):
-        if key.startswith("DEALER_RISK_"):
-            monkeypatch.delenv(key)
-    return tmp_path
-
-
 def make_folder(root: Path, files: dict[str, str | bytes]) -> Path:
     data = root / "data"
     data.mkdir(exist_ok=True)
