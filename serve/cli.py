@@ -781,7 +781,7 @@ def _print_calibration(check: dict, cfg: Settings) -> None:
     for model, c in check.items():
         line = (f"{model} calibration on {c['months'][0]} .. {c['months'][-1]} (labels "
                 f"complete): mean probability {c['mean_probability']:.1%} against "
-                f"{c['observed_rate']:.1%} observed ({c['gap']:+.0%})")
+                f"{c['observed_rate']:.1%} observed ({c['gap']:+.1%} relative)")
         if c["drifting"]:
             console.print(f"[yellow]warning:[/yellow] {line}, beyond "
                           f"±{cfg.scoring.calibration_tolerance:.0%}: run `dealer-risk retrain` "
