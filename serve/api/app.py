@@ -121,6 +121,26 @@ def install_docs(app: FastAPI) -> None:
     async def openapi() -> JSONResponse:
         return JSONResponse(app.openapi())
 
+    plain_openapi = app.openapi
+
+    def openapi_with_our_errors() -> dict:
+        """FastAPI documents a 422 as a list of pydantic errors; ours is one sentence
+        (`{"detail": "band: unknown value ..."}`): the schema says what is sent."""
+        if app.openapi_schema is None:
+            spec = plain_openapi()
+            schemas = spec.get("components", {}).get("schemas", {})
+            if "HTTPValidationError" in schemas:
+                schemas["HTTPValidationError"] = {
+                    "title": "Error", "type": "object", "required": ["detail"],
+                    "properties": {"detail": {"type": "string", "title": "Detail",
+                                              "description": "What is wrong, naming the "
+                                              "parameter or field"}}}
+                schemas.pop("ValidationError", None)
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi_with_our_errors
+
     @app.get("/docs", include_in_schema=False)
     async def swagger() -> HTMLResponse:
         return get_swagger_ui_html(
