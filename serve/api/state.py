@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from serve.snapshots import (
 )
 
 MODELS = ("churn", "decline", "forecast")
+
+log = logging.getLogger("dealer_risk.api")
 
 
 class NotReady(RuntimeError):
@@ -194,6 +197,12 @@ class StateHolder:
                 new = load_state(self.settings)
             except NotReady as exc:
                 self.error = str(exc)
+                return False
+            except Exception as exc:  # a corrupt file, a registry down: keep serving
+                log.exception("reload failed; still serving the previous state")
+                self.error = (f"reload failed ({type(exc).__name__}: {exc}); "
+                              + ("still serving the previous state" if self.state is not None
+                                 else "nothing to serve yet"))
                 return False
             self.state, self.error = new, None
             _settle_heap()

@@ -139,3 +139,32 @@ def test_metrics_label_every_route_by_its_template(client):
                   "/v1/dealers/{dealer_id}/risk"):
         assert f'route="{route}"' in text, route
     client.post("/v1/admin/reload", headers=ADMIN)
+
+
+def test_a_corrupt_snapshot_never_replaces_the_good_one(served, tmp_path):
+    """A truncated file lands in the snapshots folder while the server runs: the reload
+    says why it failed, /ready stays green, and the previous snapshot keeps serving."""
+    import shutil
+
+    settings, new, _ = served
+    work = tmp_path / "work"
+    shutil.copytree(settings.work_dir, work)
+    good = new["as_of"].iloc[0]
+    whole = (work / "snapshots" / f"{good}.parquet").read_bytes()
+    (work / "snapshots" / "2099-01-01.parquet").write_bytes(whole[: len(whole) // 3])
+    with TestClient(create_app(settings.model_copy(update={"work_dir": work}))) as c:
+        # the first load failed: nothing else to serve, so not ready, and it says why
+        assert c.get("/ready").status_code == 503
+        (work / "snapshots" / "2099-01-01.parquet").unlink()
+        assert c.post("/v1/admin/reload", headers=ADMIN).json()["reloaded"] is True
+        (work / "snapshots" / "2099-01-01.parquet").write_bytes(whole[: len(whole) // 3])
+        answer = c.post("/v1/admin/reload", headers=ADMIN)
+        assert answer.status_code == 200
+        body = answer.json()
+        assert body["reloaded"] is False
+        assert body["error"].startswith("reload failed (") and body["error"].endswith(
+            "still serving the previous state")
+        ready = c.get("/ready")
+        assert ready.status_code == 200 and ready.json()["status"] == "ready"
+        assert ready.json()["as_of"] == good and "last_reload_error" in ready.json()
+        assert c.get("/v1/risk?limit=1", headers=READER).json()["meta"]["as_of"] == good

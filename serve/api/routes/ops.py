@@ -25,7 +25,8 @@ def ready(holder: Holder):
     if state is None:
         return JSON({"status": "not ready", "detail": holder.error or "still loading"},
                     status_code=503)
-    return JSON({"status": "ready", **describe(state)})
+    return JSON({"status": "ready", **describe(state),
+                 **({"last_reload_error": holder.error} if holder.error else {})})
 
 
 @router.get("/metrics", response_class=Response)
