@@ -176,6 +176,13 @@ class SuspectSplit:
                                                                           "net_amount"))
         tests += [f"NOT ({amount} < 0 AND {q} >= 0)", f"NOT ({amount} > 0 AND {q} < 0)",
                   f"abs({q}) <= {limit!r}"]
+        # a fractional quantity outside the categories sold in fractions is a notice,
+        # which the row-level check gives: such lines are suspects
+        allowed = ", ".join("'" + c.replace("'", "''") + "'"
+                            for c in self.settings.fractional_categories)
+        category = quote(self.source["product_category"])
+        tests.append(f"{q} = floor({q})" + (f" OR {category} IN ({allowed})" if allowed
+                                              else ""))
         if self.opened is not None:
             day = f"CAST({quote(self.source['order_date'])} AS DATE)"
             dealer = quote(self.source["dealer_id"])

@@ -24,6 +24,12 @@ class ContractSettings(BaseModel):
         gt=0,
         description="Order lines with |quantity| above this are rejected as absurd.",
     )
+    fractional_categories: list[str] = Field(
+        default_factory=list,
+        description="Product categories sold in fractions (metres of countertop, kilograms): "
+        "their fractional quantities pass silently. Elsewhere a fractional quantity (2.5 "
+        "cabinets) is kept but reported as a notice naming the rows.",
+    )
     opened_grace_days: int = Field(
         default=31,
         ge=0,

@@ -73,6 +73,9 @@ class TableReport:
     date_max: str | None
     ignored_columns: list[str] = field(default_factory=list)
     absent_optional_columns: list[str] = field(default_factory=list)
+    notices: dict[str, dict] = field(default_factory=dict)
+    """Kept rows whose values look wrong but may be right, per kind: count, column, what
+    it means, and a few example rows (row, value, ...)."""
 
     @property
     def rejected(self) -> int:
@@ -248,6 +251,7 @@ class _TableCheck:
         """Accepted dealers' opened_on, by dealer_id (for the event tables)."""
         self.failures: list[tuple[pd.Index, str, str, pd.Series]] = []
         """(failing rows, reason, column, detail text of those rows), in check order."""
+        self.notices: dict[str, dict] = {}
 
     def run(self) -> tuple[pd.DataFrame, pd.DataFrame, TableReport]:
         table = self.table
@@ -304,6 +308,7 @@ class _TableCheck:
             date_column=table.event_date,
             date_min=None if dates.empty else dates.min().date().isoformat(),
             date_max=None if dates.empty else dates.max().date().isoformat(),
+            notices=self.notices,
             ignored_columns=[c for c in self.raw.columns if c not in table.column_names],
             absent_optional_columns=[c for c in table.column_names if c not in present],
         )
@@ -330,6 +335,8 @@ class _TableCheck:
         reason, column, value, detail = self._first_failures(kept)
         bad = kept.index.isin(reason.index)
 
+        if table.name == "orders":
+            self._note_fractional(typed[~bad])
         accepted = typed[~bad].reset_index(drop=True)
         for col in table.columns:
             if col.name not in accepted:
@@ -337,6 +344,25 @@ class _TableCheck:
         accepted = accepted[list(table.column_names)]
         rejected = self._rejects(kept[bad], reason, column, value, detail)
         return accepted, rejected, int(duplicated.sum()), int(cancelled.sum())
+
+    def _note_fractional(self, t: pd.DataFrame) -> None:
+        """2.5 cabinets is more often a unit mix-up than a sale: kept, but said, unless
+        the category is sold in fractions (contract.fractional_categories)."""
+        qty = pd.to_numeric(t["quantity"], errors="coerce").astype(float)
+        allowed = set(self.settings.fractional_categories)
+        category = t["product_category"].astype("string")
+        odd = qty.notna() & (qty != qty.round()) & ~category.isin(allowed).fillna(False)
+        if not odd.any():
+            return
+        note = self.notices.setdefault("fractional_quantity", {
+            "count": 0, "column": "quantity",
+            "detail": "quantity is not a whole number of units; kept as it is (categories "
+                      "sold in fractions: contract.fractional_categories)",
+            "examples": []})
+        note["count"] += int(odd.sum())
+        for i in odd.index[odd.to_numpy()][: max(0, 5 - len(note["examples"]))]:
+            note["examples"].append({"row": int(i) + 1, "value": float(qty[i]),
+                                     "product_category": str(category[i])})
 
     # -- table-level -----------------------------------------------------------------
     def _require_columns(self, columns: list[str]) -> None:

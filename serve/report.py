@@ -60,6 +60,14 @@ def print_report(report: ValidationReport, console: Console, rejects_dir: str | 
         console.print(f"Rejected rows, with row numbers and reasons, are in {rejects_dir}/")
     else:
         console.print("No rows rejected.")
+    for t in report.tables.values():
+        for kind, note in t.notices.items():
+            examples = "; ".join(
+                f"row {e['row']}: {note['column']} {e['value']:g}"
+                + (f" ({e['product_category']})" if "product_category" in e else "")
+                for e in note["examples"])
+            console.print(f"[yellow]notice[/yellow] {t.table}: {kind}: {note['count']:,} rows "
+                          f"kept, e.g. {examples}. {note['detail']}", highlight=False)
     q = report.orders_per_dealer
     if q:
         console.print(

@@ -94,3 +94,38 @@ def test_orders_long_before_the_dealer_opened_are_rejected_by_both_paths(workdir
     assert row["reason"] == "before_dealer_opened" and row["column"] == "order_date"
     assert row["detail"] == ("order_date: 2009-03-02 is more than 31 days before the dealer's "
                              "opened_on 2020-01-15 (settings: contract.opened_grace_days)")
+
+
+ORDERS_FRACTIONS = ORDERS + (
+    "O5,D1,2024-03-02,cabinets,2.5,6000,7000,completed\n"      # 2.5 cabinets: a notice
+    "O6,D1,2024-03-03,countertops,1.5,900,1000,completed\n"    # metres of countertop
+)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_fractional_quantities_are_kept_and_named_unless_the_category_allows_them(workdir,
+                                                                                  stream):
+    files = {"dealers.csv": DEALERS, "orders.csv": ORDERS_FRACTIONS}
+    if stream:
+        orders = pd.read_csv(pd.io.common.StringIO(ORDERS_FRACTIONS), dtype=str)
+        for col in ("quantity", "net_amount", "list_amount"):
+            orders[col] = orders[col].astype(float)
+        orders["order_date"] = pd.to_datetime(orders["order_date"]).dt.date
+        path = workdir / "orders.parquet"
+        orders.to_parquet(path, index=False)
+        files = {"dealers.csv": DEALERS, "orders.parquet": path.read_bytes()}
+    data = make_folder(workdir, files)
+    env = {**_env(), "DEALER_RISK_CONTRACT__STREAM_ORDER_LINES": "0" if stream else "1000000",
+           "DEALER_RISK_CONTRACT__FRACTIONAL_CATEGORIES": '["countertops"]'}
+    result = subprocess.run([*CLI, "validate", str(data), "--as-of", "2024-07-01", "--json"],
+                            capture_output=True, text=True, cwd=workdir, env=env)
+    assert result.returncode == 0, result.stderr
+    orders = json.loads(result.stdout)["tables"]["orders"]
+    assert orders["accepted"] == 5 and orders["rejected_by_reason"] == {}
+    note = orders["notices"]["fractional_quantity"]
+    assert note["count"] == 1 and note["column"] == "quantity"
+    assert note["examples"] == [{"row": 4, "value": 2.5, "product_category": "cabinets"}]
+    text = subprocess.run([*CLI, "validate", str(data), "--as-of", "2024-07-01"],
+                          capture_output=True, text=True, cwd=workdir, env=env).stdout
+    assert "notice orders: fractional_quantity: 1 rows kept, e.g. row 4: quantity 2.5 " \
+           "(cabinets)" in " ".join(text.split())
