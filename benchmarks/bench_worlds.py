@@ -51,7 +51,7 @@ from features.validation import load_data
 from models.backtest import run_backtest
 from models.card import with_section
 from models.explain import CONTEXT_GROUPS, grouped_contributions, reason_groups
-from models.fidelity import fidelity_table
+from models.fidelity import fidelity_table, rows_for_churners
 from models.metrics import expected_calibration_error
 from models.pipeline import explanation_fidelity
 from serve.settings import Settings
@@ -181,10 +181,7 @@ def naive_cause_hits(panel: pd.DataFrame, bt, churners: pd.DataFrame, top: int) 
     origins = list(bt.origins)
     for i, origin in enumerate(origins):
         end = origins[i + 1] if i + 1 < len(origins) else origin + pd.DateOffset(months=1)
-        chosen = churners[churners["cause"].isin(list(CAUSE_GROUPS))
-                          & (churners["churn_month"] >= origin) & (churners["churn_month"] < end)]
-        rows = panel.merge(chosen.rename(columns={"churn_month": "cutoff"}),
-                           on=["dealer_id", "cutoff"])
+        rows = rows_for_churners(panel, churners, origin, end, CAUSE_GROUPS)
         if len(rows):
             for cause, groups in zip(rows["cause"], naive_groups(
                     bt.bundles[origin]["churn"], rows, top), strict=True):

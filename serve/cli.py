@@ -491,12 +491,12 @@ def _recalibrate_drifting(loaded, cfg: Settings, folder: Path, result) -> dict[s
         return {}
     champions = _champions(cfg)
     cutoff = scoring_cutoff(loaded.tables, None)
-    check = calibration_check(loaded.tables, champions, cutoff, cfg)
+    rows = matured_rows(loaded.tables, cutoff, cfg)
+    check = calibration_check(loaded.tables, champions, cutoff, cfg, rows)
     drifting = [m for m in kept if check.get(m, {}).get("drifting")
                 and getattr(champions, m) is not None]
     if not drifting:
         return {}
-    rows = matured_rows(loaded.tables, cutoff, cfg)
     inputs = _run_inputs(loaded, cfg, folder)
     return {m: recalibrate(getattr(champions, m), rows[rows[m].notna()],
                            champions.versions[m], inputs, cfg.models, cfg.work_dir)

@@ -237,13 +237,15 @@ def matured_rows(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp,
 
 
 def calibration_check(tables: dict[str, pd.DataFrame], champions: Champions,
-                      cutoff: pd.Timestamp, settings: Settings) -> dict[str, dict]:
+                      cutoff: pd.Timestamp, settings: Settings,
+                      rows: pd.DataFrame | None = None) -> dict[str, dict]:
     """The champions' calibration on the newest months whose labels are complete by the
     cutoff: per classifier, the mean probability against the observed rate over the active
     dealers of those months, their relative gap, and whether it drifts beyond the
-    tolerance. A score is only as honest as this: `score` prints it, `retrain` refits."""
+    tolerance. A score is only as honest as this: `score` prints it, `retrain` refits.
+    `rows`: matured_rows() of the same cutoff, when the caller has them."""
     cfg = settings.scoring
-    rows = matured_rows(tables, cutoff, settings)
+    rows = matured_rows(tables, cutoff, settings) if rows is None else rows
     if rows.empty:
         return {}
     matured = sorted(pd.to_datetime(rows["cutoff"]).unique())

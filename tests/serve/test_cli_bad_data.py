@@ -61,6 +61,18 @@ def test_an_empty_folder_names_every_missing_required_table(workdir):
     assert f"{data}: required table 'orders' is missing" in text
 
 
+def orders_parquet(text: str, workdir) -> bytes:
+    """The orders CSV as a typed Parquet file: with stream_order_lines 0 DuckDB checks it
+    on disk, the path large files take."""
+    orders = pd.read_csv(pd.io.common.StringIO(text), dtype=str)
+    for col in ("quantity", "net_amount", "list_amount"):
+        orders[col] = orders[col].astype(float)
+    orders["order_date"] = pd.to_datetime(orders["order_date"]).dt.date
+    path = workdir / "orders.parquet"
+    orders.to_parquet(path, index=False)
+    return path.read_bytes()
+
+
 ORDERS_EARLY = ORDERS + (
     "O3,D1,2009-03-02,cabinets,1,2000,2400,completed\n"  # 11 years before D1 opened
     "O4,D1,2019-12-20,cabinets,1,2000,2400,completed\n"  # 26 days before: within the grace
@@ -73,13 +85,7 @@ def test_orders_long_before_the_dealer_opened_are_rejected_by_both_paths(workdir
     file, left on disk with DuckDB picking the suspect lines."""
     files = {"dealers.csv": DEALERS, "orders.csv": ORDERS_EARLY}
     if stream:
-        orders = pd.read_csv(pd.io.common.StringIO(ORDERS_EARLY), dtype=str)
-        for col in ("quantity", "net_amount", "list_amount"):
-            orders[col] = orders[col].astype(float)
-        orders["order_date"] = pd.to_datetime(orders["order_date"]).dt.date
-        path = workdir / "orders.parquet"
-        orders.to_parquet(path, index=False)
-        files = {"dealers.csv": DEALERS, "orders.parquet": path.read_bytes()}
+        files = {"dealers.csv": DEALERS, "orders.parquet": orders_parquet(ORDERS_EARLY, workdir)}
     data = make_folder(workdir, files)
     env = {**_env(), "DEALER_RISK_CONTRACT__STREAM_ORDER_LINES": "0" if stream else "1000000"}
     result = subprocess.run([*CLI, "validate", str(data), "--as-of", "2024-07-01", "--json"],
@@ -107,13 +113,8 @@ def test_fractional_quantities_are_kept_and_named_unless_the_category_allows_the
                                                                                   stream):
     files = {"dealers.csv": DEALERS, "orders.csv": ORDERS_FRACTIONS}
     if stream:
-        orders = pd.read_csv(pd.io.common.StringIO(ORDERS_FRACTIONS), dtype=str)
-        for col in ("quantity", "net_amount", "list_amount"):
-            orders[col] = orders[col].astype(float)
-        orders["order_date"] = pd.to_datetime(orders["order_date"]).dt.date
-        path = workdir / "orders.parquet"
-        orders.to_parquet(path, index=False)
-        files = {"dealers.csv": DEALERS, "orders.parquet": path.read_bytes()}
+        files = {"dealers.csv": DEALERS,
+                 "orders.parquet": orders_parquet(ORDERS_FRACTIONS, workdir)}
     data = make_folder(workdir, files)
     env = {**_env(), "DEALER_RISK_CONTRACT__STREAM_ORDER_LINES": "0" if stream else "1000000",
            "DEALER_RISK_CONTRACT__FRACTIONAL_CATEGORIES": '["countertops"]'}
