@@ -211,13 +211,8 @@ def explain(bundle: Bundle, frame: pd.DataFrame, *, context: Context | None = No
     names = list(bundle.spec.names)
     at = np.asarray(context_index if context_index is not None else np.arange(len(frame)),
                     dtype=int)
-    per_feature = contributions[:, : len(names)]
-    if context is not None:
-        per_feature = per_feature - context.baseline(bundle, population_contributions)[at]
-    groups = grouped_contributions(bundle, per_feature)
-    gnames = list(groups.columns)
-    reason_cols = np.array([g not in CONTEXT_GROUPS for g in gnames])
-    g = np.where(reason_cols[None, :], groups.to_numpy(), 0.0)
+    per_feature, gnames, g = _against_peers(bundle, contributions, context, at,
+                                            population_contributions)
     margin = contributions.sum(axis=1)
     known = frame[names].notna().to_numpy()
     totals = np.abs(g).sum(axis=1)
@@ -290,13 +285,24 @@ def reason_groups(bundle: Bundle, rows: pd.DataFrame, population: pd.DataFrame, 
         population["dealer_id"].astype(str), population["cutoff"], strict=True))}
     at = [index[(d, c)] for d, c in zip(rows["dealer_id"].astype(str), rows["cutoff"],
                                         strict=True)]
-    names = list(bundle.spec.names)
-    per_feature = bundle.contributions(rows)[:, : len(names)] - context.baseline(bundle)[at]
-    groups = grouped_contributions(bundle, per_feature)
-    groups = groups[[g for g in groups.columns if g not in CONTEXT_GROUPS]]
-    g = groups.to_numpy()
+    _, gnames, g = _against_peers(bundle, bundle.contributions(rows), context,
+                                  np.asarray(at, dtype=int))
     order = np.argsort(-g, axis=1, kind="stable")[:, :top]
-    return [[groups.columns[j] for j in row if g[i, j] > 0] for i, row in enumerate(order)]
+    return [[gnames[j] for j in row if g[i, j] > 0] for i, row in enumerate(order)]
+
+
+def _against_peers(bundle: Bundle, contributions: np.ndarray, context: Context | None,
+                   at: np.ndarray, population_contributions: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """(per-feature contributions minus the peers' mean, group names, group sums with the
+    fixed-attribute groups at zero): what explain() and reason_groups() rank."""
+    per_feature = contributions[:, : len(bundle.spec.names)]
+    if context is not None:
+        per_feature = per_feature - context.baseline(bundle, population_contributions)[at]
+    groups = grouped_contributions(bundle, per_feature)
+    gnames = list(groups.columns)
+    reason_cols = np.array([name not in CONTEXT_GROUPS for name in gnames])
+    return per_feature, gnames, np.where(reason_cols[None, :], groups.to_numpy(), 0.0)
 
 
 def _carriers(per_feature: np.ndarray, known: np.ndarray, names: list[str],
