@@ -1,12 +1,16 @@
 """Turning a column's cells into the contract's types, vectorised.
 
-Each coercer returns the typed values and a mask of cells that had a value but could
-not be read as the type: those rows are rejected, never silently set to missing.
+Each coercer returns the typed values, a mask of cells that had a value but could not be
+read as the type (those rows are rejected, never silently set to missing), and, per kind
+of conversion that changed a cell's text (a currency sign dropped, a date in another
+form, an offset converted), a mask of the cells it changed: kept, but reported as a
+notice, so no value changes meaning unseen.
 """
 
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -16,6 +20,39 @@ from features.contract import Kind
 _TRUE = {"1", "true", "t", "yes", "y", "是", "对", "真"}
 _FALSE = {"0", "false", "f", "no", "n", "否", "错", "假"}
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_CURRENCY = ("¥", "￥")
+_ISO = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+_OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+_YEAR_FIRST = r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?=$|[ T])"
+"""2021/02/28 and 2021.2.28: year first, so day and month cannot be swapped. 02/28/2021
+and 28.02.2021 are ambiguous across locales and stay unreadable (rejected)."""
+_CHINESE = r"^(\d{4})年(\d{1,2})月(\d{1,2})日\s*"
+_YYYYMMDD = r"^\d{8}$"
+_PARSE_DISTINCT = 10_000
+"""Above this many cells, a text date column is parsed once per distinct value."""
+
+CONVERSIONS = {
+    "trimmed": "spaces around the value were removed",
+    "id_from_number": "a numeric id (123.0) was read as the text 123",
+    "currency_or_separators": "a currency sign (¥) or thousands separators were removed",
+    "date_form": "a date not written YYYY-MM-DD (2021/02/28, 2021年2月28日, 2021-2-8) "
+                 "was read as YYYY-MM-DD",
+    "integer_date": "a date written as the number yyyymmdd was read as YYYY-MM-DD",
+    "time_zone": "a time with a UTC offset was converted into {timezone} "
+                 "(contract.timezone)",
+    "time_dropped": "a time of day in a date column was dropped (the day is kept)",
+    "category_alias": "a category written as an alias (质量, Quality) was read as its "
+                      "contract name",
+}
+"""Every conversion that changes a cell's text, and what it did (for the notices)."""
+
+
+class Coerced(NamedTuple):
+    values: pd.Series
+    unreadable: pd.Series
+    """Cells that held something that is not a value of the kind."""
+    converted: dict[str, pd.Series]
+    """Per conversion (a key of CONVERSIONS) that changed some cell: which cells."""
 
 
 def is_blank(values: pd.Series) -> pd.Series:
@@ -29,25 +66,40 @@ def is_blank(values: pd.Series) -> pd.Series:
     return values.isna() | (values.astype("string").str.strip() == "")
 
 
-def coerce(values: pd.Series, kind: Kind, *, many_values: bool = False
-           ) -> tuple[pd.Series, pd.Series]:
-    """(typed values, mask of cells that were present but unreadable).
+def coerce(values: pd.Series, kind: Kind, *, many_values: bool = False,
+           timezone: str = "Asia/Shanghai") -> Coerced:
+    """Typed values, unreadable cells and conversions made.
 
     Text and ids come back as categoricals (a table of 50M order lines holds a few
     thousand dealer ids: each is stored and checked once), except columns with
     `many_values`, which stay plain strings. A categorical input is coerced through its
-    categories, so each distinct value is parsed once."""
+    categories, so each distinct value is parsed once. Times are in `timezone`: plain
+    ones are taken as they are, those with an offset are converted into it."""
     if isinstance(values.dtype, pd.CategoricalDtype):
-        return _coerce_categorical(values, kind)
+        return _coerce_categorical(values, kind, timezone)
+    if kind == Kind.DATE and values.dtype.kind == "O" and len(values) > _PARSE_DISTINCT:
+        # a few thousand distinct days among millions of rows: parse each day once
+        return _coerce_categorical(values.astype("category"), kind, timezone)
     blank = is_blank(values)
+    converted: dict[str, pd.Series] = {}
+    text = None
+    if values.dtype.kind not in "Mmfiub":
+        text = values.astype("string")
+        converted["trimmed"] = ~blank & (text != text.str.strip()).fillna(False)
     if kind in (Kind.ID, Kind.TEXT):
         typed = _to_text(values, blank, as_id=kind == Kind.ID)
-        return (typed if many_values else typed.astype("category"),
-                pd.Series(False, index=values.index))
+        if kind == Kind.ID and values.dtype.kind == "f":
+            converted["id_from_number"] = values.notna()
+        return Coerced(typed if many_values else typed.astype("category"),
+                       pd.Series(False, index=values.index), _nonempty(converted))
     if kind in (Kind.DATE, Kind.TIMESTAMP):
-        typed = _to_datetime(values, day_only=kind == Kind.DATE)
+        typed, forms = _to_datetime(values, day_only=kind == Kind.DATE, timezone=timezone)
+        converted.update(forms)
     elif kind in (Kind.NUMBER, Kind.INTEGER):
         typed = _to_number(values)
+        if text is not None:  # a comma that is not a thousands separator is unreadable
+            converted["currency_or_separators"] = text.str.contains(
+                "[" + "".join(_CURRENCY) + ",]", regex=True).fillna(False).astype(bool)
         if kind == Kind.INTEGER:
             fractional = typed.notna() & (typed != np.floor(typed.fillna(0)))
             typed = typed.mask(fractional)
@@ -57,25 +109,36 @@ def coerce(values: pd.Series, kind: Kind, *, many_values: bool = False
     else:  # pragma: no cover - every Kind is handled above
         raise ValueError(kind)
     bad = typed.isna() & ~blank
-    return typed, bad
+    return Coerced(typed, bad,
+                   _nonempty({k: m & ~bad & ~blank for k, m in converted.items()}))
 
 
-def _coerce_categorical(values: pd.Series, kind: Kind) -> tuple[pd.Series, pd.Series]:
+def _nonempty(converted: dict[str, pd.Series]) -> dict[str, pd.Series]:
+    return {k: m.astype(bool) for k, m in converted.items() if bool(m.any())}
+
+
+def _coerce_categorical(values: pd.Series, kind: Kind, timezone: str) -> Coerced:
     categories = pd.Series(values.cat.categories)
-    typed_cats, bad_cats = coerce(categories.astype("string"), kind)
+    typed_cats, bad_cats, converted_cats = coerce(categories.astype("string"), kind,
+                                                  timezone=timezone)
     codes = values.cat.codes.to_numpy()
     missing = codes < 0
     take = np.maximum(codes, 0)
-    bad = pd.Series(bad_cats.to_numpy()[take] & ~missing, index=values.index)
+
+    def spread(mask: pd.Series) -> pd.Series:
+        return pd.Series(mask.to_numpy()[take] & ~missing, index=values.index)
+
+    bad = spread(bad_cats)
+    converted = _nonempty({k: spread(m) for k, m in converted_cats.items()})
     if kind in (Kind.ID, Kind.TEXT):
         # trimming can merge categories (" D1" and "D1"): recode onto the distinct results
         merged = typed_cats.cat.codes.to_numpy()[take]
         merged[missing] = -1
         typed = pd.Categorical.from_codes(merged, dtype=typed_cats.dtype)
-        return pd.Series(typed, index=values.index), bad
+        return Coerced(pd.Series(typed, index=values.index), bad, converted)
     typed = typed_cats.take(take)
     typed.index = values.index
-    return typed.mask(missing), bad
+    return Coerced(typed.mask(missing), bad, converted)
 
 
 def _to_text(values: pd.Series, blank: pd.Series, *, as_id: bool) -> pd.Series:
@@ -89,23 +152,68 @@ def _to_text(values: pd.Series, blank: pd.Series, *, as_id: bool) -> pd.Series:
     return text.mask(blank).astype("string")
 
 
-def _to_datetime(values: pd.Series, *, day_only: bool) -> pd.Series:
+def _to_datetime(values: pd.Series, *, day_only: bool, timezone: str
+                 ) -> tuple[pd.Series, dict[str, pd.Series]]:
+    """Typed times (naive, in `timezone`) and the conversions made, by kind."""
+    forms: dict[str, pd.Series] = {}
     if values.dtype.kind == "M":
-        typed = values.dt.tz_localize(None) if values.dt.tz is not None else values
+        if values.dt.tz is not None:
+            forms["time_zone"] = values.notna()
+            values = values.dt.tz_convert(timezone).dt.tz_localize(None)
+        typed = values
     else:
         text = values.astype("string").str.strip()
-        text = (
-            text.str.replace("年", "-", regex=False)
-            .str.replace("月", "-", regex=False)
-            .str.replace("日", "", regex=False)
-            .str.replace("/", "-", regex=False)
-            .str.replace(".", "-", regex=False)
-        )
-        typed = pd.to_datetime(text, format="ISO8601", errors="coerce")
-        if getattr(typed.dt, "tz", None) is not None:
-            typed = typed.dt.tz_convert(None)
+        if values.dtype.kind in "iu":  # Parquet yyyymmdd integers
+            forms["integer_date"] = values.notna()
+        else:
+            iso = text.str.match(_ISO).fillna(True).astype(bool)
+            offset = text.str.contains(_OFFSET, regex=True).fillna(False).astype(bool)
+            number = text.str.match(_YYYYMMDD).fillna(False).astype(bool)
+            forms["time_zone"] = offset
+            forms["integer_date"] = number
+            forms["date_form"] = ~iso & ~offset & ~number
+            text = (text.str.replace(_YEAR_FIRST, r"\1-\2-\3", regex=True)
+                    .str.replace(_CHINESE, r"\1-\2-\3 ", regex=True).str.strip())
+        typed = _parse_times(text, timezone)
     typed = typed.astype("datetime64[ns]")
-    return typed.dt.normalize() if day_only else typed
+    if day_only:
+        day = typed.dt.normalize()
+        forms["time_dropped"] = (typed != day).fillna(False).astype(bool)
+        typed = day
+    return typed, forms
+
+
+def _parse_times(text: pd.Series, timezone: str) -> pd.Series:
+    """ISO 8601 text to naive times in `timezone`: plain ones as written, those with an
+    offset (Z, +08:00) converted into it, so the same moment written either way lands on
+    the same time."""
+    offset = text.str.contains(_OFFSET, regex=True).fillna(False).astype(bool).to_numpy()
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    if (~offset).any():
+        out[~offset] = _iso(text[~offset], timezone, aware=False)
+    if offset.any():
+        out[offset] = _iso(text[offset], timezone, aware=True)
+    return out
+
+
+def _iso(text: pd.Series, timezone: str, *, aware: bool) -> pd.Series:
+    try:
+        typed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=aware)
+    except ValueError:  # an offset in a form the pattern missed: each value on its own
+        return text.map(lambda v: _iso_one(v, timezone)).astype("datetime64[ns]")
+    if getattr(typed.dt, "tz", None) is not None:
+        typed = typed.dt.tz_convert(timezone).dt.tz_localize(None)
+    return typed.astype("datetime64[ns]")
+
+
+def _iso_one(value, timezone: str):
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        return pd.NaT
+    if stamp is pd.NaT:
+        return pd.NaT
+    return stamp.tz_convert(timezone).tz_localize(None) if stamp.tzinfo else stamp
 
 
 def _to_number(values: pd.Series) -> pd.Series:
@@ -113,7 +221,8 @@ def _to_number(values: pd.Series) -> pd.Series:
         typed = values.astype("float64")
     else:
         text = values.astype("string").str.strip()
-        text = text.str.replace("¥", "", regex=False).str.replace("￥", "", regex=False)
+        for sign in _CURRENCY:
+            text = text.str.replace(sign, "", regex=False)
         grouped = text.str.match(_THOUSANDS).fillna(False).astype(bool)
         if grouped.any():
             text = text.where(~grouped, text.str.replace(",", "", regex=False))

@@ -167,6 +167,8 @@ class SuspectSplit:
             elif col.kind == Kind.DATE:
                 day = f"CAST({c} AS DATE)"
                 test = f"{day} >= DATE '{EARLIEST_DAY}'"
+                # a time of day in a date column is dropped, with a notice: a suspect
+                test += f" AND CAST({c} AS TIMESTAMP) = CAST({day} AS TIMESTAMP)"
                 if col.name in self.table.past_only:
                     test += f" AND {day} < DATE '{self.as_of + pd.Timedelta(days=1):%Y-%m-%d}'"
             else:  # numbers

@@ -50,6 +50,9 @@ class RawTable:
     malformed: pd.DataFrame | None = None
     """CSV records with the wrong number of fields: row number and the raw text."""
     dictionary_columns: list[str] = field(default_factory=list)
+    padded: dict[str, pd.Series] = field(default_factory=dict)
+    """CSV cells that had spaces around them (trimmed in `frame`): their text as written,
+    by column, indexed by row position; reported as a notice."""
     num_rows: int | None = None
     """Rows in a Parquet file (known before reading); None for CSV, which is read whole."""
 
@@ -182,12 +185,18 @@ def _read_csv(table: Table, path: Path) -> RawTable:
     except pd.errors.EmptyDataError:
         raise ContractError(f"{path}: file has no header row") from None
     frame.columns = normalize_columns(path, list(frame.columns))
-    frame = frame.apply(lambda col: col.str.strip())
+    stripped = frame.apply(lambda col: col.str.strip())
+    padded = {}
+    for name in frame.columns:
+        changed = (frame[name] != stripped[name]).to_numpy(dtype=bool, na_value=False)
+        if changed.any():
+            padded[name] = frame[name][changed]
     return RawTable(
         table=table,
         path=path,
         columns=list(frame.columns),
-        frame=frame,
+        frame=stripped,
+        padded=padded,
         file_format="csv.gz" if path.name.lower().endswith(".gz") else "csv",
         encoding=encoding,
         delimiter=delimiter,

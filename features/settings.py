@@ -7,8 +7,9 @@ Each layer owns its section and receives it as an argument; the full settings ob
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 
 class ContractSettings(BaseModel):
@@ -18,6 +19,12 @@ class ContractSettings(BaseModel):
         default=None,
         description="The data's as-of date: events dated after it are rejected as future "
         "dates. Empty means the day the check runs.",
+    )
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="The data's one clock (an IANA zone name): times written without an "
+        "offset are taken as times in this zone; times with one (+08:00, Z) are converted "
+        "into it, and reported as a notice. Days are cut in this zone.",
     )
     max_abs_quantity: float = Field(
         default=10_000,
@@ -37,6 +44,16 @@ class ContractSettings(BaseModel):
         "dealer's opened_on are rejected (before_dealer_opened): a contract date a few weeks "
         "after the first stock order is common; years before it is an error.",
     )
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"'{value}' is not a time zone name (e.g. Asia/Shanghai, "
+                             "UTC)") from None
+        return value
+
     chunk_rows: int = Field(
         default=2_000_000,
         ge=1,

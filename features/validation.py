@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.coercion import coerce, is_blank, map_text
+from features.coercion import CONVERSIONS, coerce, is_blank, map_text
 from features.contract import (
     CANCELLED_STATUSES,
     COMPLAINT_CATEGORIES,
@@ -252,6 +252,8 @@ class _TableCheck:
         self.failures: list[tuple[pd.Index, str, str, pd.Series]] = []
         """(failing rows, reason, column, detail text of those rows), in check order."""
         self.notices: dict[str, dict] = {}
+        self.converted: dict[str, dict[str, pd.Series]] = {}
+        """Per column, per conversion (CONVERSIONS): the cells of this chunk it changed."""
 
     def run(self) -> tuple[pd.DataFrame, pd.DataFrame, TableReport]:
         table = self.table
@@ -335,6 +337,7 @@ class _TableCheck:
         reason, column, value, detail = self._first_failures(kept)
         bad = kept.index.isin(reason.index)
 
+        self._note_conversions(kept[~bad], typed[~bad])
         if table.name == "orders":
             self._note_fractional(typed[~bad])
         accepted = typed[~bad].reset_index(drop=True)
@@ -344,6 +347,29 @@ class _TableCheck:
         accepted = accepted[list(table.column_names)]
         rejected = self._rejects(kept[bad], reason, column, value, detail)
         return accepted, rejected, int(duplicated.sum()), int(cancelled.sum())
+
+    def _note_conversions(self, kept: pd.DataFrame, typed: pd.DataFrame) -> None:
+        """Accepted cells whose text a conversion changed: counted per kind of conversion,
+        with a few examples (row, column, as written, as read)."""
+        for column, kinds in self.converted.items():
+            kind_of_column = self.table.column(column).kind
+            for conversion, mask in kinds.items():
+                rows = mask.index[mask.to_numpy(dtype=bool)].intersection(kept.index)
+                if not len(rows):
+                    continue
+                note = self.notices.setdefault(conversion, {
+                    "count": 0, "columns": {},
+                    "detail": CONVERSIONS[conversion].format(timezone=self.settings.timezone),
+                    "examples": []})
+                note["count"] += len(rows)
+                note["columns"][column] = note["columns"].get(column, 0) + len(rows)
+                written = self.raw.padded.get(column) if conversion == "trimmed" else None
+                for i in rows[: max(0, 5 - len(note["examples"]))]:
+                    before = written[i] if written is not None and i in written.index \
+                        else kept.at[i, column]
+                    note["examples"].append({
+                        "row": int(i) + 1, "column": column, "before": _text(before),
+                        "after": _text(typed.at[i, column], kind_of_column)})
 
     def _note_fractional(self, t: pd.DataFrame) -> None:
         """2.5 cabinets is more often a unit mix-up than a sale: kept, but said, unless
@@ -408,10 +434,19 @@ class _TableCheck:
 
     def _coerce(self, kept: pd.DataFrame) -> pd.DataFrame:
         typed = pd.DataFrame(index=kept.index)
+        self.converted = {}
         for col in self.table.columns:
             if col.name not in kept:
                 continue
-            values, unreadable = coerce(kept[col.name], col.kind, many_values=col.many_values)
+            values, unreadable, converted = coerce(kept[col.name], col.kind,
+                                                   many_values=col.many_values,
+                                                   timezone=self.settings.timezone)
+            padded = self.raw.padded.get(col.name)
+            if padded is not None:  # a CSV cell, trimmed as it was read
+                trimmed = pd.Series(kept.index.isin(padded.index), index=kept.index)
+                converted["trimmed"] = converted.get("trimmed", trimmed) | trimmed
+            if converted:
+                self.converted[col.name] = converted
             typed[col.name] = values
             if col.kind in _UNREADABLE and unreadable.any():
                 reason, text = _UNREADABLE[col.kind]
@@ -484,6 +519,9 @@ class _TableCheck:
         )
         category = map_text(t["category"], lambda s: s.str.lower().replace(
             COMPLAINT_CATEGORY_ALIASES))
+        alias = (category.astype("string") != t["category"].astype("string")).fillna(False)
+        if alias.any():
+            self.converted.setdefault("category", {})["category_alias"] = alias.astype(bool)
         t["category"] = category
         self._fail(
             category.notna() & ~category.isin(COMPLAINT_CATEGORIES),
@@ -701,6 +739,20 @@ def concat_frames(parts: list[pd.DataFrame]) -> pd.DataFrame:
         else:
             columns[name] = pd.concat(series, ignore_index=True)
     return pd.DataFrame(columns)
+
+
+def _text(value, kind: Kind | None = None) -> str:
+    """A cell as text for a notice: a day as YYYY-MM-DD, a time with seconds, a number
+    in full."""
+    if value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if kind == Kind.DATE:
+        return pd.Timestamp(value).strftime("%Y-%m-%d")
+    if kind == Kind.TIMESTAMP:
+        return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, float):
+        return format(value, ".15g")
+    return str(value)
 
 
 def _num(values: pd.Series) -> pd.Series:

@@ -62,12 +62,10 @@ def print_report(report: ValidationReport, console: Console, rejects_dir: str | 
         console.print("No rows rejected.")
     for t in report.tables.values():
         for kind, note in t.notices.items():
-            examples = "; ".join(
-                f"row {e['row']}: {note['column']} {e['value']:g}"
-                + (f" ({e['product_category']})" if "product_category" in e else "")
-                for e in note["examples"])
-            console.print(f"[yellow]notice[/yellow] {t.table}: {kind}: {note['count']:,} rows "
-                          f"kept, e.g. {examples}. {note['detail']}", highlight=False)
+            rows = "row" if note["count"] == 1 else "rows"
+            console.print(f"[yellow]notice[/yellow] {t.table}: {kind}: {note['count']:,} "
+                          f"{rows} kept, e.g. {_examples(note)}. {note['detail']}",
+                          highlight=False)
     q = report.orders_per_dealer
     if q:
         console.print(
@@ -75,6 +73,18 @@ def print_report(report: ValidationReport, console: Console, rejects_dir: str | 
             f" / {q['p75']:.0f}, max {q['max']:.0f}; dealers without orders: "
             f"{report.dealers_without_orders:,}"
         )
+
+
+def _examples(note: dict) -> str:
+    """A notice's example rows: a conversion shows the cell as written and as read."""
+    out = []
+    for e in note["examples"]:
+        if "before" in e:
+            out.append(f"row {e['row']}: {e['column']} '{e['before']}' -> '{e['after']}'")
+        else:
+            out.append(f"row {e['row']}: {note['column']} {e['value']:g}"
+                       + (f" ({e['product_category']})" if "product_category" in e else ""))
+    return "; ".join(out)
 
 
 def catalog_rows(lang: str) -> list[dict[str, str]]:

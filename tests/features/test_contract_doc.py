@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from features.coercion import CONVERSIONS
 from features.contract import TABLES
 from features.validation import REJECT_REASONS
 
@@ -20,6 +21,15 @@ def test_every_table_and_column_is_documented_with_its_kind_and_requiredness():
             assert row in section, row
 
 
+def first_column_names(header: str) -> set[str]:
+    """The backticked names in the first column of the table under `header`."""
+    table = DOC.split(header)[1].split("\n\n")[0]
+    return set(re.findall(r"^\| `([a-z_]+)` \|", table, flags=re.MULTILINE))
+
+
 def test_every_reject_reason_is_documented_and_nothing_else():
-    documented = set(re.findall(r"^\| `([a-z_]+)` \|", DOC, flags=re.MULTILINE))
-    assert documented == REJECT_REASONS
+    assert first_column_names("| reason |") == REJECT_REASONS
+
+
+def test_every_conversion_notice_is_documented_and_nothing_else():
+    assert first_column_names("| notice |") == set(CONVERSIONS)

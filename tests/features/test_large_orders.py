@@ -28,6 +28,7 @@ def messy(tmp_path_factory):
     out = tmp_path_factory.mktemp("large") / "net"
     summary = simulate(out, SimulatorSettings(dealers=60, months=14, seed=9))
     orders = pd.read_parquet(out / "orders.parquet").assign(note="")
+    orders["order_date"] = pd.to_datetime(orders["order_date"])  # a timestamp column
     rows = [orders.iloc[i].to_dict() for i in range(50, 64)]
     bad = [
         rows[0] | {"net_amount": -5.0},                               # not a return
@@ -44,6 +45,7 @@ def messy(tmp_path_factory):
         rows[11] | {"list_amount": None},                             # NaN and missing ...
         rows[11] | {"list_amount": float("nan")},                     # ... are one value
         rows[12] | {"status": "cancelled"}, rows[12] | {"status": "cancelled"},
+        rows[13] | {"order_date": rows[13]["order_date"] + pd.Timedelta(hours=15)},  # a notice
     ]
     messy = pd.concat([orders, orders.iloc[[3, 10, 25]], pd.DataFrame(bad)],
                       ignore_index=True)
@@ -70,6 +72,7 @@ def test_streamed_and_whole_checks_agree(messy):
     reasons = set(whole.rejects["orders"]["reason"])
     assert {"negative_amount_not_return", "unparseable_number", "missing_id",
             "absurd_quantity", "future_date"} <= reasons
+    assert {"trimmed", "time_dropped"} <= set(report.notices)
 
     def lines(x):
         frame = OrderLines.of(x).to_frame()[LINE].astype(

@@ -1,6 +1,7 @@
 """Bad data end to end: a required table with no usable row, events long before the
-dealer opened, an empty folder, --json errors. Each case states the exact outcome, and the
-later stages stop with the same clear message instead of a traceback."""
+dealer opened, an empty folder, --json errors, conversions reported as notices. Each
+case states the exact outcome, and the later stages run or stop with the same clear
+message instead of a traceback."""
 
 from __future__ import annotations
 
@@ -128,5 +129,34 @@ def test_fractional_quantities_are_kept_and_named_unless_the_category_allows_the
     assert note["examples"] == [{"row": 4, "value": 2.5, "product_category": "cabinets"}]
     text = subprocess.run([*CLI, "validate", str(data), "--as-of", "2024-07-01"],
                           capture_output=True, text=True, cwd=workdir, env=env).stdout
-    assert "notice orders: fractional_quantity: 1 rows kept, e.g. row 4: quantity 2.5 " \
+    assert "notice orders: fractional_quantity: 1 row kept, e.g. row 4: quantity 2.5 " \
            "(cabinets)" in " ".join(text.split())
+
+
+def test_conversions_are_reported_and_the_later_stages_run(workdir):
+    """Padded ids, ¥ amounts with separators, dates in other forms, yyyymmdd, offsets and
+    category aliases: every row kept, each conversion a notice in --json and in words,
+    and `features` builds its panel from the converted values."""
+    from tests.features.test_conversions import COMPLAINTS, MESSY_DEALERS, MESSY_ORDERS, TICKETS
+    data = make_folder(workdir, {"dealers.csv": MESSY_DEALERS, "orders.csv": MESSY_ORDERS,
+                                 "tickets.csv": TICKETS, "complaints.csv": COMPLAINTS})
+    result = run(["validate", str(data), "--as-of", "2024-07-01", "--json"], workdir)
+    assert result.returncode == 0, result.stderr
+    tables = json.loads(result.stdout)["tables"]
+    assert {name: sorted(t["notices"]) for name, t in tables.items()} == {
+        "dealers": ["date_form", "trimmed"],
+        "orders": ["currency_or_separators", "date_form", "integer_date", "time_dropped"],
+        "tickets": ["time_zone"],
+        "complaints": ["category_alias"]}
+    assert all(t["rejected"] == 0 for t in tables.values())
+    text = " ".join(run(["validate", str(data), "--as-of", "2024-07-01"], workdir)
+                    .stdout.split())
+    assert ("notice orders: currency_or_separators: 3 rows kept, e.g. row 1: net_amount "
+            "'¥5,000.00' -> '5000'") in text
+    assert "notice dealers: trimmed: 1 row kept, e.g. row 1: dealer_id ' D1 ' -> 'D1'" in text
+    panel = workdir / "panel.parquet"
+    result = run(["features", str(data), "--as-of", "2024-07-01", "--out", str(panel)],
+                 workdir)
+    assert result.returncode == 0, result.stderr
+    dealers = set(pd.read_parquet(panel)["dealer_id"])
+    assert "D1" in dealers and dealers <= {"D1", "D2", "D3"}
