@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 
+from features.failpoints import failpoint
 from features.settings import LabelSettings
 from models import plots
 from models.backtest import (
@@ -215,9 +216,11 @@ def train(panel: pd.DataFrame, inputs: RunInputs, settings: ModelSettings,
                     known_cutoffs(panel, model, origin, labels))
                     & panel[TARGETS[model]].notna()]
                 mv = log_bundle(bundles[model], train_rows, name)
+                failpoint("train.registered")
                 decision = decide(model, table, heads.get(model, {}), champion,
                                   settings.gate, settings.forecast.interval)
                 record_outcome(name, mv.version, heads.get(model, {}), decision)
+                failpoint("train.promoted")
                 mlflow.set_tags({"gate": "provisional" if decision.provisional else
                                  "promoted" if decision.promote else "refused",
                                  "registered_version": mv.version})

@@ -149,6 +149,11 @@ class TrackingSettings(BaseModel):
         description="MLflow tracking URI. Empty: $MLFLOW_TRACKING_URI, else a SQLite store "
         "<work_dir>/mlflow.db with artifacts in <work_dir>/mlartifacts.")
     experiment: str = Field(default="dealer-risk")
+    connect_timeout_seconds: float = Field(
+        default=5, gt=0,
+        description="A tracking server that does not answer its /health within this many "
+        "seconds stops the command at once with a clear error (MLflow itself would retry "
+        "for minutes).")
     model_prefix: str = Field(default="dealer-risk", description="Registered models are "
                               "<prefix>-churn, <prefix>-decline, <prefix>-forecast.")
 

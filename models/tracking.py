@@ -19,6 +19,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
 from models.bundle import Bundle, ClassifierBundle, load_bundle
+from models.errors import StoreUnreachable
 from models.gate import Decision
 from models.settings import TrackingSettings
 
@@ -39,6 +40,8 @@ class RegistryError(LookupError):
     """A model, version or alias is not in the registry; the message says which."""
 
 
+
+
 def tracking_uri(settings: TrackingSettings, work_dir: Path) -> str:
     """Settings, else $MLFLOW_TRACKING_URI, else a SQLite store in the work directory."""
     if settings.tracking_uri:
@@ -53,6 +56,7 @@ def configure(settings: TrackingSettings, work_dir: Path) -> str:
     directory when the store is the default local one). Returns the tracking URI."""
     uri = tracking_uri(settings, work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
+    check_store(uri, settings.connect_timeout_seconds)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     if mlflow.get_experiment_by_name(settings.experiment) is None:
@@ -61,6 +65,39 @@ def configure(settings: TrackingSettings, work_dir: Path) -> str:
         mlflow.create_experiment(settings.experiment, artifact_location=location)
     mlflow.set_experiment(settings.experiment)
     return uri
+
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_store(uri: str, timeout: float) -> None:
+    """Fail fast on a store that cannot work. MLflow's client retries a server that does
+    not answer for minutes (rightly, for a rate-limited one), so a server is first asked
+    for its /health with a short timeout; any HTTP answer, even an error, means it is
+    there. A local SQLite store must be a SQLite file (or not exist yet)."""
+    hint = ("set models.tracking.tracking_uri (DEALER_RISK_MODELS__TRACKING__TRACKING_URI) to "
+            "a store that works, or leave it empty for the local SQLite store")
+    if uri.startswith(("http://", "https://")):
+        import urllib.error
+        import urllib.request
+        try:
+            urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout).close()
+        except urllib.error.HTTPError:
+            return
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise StoreUnreachable(
+                f"the MLflow tracking server {uri} does not answer ({reason}; waited up to "
+                f"{timeout:g} s, models.tracking.connect_timeout_seconds): start it, or "
+                f"{hint}") from None
+    elif uri.startswith("sqlite:///"):
+        path = Path(uri.removeprefix("sqlite:///"))
+        if path.is_file() and path.stat().st_size:
+            with open(path, "rb") as f:
+                if f.read(len(_SQLITE_HEADER)) != _SQLITE_HEADER:
+                    raise StoreUnreachable(
+                        f"the MLflow store {path} is not a SQLite database (damaged or "
+                        f"overwritten): restore it from a backup, or {hint}")
 
 
 def registered_name(settings: TrackingSettings, model: str) -> str:

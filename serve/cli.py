@@ -17,7 +17,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from features.io import write_parquet_atomically, write_text_atomically
+from features.failpoints import failpoint
+from features.io import WriteError, write_parquet_atomically, write_text_atomically
 from features.panel import CutoffError, build_panel, feature_columns, parse_cutoffs
 from features.reading import ContractError
 from features.simulator import simulate as run_simulation
@@ -462,6 +463,7 @@ def retrain(
             errors.print(f"error: recalibration failed: {type(exc).__name__}: {exc}",
                          highlight=False, markup=False)
             raise typer.Exit(3) from None
+        failpoint("retrain.trained")
         day = _score(loaded, cfg, None, None, show=not as_json)
     promoted = [m for m, d in result.decisions.items() if d.promote]
     outcome = "promoted" if promoted else "kept"
@@ -852,6 +854,9 @@ def _serve(cfg: Settings, host: str, port: int, workers: int) -> None:
                    "bind 127.0.0.1")
     if _State.config is not None:
         os.environ["DEALER_RISK_CONFIG"] = str(_State.config.resolve())
+    from models.tracking import check_store, tracking_uri
+    check_store(tracking_uri(cfg.models.tracking, cfg.work_dir),
+                cfg.models.tracking.connect_timeout_seconds)
     base = f"http://{'[::1]' if host == '::1' else host}:{port}"
     console.print(f"Serving the risk API on {base} (docs: {base}/docs); Ctrl-C stops it.")
     if not cfg.api_keys:
@@ -952,5 +957,17 @@ def demo(
                   "Settings:       dealer-risk config show")
 
 
+def run() -> None:
+    """The console script: the commands, with the failures no command can fix said in
+    one line (exit 2) instead of a traceback: a tracking store that cannot be reached, an
+    artefact that cannot be written (a full disk). Nothing earlier was replaced."""
+    from models.errors import StoreUnreachable
+    try:
+        app()
+    except (StoreUnreachable, WriteError) as exc:
+        errors.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_BAD_INPUT)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    run()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from features.failpoints import failpoint
 from features.io import write_csv_atomically, write_parquet_atomically, write_text_atomically
 
 SNAPSHOT_DIR = "snapshots"
@@ -61,7 +62,8 @@ def write_snapshot(frame: pd.DataFrame, work_dir: Path, as_of: str,
     if history_from is not None:
         write_text_atomically(json.dumps({"as_of": as_of, "history_from": history_from}),
                               folder / f"{as_of}{MANIFEST_SUFFIX}")
-    return write_parquet_atomically(frame, folder / f"{as_of}.parquet")
+    failpoint("snapshot.population")
+    return write_parquet_atomically(frame, folder / f"{as_of}.parquet", point="snapshot")
 
 
 def read_population(work_dir: Path, as_of: str) -> pd.DataFrame | None:
