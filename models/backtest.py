@@ -20,7 +20,7 @@ from models.baselines import (
     fit_classifier_baselines,
     forecast_baselines,
 )
-from models.dataset import TARGETS, rows_at
+from models.dataset import TARGETS, TrainingDataError, rows_at
 from models.metrics import classification_metrics, forecast_metrics
 from models.settings import ModelSettings
 from models.training import CLASSIFIERS, MODELS, fit_models, slices_for
@@ -55,6 +55,14 @@ def run_backtest(panel: pd.DataFrame, settings: ModelSettings, labels: LabelSett
                  progress: Callable[[str, int, int], None] | None = None) -> Backtest:
     origins = evaluation_origins(panel, settings.backtest.origins) if origins is None \
         else pd.DatetimeIndex(origins)
+    if not len(origins):
+        span = (f"{panel['cutoff'].min():%Y-%m} .. {panel['cutoff'].max():%Y-%m}"
+                if len(panel) else "none")
+        raise TrainingDataError(
+            f"no cutoff has every model's label complete (panel cutoffs: {span}; churn needs "
+            f"{labels.churn.horizon_days} days of data after a cutoff, decline and forecast "
+            f"{labels.decline.horizon_months} months): the backtest and the gate need more "
+            "history")
     cls_parts, fc_parts, cal_rows, fitted = [], [], [], {}
     for i, origin in enumerate(origins):
         def step(model: str, i: int = i, origin: pd.Timestamp = origin) -> None:

@@ -160,3 +160,11 @@ def test_conversions_are_reported_and_the_later_stages_run(workdir):
     assert result.returncode == 0, result.stderr
     dealers = set(pd.read_parquet(panel)["dealer_id"])
     assert "D1" in dealers and dealers <= {"D1", "D2", "D3"}
+    # five months of history: too little to train, said in one line; nothing to score
+    trained = run(["train", str(data), "--as-of", "2024-07-01"], workdir)
+    assert trained.returncode == 2 and "Traceback" not in trained.stderr
+    assert "error: no cutoff has every model's label complete (panel cutoffs: 2024-02 .. " \
+           "2024-02;" in " ".join(trained.stderr.split())
+    scored = run(["score", str(data)], workdir)
+    assert scored.returncode == 2 and "Traceback" not in scored.stderr
+    assert "no 'champion' version of dealer-risk-churn" in scored.stderr
