@@ -16,6 +16,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from features.sql import DUCKDB, Dialect, plain_ends
+
 
 def connect(memory_mb: int) -> duckdb.DuckDBPyConnection:
     """A new connection to this process's in-memory database (which spills to the
@@ -42,31 +44,22 @@ def scan(path: Path) -> str:
     return f"read_parquet('{str(path).replace(chr(39), chr(39) * 2)}', file_row_number = true)"
 
 
-def row_hash_sql(path: Path, columns: list[str]) -> str:
+def row_hash_sql(path: Path, columns: list[str], d: Dialect = DUCKDB) -> str:
     """SQL: one 64-bit hash of a row's values in `columns` (the file's own names). NaN
     hashes as missing, as pandas reads both as NaN: rows pandas would call equal always
     hash equal (unequal rows may collide; callers compare candidates exactly)."""
     types = pq.ParquetFile(path).schema_arrow
     parts = []
     for name in columns:
-        c = quote(name)
+        c = d.quote(name)
         kind = types.field(name).type
         parts.append(f"CASE WHEN isnan({c}) THEN NULL ELSE {c} END"
                      if pa.types.is_floating(kind) else c)
-    return f"hash({', '.join(parts)})"
-
-
-PLAIN_CODE_POINT = "(c BETWEEN 33 AND 126 OR c >= 13312)"
-"""A character that is certainly not whitespace: printable ASCII, or CJK and above
-(Python's str.strip removes no character from U+3400 on)."""
+    return d.row_hash(parts)
 
 
 def plain_ends_sql(column: str) -> str:
-    """SQL: the text's first and last characters are certainly not whitespace, so
-    trimming leaves it as it is (NULL for NULL; false for '')."""
-    ends = [PLAIN_CODE_POINT.replace("c", f"ord(left({column}, 1))"),
-            PLAIN_CODE_POINT.replace("c", f"ord(right({column}, 1))")]
-    return f"({' AND '.join(ends)})"
+    return plain_ends(DUCKDB, column)
 
 
 def parquet_key_candidates(path: Path, column: str, memory_mb: int

@@ -19,20 +19,21 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from features.duck import connect, quote, scan
+from features.duck import connect, scan
 from features.reading import ContractError
 from features.settings import ContractSettings
+from features.sql import DUCKDB, SPARK, Dialect, DuckRunner, Runner, SparkRunner, month_number
 
 LINE_COLUMNS = {
-    "dealer_id": "VARCHAR",
-    "order_id": "VARCHAR",
+    "dealer_id": "STRING",
+    "order_id": "STRING",
     "order_date": "DATE",
-    "product_category": "VARCHAR",
+    "product_category": "STRING",
     "quantity": "DOUBLE",
     "net_amount": "DOUBLE",
     "list_amount": "DOUBLE",
 }
-"""What the aggregation reads of a line, with its SQL type."""
+"""What the aggregation reads of a line, with its SQL type (features.sql names)."""
 DEFAULT_MEMORY_MB = ContractSettings.model_fields["sql_memory_mb"].default
 
 
@@ -55,16 +56,18 @@ class ParquetLines:
         stat = Path(path).stat()
         return stat.st_mtime_ns, stat.st_size
 
-    def select(self) -> str:
+    def select(self, d: Dialect = DUCKDB, table: str | None = None) -> str:
+        """SQL: the file's lines but the suspects (in the view `suspect_rows`), typed;
+        `table` names the file's view where the engine has one (Spark)."""
         if self.stamp_of(self.path) != self.stamp:
             raise ContractError(f"{self.path}: the file changed while it was being read; "
                                 "run again")
         cols = []
         for name, sql_type in LINE_COLUMNS.items():
             source = self.columns.get(name)
-            value = "NULL" if source is None else "p." + quote(source)
-            cols.append(f"CAST({value} AS {sql_type}) AS {name}")
-        return (f"SELECT {', '.join(cols)} FROM {scan(self.path)} p "
+            value = "NULL" if source is None else "p." + d.quote(source)
+            cols.append(f"CAST({value} AS {d.types[sql_type]}) AS {name}")
+        return (f"SELECT {', '.join(cols)} FROM {table or scan(self.path)} p "
                 "ANTI JOIN suspect_rows s ON p.file_row_number = s.row")
 
 
@@ -76,6 +79,8 @@ class OrderLines:
     frame: pd.DataFrame
     parquet: ParquetLines | None = None
     memory_mb: int = DEFAULT_MEMORY_MB
+    spark: object | None = None
+    """A Spark session: the lines are read and reduced there (engine 'spark')."""
     _range: tuple[pd.Timestamp, pd.Timestamp] | None = field(default=None, repr=False)
 
     @classmethod
@@ -95,21 +100,39 @@ class OrderLines:
         con.execute("CREATE TEMP VIEW lines AS " + " UNION ALL ".join(parts))
         return con
 
+    def query(self) -> Runner:
+        """Where the SQL over the view `lines` runs: DuckDB here, or the Spark session."""
+        if self.spark is None:
+            return DuckRunner(self.connect())
+        runner = SparkRunner(self.spark)
+        present = [c for c in LINE_COLUMNS if c in self.frame.columns]
+        runner.register("checked_lines", pa.Table.from_pandas(self.frame[present],
+                                                              preserve_index=False))
+        parts = [_checked_select(SPARK, present)]
+        if self.parquet is not None:
+            runner.register("suspect_rows", self.parquet.suspect_rows)
+            runner.register_file("order_file", self.parquet.path)
+            parts.append(self.parquet.select(SPARK, "order_file"))
+        runner.define("lines", " UNION ALL ".join(parts))
+        return runner
+
     def date_range(self) -> tuple[pd.Timestamp, pd.Timestamp]:
         """First and last order day (NaT, NaT without lines)."""
         if self._range is None:
-            with self.connect() as con:
-                low, high = con.execute(
-                    "SELECT min(order_date), max(order_date) FROM lines").fetchone()
-            self._range = (pd.Timestamp(low), pd.Timestamp(high))
+            with self.query() as q:
+                got = q.fetch("SELECT min(order_date) AS low, max(order_date) AS high "
+                              "FROM lines")
+            low, high = got["low"][0], got["high"][0]
+            self._range = (pd.Timestamp(low) if low is not None else pd.NaT,
+                           pd.Timestamp(high) if high is not None else pd.NaT)
         return self._range
 
     def to_frame(self) -> pd.DataFrame:
         """Every accepted line in one pandas frame (at least LINE_COLUMNS): small data only."""
         if self.parquet is None:
             return self.frame
-        with self.connect() as con:
-            out = con.execute("SELECT * FROM lines").df()
+        with self.query() as q:
+            out = q.frame("SELECT * FROM lines")
         out["order_date"] = pd.to_datetime(out["order_date"])
         return out
 
@@ -118,9 +141,17 @@ def _frame_select(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> str:
     present = [c for c in LINE_COLUMNS if c in frame.columns]
     arrow = pa.Table.from_pandas(frame[present], preserve_index=False)
     con.register("checked_lines", arrow)
+    return _checked_select(DUCKDB, present)
+
+
+def _checked_select(d: Dialect, present: list[str]) -> str:
     return "SELECT " + ", ".join(
-        f"CAST({quote(c)} AS {t}) AS {c}" if c in present else f"CAST(NULL AS {t}) AS {c}"
+        f"CAST({d.quote(c)} AS {d.types[t]}) AS {c}" if c in present
+        else f"CAST(NULL AS {d.types[t]}) AS {c}"
         for c, t in LINE_COLUMNS.items()) + " FROM checked_lines"
+
+
+
 
 
 @dataclass
@@ -137,22 +168,17 @@ class OrderAggregates:
 
 
 SUM_COLUMNS = {
-    "amount": "fsum(amount)",
-    "gross": "fsum(amount) FILTER (positive)",
-    "returns": "fsum(-amount) FILTER (quantity < 0)",
-    "quantity": "fsum(quantity) FILTER (positive)",
-    "lines": "count(*) FILTER (positive)",
-    "listed_net": "fsum(amount) FILTER (has_list)",
-    "listed_list": "fsum(list_amount) FILTER (has_list)",
+    "amount": "{sum}(amount)",
+    "gross": "{sum}(amount) FILTER (WHERE positive)",
+    "returns": "{sum}(-amount) FILTER (WHERE quantity < 0)",
+    "quantity": "{sum}(quantity) FILTER (WHERE positive)",
+    "lines": "count(*) FILTER (WHERE positive)",
+    "listed_net": "{sum}(amount) FILTER (WHERE has_list)",
+    "listed_list": "{sum}(list_amount) FILTER (WHERE has_list)",
 }
-"""Additive per dealer-month sums (Kahan sums: the result does not depend on the order in
-which DuckDB's threads meet the lines, so a rerun gives the same panel)."""
+"""Additive per dealer-month sums (on DuckDB Kahan sums: the result does not depend on the
+order in which its threads meet the lines, so a rerun gives the same panel)."""
 ORDER_KEY_BASE = 1 << 32
-
-
-def _month_number(column: str) -> str:
-    """SQL: months since year 0 of a date column (consecutive months differ by one)."""
-    return f"(year({column}) * 12 + month({column}) - 1)"
 
 
 def _period_number(month: pd.Period) -> int:
@@ -167,43 +193,44 @@ def aggregate_orders(lines: OrderLines, dealer_ids: pd.Index, first_month: pd.Pe
     Distinct orders are counted in the earliest month of their positive lines, so a later
     line of an order can never move it into an earlier month (no future leaks back)."""
     n = len(dealer_ids)
-    with lines.connect() as con:
-        con.register("dealer_codes", pa.table({
+    with lines.query() as q:
+        d = q.dialect
+        q.register("dealer_codes", pa.table({
             "dealer_id": pa.array(dealer_ids.astype(str).to_numpy(), pa.string()),
             "code": pa.array(np.arange(n, dtype=np.int64))}))
         first = _period_number(first_month)
-        con.execute(f"""
-            CREATE TEMP VIEW known AS
-            SELECT d.code, {_month_number("l.order_date")} - {first} AS month,
+        q.define("known", f"""
+            SELECT d.code, {month_number("l.order_date")} - {first} AS month,
                    l.order_id, l.order_date, l.product_category,
                    l.quantity, l.net_amount AS amount, l.list_amount,
                    l.net_amount > 0 AS positive,
-                   l.net_amount > 0 AND coalesce(isfinite(l.list_amount)
+                   l.net_amount > 0 AND coalesce({d.finite("l.list_amount")}
                                                  AND l.list_amount > 0, false) AS has_list
-            FROM lines l JOIN dealer_codes d USING (dealer_id)
+            FROM lines l JOIN dealer_codes d ON l.dealer_id = d.dealer_id
             WHERE l.order_date IS NOT NULL
-              AND {_month_number("l.order_date")} >= {first}
-              AND {_month_number("l.order_date")} < {first + n_months}""")
-        sums_sql = ", ".join(f"{sql} AS {name}" for name, sql in SUM_COLUMNS.items())
-        cells = con.execute(
+              AND {month_number("l.order_date")} >= {first}
+              AND {month_number("l.order_date")} < {first + n_months}""")
+        sums_sql = ", ".join(f"{sql.format(sum=d.exact_sum)} AS {name}"
+                             for name, sql in SUM_COLUMNS.items())
+        cells = q.fetch(
             f"SELECT code, month, {sums_sql}, "
-            "max(epoch_ms(order_date) // 86400000) FILTER (positive) AS last_day "
-            "FROM known GROUP BY code, month").fetchnumpy()
-        orders = con.execute("""
+            f"max({d.day_number('order_date')}) FILTER (WHERE positive) AS last_day "
+            "FROM known GROUP BY code, month")
+        orders = q.fetch("""
             SELECT code, month, count(*) AS orders FROM (
                 SELECT code, order_id, min(month) AS month FROM known WHERE positive
-                GROUP BY code, order_id)
-            GROUP BY code, month""").fetchnumpy()
-        days = con.execute("""
+                GROUP BY code, order_id) AS firsts
+            GROUP BY code, month""")
+        days = q.fetch(f"""
             SELECT DISTINCT code * CAST(4294967296 AS BIGINT)
-                            + epoch_ms(order_date) // 86400000 AS key
-            FROM known WHERE positive""").fetchnumpy()["key"]
-        categories = con.execute("""
+                            + {d.day_number('order_date')} AS key
+            FROM known WHERE positive""")["key"]
+        categories = pd.DataFrame(q.fetch(f"""
             SELECT code AS dealer, dense_rank() OVER (ORDER BY product_category) - 1
                        AS category, month, amount
-            FROM (SELECT code, product_category, month, fsum(amount) AS amount
-                  FROM known WHERE positive GROUP BY ALL)
-            ORDER BY dealer, category, month""").df()
+            FROM (SELECT code, product_category, month, {d.sum("amount")} AS amount
+                  FROM known WHERE positive GROUP BY ALL) AS cells
+            ORDER BY dealer, category, month"""))
     code = cells["code"].astype(np.int64)
     month = cells["month"].astype(np.int64)
     sums = {}
@@ -227,28 +254,29 @@ def aggregate_orders(lines: OrderLines, dealer_ids: pd.Index, first_month: pd.Pe
 
 def orders_per_dealer(lines: OrderLines) -> pd.Series:
     """Distinct orders per dealer among the accepted lines (dealers with at least one)."""
-    with lines.connect() as con:
-        counts = con.execute("""
+    with lines.query() as q:
+        counts = q.fetch("""
             SELECT dealer_id, count(DISTINCT order_id) AS n FROM lines
-            WHERE dealer_id IS NOT NULL AND order_id IS NOT NULL GROUP BY dealer_id""").df()
-    return pd.Series(counts["n"].to_numpy(dtype=np.int64), index=pd.Index(counts["dealer_id"]))
+            WHERE dealer_id IS NOT NULL AND order_id IS NOT NULL GROUP BY dealer_id""")
+    return pd.Series(np.asarray(counts["n"], dtype=np.int64),
+                     index=pd.Index(np.asarray(counts["dealer_id"], dtype=object)))
 
 
 def monthly_amounts(lines: OrderLines, dealer_ids: pd.Index, first_month: pd.Period,
                     n_months: int) -> np.ndarray:
     """[dealer, month]: net order amount (the dashboard's orders chart)."""
     codes = pd.Index(dealer_ids.astype(str))
-    with lines.connect() as con:
-        con.register("wanted", pa.table({"dealer_id": pa.array(codes.to_numpy(), pa.string()),
-                                         "code": pa.array(np.arange(len(codes)))}))
+    with lines.query() as q:
+        q.register("wanted", pa.table({"dealer_id": pa.array(codes.to_numpy(), pa.string()),
+                                       "code": pa.array(np.arange(len(codes)))}))
         first = _period_number(first_month)
-        cells = con.execute(f"""
-            SELECT code, {_month_number("order_date")} - {first} AS month,
-                   fsum(net_amount) AS amount
-            FROM lines JOIN wanted USING (dealer_id)
-            WHERE {_month_number("order_date")} BETWEEN {first}
+        cells = q.fetch(f"""
+            SELECT code, {month_number("l.order_date")} - {first} AS month,
+                   {q.dialect.sum("l.net_amount")} AS amount
+            FROM lines l JOIN wanted w ON l.dealer_id = w.dealer_id
+            WHERE {month_number("l.order_date")} BETWEEN {first}
                   AND {first + n_months - 1}
-            GROUP BY ALL""").fetchnumpy()
+            GROUP BY ALL""")
     grid = np.zeros((len(codes), n_months))
     grid[cells["code"].astype(np.int64), cells["month"].astype(np.int64)] = cells["amount"]
     return grid

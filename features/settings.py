@@ -75,6 +75,22 @@ class ContractSettings(BaseModel):
     )
 
 
+class SparkSettings(BaseModel):
+    """The Spark session, when `engine = "spark"`. Spark Connect ($SPARK_REMOTE) wins
+    over the master."""
+
+    master: str | None = Field(
+        default=None,
+        description="spark.master: local[*] (this machine), yarn, spark://host:7077, "
+        "k8s://... Empty: local[*] (or $SPARK_REMOTE for Spark Connect).")
+    driver_memory: str = Field(default="4g", description="spark.driver.memory (the driver "
+                               "holds the dealer x month arrays after the reduction).")
+    config: dict[str, str] = Field(
+        default_factory=dict,
+        description="Further Spark settings, as spark-submit's --conf (e.g. "
+        "\"spark.executor.memory\" = \"8g\").")
+
+
 class ChurnLabel(BaseModel):
     """A dealer churns when it stops ordering, or its contract closes, within the horizon."""
 

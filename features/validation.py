@@ -120,9 +120,13 @@ class LoadedData:
 
 
 def load_data(
-    data_dir: Path, settings: ContractSettings, *, today: date | None = None
+    data_dir: Path, settings: ContractSettings, *, today: date | None = None, spark=None
 ) -> LoadedData:
-    """Read and check every table in a folder. Raises ContractError for table-level problems."""
+    """Read and check every table in a folder. Raises ContractError for table-level problems.
+
+    With a Spark session (engine 'spark'), a Parquet orders file of any size is scanned
+    on Spark for the lines that need a row-level look, and the accepted lines are reduced
+    there too (features.spark); everything else is the same code."""
     data_dir = Path(data_dir)
     as_of = settings.as_of or today or date.today()
     files, ignored = find_table_files(data_dir)
@@ -142,12 +146,15 @@ def load_data(
             absent.append(name)
             continue
         raw = read_table(table, files[name])
-        if name == "orders" and streamable(raw, settings):
+        if name == "orders" and streamable(raw, settings, any_size=spark is not None):
             accepted, rejected, table_report = _check_streamed(
-                raw, as_of, settings, dealer_ids, rejected_dealers, opened)
+                raw, as_of, settings, dealer_ids, rejected_dealers, opened, spark)
         else:
             checker = _TableCheck(raw, as_of, settings, dealer_ids, rejected_dealers, opened)
             accepted, rejected, table_report = checker.run()
+            if name == "orders" and spark is not None:
+                accepted = OrderLines(frame=accepted, memory_mb=settings.sql_memory_mb,
+                                      spark=spark)
         if table.required and table_report.rows_read == 0:
             raise ContractError(f"{raw.path}: required table '{name}' has no rows")
         if table.required and table_report.accepted == 0:
@@ -189,17 +196,19 @@ def _no_usable_rows(path: Path | str, name: str, report: TableReport) -> str:
 
 def _check_streamed(raw: RawTable, as_of: date, settings: ContractSettings,
                     dealer_ids: pd.Index, rejected_dealers: dict[str, int],
-                    opened: pd.Series | None = None
+                    opened: pd.Series | None = None, spark=None
                     ) -> tuple[OrderLines, pd.DataFrame, TableReport]:
     """A large Parquet orders file: only the suspect lines are checked here (see
     features.large_orders); the others are counted as accepted and stay in the file."""
     _TableCheck(raw, as_of, settings, dealer_ids, rejected_dealers)._require_columns(
         raw.columns)
-    suspects, clean, cancelled = SuspectSplit(raw, as_of, settings, dealer_ids, opened).run()
+    suspects, clean, cancelled = SuspectSplit(raw, as_of, settings, dealer_ids, opened,
+                                              spark).run()
     checked = replace(raw, frame=suspects, num_rows=None)
     accepted, rejected, report = _TableCheck(checked, as_of, settings, dealer_ids,
                                              rejected_dealers, opened).run()
-    lines = OrderLines(frame=accepted, parquet=clean, memory_mb=settings.sql_memory_mb)
+    lines = OrderLines(frame=accepted, parquet=clean, memory_mb=settings.sql_memory_mb,
+                       spark=spark)
     low, high = lines.date_range()
     report.rows_read += clean.rows
     report.accepted += clean.rows

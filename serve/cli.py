@@ -50,6 +50,24 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(EXIT_BAD_INPUT)
 
 
+def with_engine(cfg: Settings, engine: str | None, spark_master: str | None) -> Settings:
+    """The settings with --engine and --spark-master applied."""
+    if engine is not None and engine not in ("duckdb", "spark"):
+        raise fail(f"--engine must be duckdb or spark, got '{engine}'")
+    if spark_master is not None:
+        cfg = cfg.model_copy(update={"spark": cfg.spark.model_copy(
+            update={"master": spark_master})})
+    return cfg.model_copy(update={"engine": engine}) if engine else cfg
+
+
+def spark_session(cfg: Settings):
+    """The Spark session when the engine is spark (started on first use), else None."""
+    if cfg.engine != "spark":
+        return None
+    from features.spark import session
+    return session(cfg.spark, cfg.contract.timezone)
+
+
 def settings() -> Settings:
     try:
         return load_settings(_State.config)
@@ -102,6 +120,12 @@ def _print_toml(values: dict, prefix: str = "") -> None:
                                   highlight=False, markup=False, soft_wrap=True)
 
 
+EngineOption = Annotated[str | None, typer.Option(
+    "--engine", help="Where the heavy passes over order lines run: duckdb (in this process) "
+    "or spark (docs/scale.md). Default: settings' engine.")]
+SparkMaster = Annotated[str | None, typer.Option(
+    "--spark-master", help="With --engine spark: local[*], yarn, spark://host:7077 ... "
+    "Default: settings' spark.master, else $SPARK_REMOTE (Spark Connect), else local[*].")]
 DataDir = Annotated[Path | None, typer.Argument(
     help="Folder with the contract's tables. Default: settings' data_dir.")]
 AsOf = Annotated[str | None, typer.Option(
@@ -167,9 +191,11 @@ def validate(
     as_of: Annotated[str | None, typer.Option(
         help="The data's as-of date YYYY-MM-DD (later events are rejected). Default: today.")]
     = None,
+    engine: EngineOption = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Check a data folder against the contract; write rejected rows to <work>/rejects/."""
-    cfg = settings()
+    cfg = with_engine(settings(), engine, spark_master)
     _validate(data_dir or cfg.effective_data_dir, cfg, as_of=_date(as_of), as_json=as_json)
 
 
@@ -186,7 +212,7 @@ def _validate(data_dir: Path, cfg: Settings, *, as_of: date | None, as_json: boo
               quiet: bool = False):
     contract = cfg.contract.model_copy(update={"as_of": as_of}) if as_of else cfg.contract
     try:
-        loaded = load_data(data_dir, contract)
+        loaded = load_data(data_dir, contract, spark=spark_session(cfg))
     except ContractError as exc:
         message = str(exc)
         rejects_dir = None
@@ -222,9 +248,11 @@ def features(
         "--cutoff", help="A cutoff YYYY-MM-01 (repeat for several). Default: every month.")]
     = None,
     as_of: AsOf = None,
+    engine: EngineOption = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Build the dealer x cutoff panel (keys, features, labels) and write it as Parquet."""
-    cfg = settings()
+    cfg = with_engine(settings(), engine, spark_master)
     loaded = _validate(data_dir or cfg.effective_data_dir, cfg, as_of=_date(as_of),
                        as_json=False, quiet=True)
     _build_features(loaded, cfg, cutoffs, out)
@@ -319,10 +347,12 @@ def train(
     from_run: Annotated[str | None, typer.Option(
         "--from-run", help="Repeat an MLflow train run: its settings, seed and data folder "
         "(the data must still have its fingerprint).")] = None,
+    engine: EngineOption = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Train churn, decline and forecast models, register them in MLflow, and promote each
     to `champion` if it passes the gate (else it stays `challenger`, with the reasons)."""
-    cfg = settings()
+    cfg = with_engine(settings(), engine, spark_master)
     if from_run is not None:
         from serve.reproduce import RunMismatch, settings_of_run
         try:
@@ -601,6 +631,8 @@ def backtest(
     alerts_doc: Annotated[Path | None, typer.Option(
         help="Also write the alert rules' precision and recall (Markdown) to this file.")]
     = None,
+    engine: EngineOption = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Rolling-origin backtest of the three models against their baselines, and of the
     alert rules against the labels."""
@@ -610,7 +642,7 @@ def backtest(
     from models.dataset import TrainingDataError
     from models.gate import baseline_checks
     from models.pipeline import backtest as run_backtest
-    cfg = settings()
+    cfg = with_engine(settings(), engine, spark_master)
     if origins is not None:
         if origins < 1:
             raise fail("--origins must be at least 1")
@@ -714,9 +746,11 @@ def score(
     history: Annotated[int, typer.Option(
         min=1, help="Score this many monthly snapshots ending at the as-of date, oldest "
         "first (changes and alerts build on the one before).")] = 1,
+    engine: EngineOption = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Score every active dealer with the champion models and write a snapshot."""
-    cfg = settings()
+    cfg = with_engine(settings(), engine, spark_master)
     if out is not None and out.suffix.lower() not in (".csv", ".parquet"):
         raise fail(f"{out}: --out must end in .csv or .parquet")
     folder = data_dir or cfg.effective_data_dir

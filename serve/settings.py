@@ -21,7 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from features.settings import ContractSettings, LabelSettings, PanelSettings
+from features.settings import ContractSettings, LabelSettings, PanelSettings, SparkSettings
 from features.simulator.settings import SimulatorSettings
 from models.alerts import AlertSettings, RuleError, band_constants, check_rules
 from models.settings import ModelSettings
@@ -110,6 +110,11 @@ class Settings(BaseSettings):
         description="The data folder to use when a command is given none. "
         "Empty means the sample network under the work directory.",
     )
+    engine: Literal["duckdb", "spark"] = Field(
+        default="duckdb",
+        description="Where the heavy passes over order lines run: duckdb (in this process, "
+        "up to about 50M lines) or spark (a cluster; docs/scale.md).")
+    spark: SparkSettings = Field(default_factory=SparkSettings)
     contract: ContractSettings = Field(default_factory=ContractSettings)
     panel: PanelSettings = Field(default_factory=PanelSettings)
     labels: LabelSettings = Field(default_factory=LabelSettings)

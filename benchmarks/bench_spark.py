@@ -1,0 +1,121 @@
+"""The same data folder through both engines: checks and the newest cutoff's panel.
+
+    python benchmarks/bench_spark.py --data FOLDER [--runs 3] [--master 'local[*]']
+    python benchmarks/bench_simulate.py --large          # a 50M-line folder, if wanted
+
+Each run is a fresh process (Python start-up and, for Spark, the JVM's start included),
+one engine at a time on an otherwise idle machine: two engines at once on 2 cores slow
+each other several-fold. It prints, per engine, the median wall time of the checks
+(load_data) and of the panel at the newest cutoff (build_panel), the peak memory of the
+process tree (the driver's JVM included, from each process's VmHWM), and the ratio of
+Spark to DuckDB; and it checks that both panels agree to 1e-9.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+WORKER = r"""
+import json, os, sys, time
+from pathlib import Path
+import pandas as pd
+from features.panel import build_panel
+from features.settings import ContractSettings, SparkSettings
+from features.validation import load_data
+
+data, engine, master, out = sys.argv[1:5]
+spark = None
+started = time.perf_counter()
+if engine == "spark":
+    from features.spark import session
+    spark = session(SparkSettings(master=master, driver_memory="6g"), "Asia/Shanghai")
+ready = time.perf_counter()
+loaded = load_data(Path(data), ContractSettings(), spark=spark)
+checked = time.perf_counter()
+from features.panel import default_cutoffs
+panel = build_panel(loaded.tables, [default_cutoffs(loaded.tables)[-1]])
+built = time.perf_counter()
+panel.to_parquet(out)
+
+def tree(pid):
+    found = [pid]
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                for child in f.read().split():
+                    found += tree(int(child))
+    except OSError:
+        pass
+    return found
+
+def peak_kb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
+    except (OSError, StopIteration):
+        return 0
+
+lines = len(loaded.tables["orders"])
+print(json.dumps({"session_s": ready - started, "checks_s": checked - ready,
+                  "panel_s": built - checked, "lines": lines, "rows": len(panel),
+                  "peak_mb": sum(peak_kb(p) for p in tree(os.getpid())) / 1024}))
+"""
+
+
+def run(data: Path, engine: str, master: str, out: Path) -> dict:
+    done = subprocess.run([sys.executable, "-c", WORKER, str(data), engine, master, str(out)],
+                          capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"{engine} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--master", default="local[*]")
+    parser.add_argument("--engines", default="duckdb,spark")
+    args = parser.parse_args()
+    print(f"# python {' '.join(sys.argv)}")
+    print(f"# {platform.node()} {platform.machine()} Python {platform.python_version()}, "
+          f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores; one engine at a time")
+    results: dict[str, list[dict]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for engine in args.engines.split(","):
+            results[engine] = [run(args.data, engine, args.master, Path(tmp) / f"{engine}.parquet")
+                               for _ in range(args.runs)]
+        if {"duckdb", "spark"} <= set(results):
+            import pandas as pd
+            a = pd.read_parquet(Path(tmp) / "duckdb.parquet")
+            b = pd.read_parquet(Path(tmp) / "spark.parquet")
+            pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=1e-9)
+            print(f"panels agree to 1e-9: {len(a):,} rows x {a.shape[1]} columns")
+    print("| engine | order lines | session start | checks | panel (newest cutoff) | "
+          "checks + panel | peak memory (process tree) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    medians = {}
+    for engine, rows in results.items():
+        m = {k: statistics.median(r[k] for r in rows)
+             for k in ("session_s", "checks_s", "panel_s", "peak_mb")}
+        m["total"] = statistics.median(r["checks_s"] + r["panel_s"] for r in rows)
+        medians[engine] = m
+        print(f"| {engine} | {rows[0]['lines']:,} | {m['session_s']:.1f} s | "
+              f"{m['checks_s']:.1f} s | {m['panel_s']:.1f} s | {m['total']:.1f} s | "
+              f"{m['peak_mb']:,.0f} MB |")
+    if {"duckdb", "spark"} <= set(medians):
+        print(f"spark / duckdb (checks + panel): "
+              f"{medians['spark']['total'] / medians['duckdb']['total']:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

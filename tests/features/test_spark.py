@@ -1,0 +1,80 @@
+"""The Spark engine gives exactly what the embedded one gives: the same report, rejects,
+accepted lines and panel, on the simulator's output and on a file seeded with every kind
+of line the checks must catch. One shared local[2] session, small data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("pyspark", reason="the spark extra is not installed")
+
+from features.orderlines import OrderLines, monthly_amounts, orders_per_dealer  # noqa: E402
+from features.panel import build_panel  # noqa: E402
+from features.settings import ContractSettings, SparkSettings  # noqa: E402
+from features.validation import load_data  # noqa: E402
+from tests.features.test_large_orders import LINE, messy  # noqa: E402, F401  (a fixture)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from features.spark import session
+    return session(SparkSettings(master="local[2]", driver_memory="1g"), "Asia/Shanghai")
+
+
+def engines(out, as_of, spark, **contract):
+    embedded = load_data(out, ContractSettings(as_of=as_of, **contract))
+    on_spark = load_data(out, ContractSettings(as_of=as_of, **contract), spark=spark)
+    return embedded, on_spark
+
+
+def test_checks_agree_on_a_messy_file(messy, spark):  # noqa: F811
+    embedded, on_spark = engines(*messy, spark)
+    lines = on_spark.tables["orders"]
+    assert isinstance(lines, OrderLines) and lines.parquet is not None
+    assert lines.spark is spark
+    assert embedded.report.to_dict() == on_spark.report.to_dict()
+    for name in embedded.rejects:
+        pd.testing.assert_frame_equal(embedded.rejects[name], on_spark.rejects[name])
+    reasons = set(on_spark.rejects["orders"]["reason"])
+    assert {"negative_amount_not_return", "unparseable_number", "missing_id",
+            "absurd_quantity", "future_date"} <= reasons
+
+    def sorted_lines(x):
+        frame = OrderLines.of(x).to_frame()[LINE].astype(
+            {"dealer_id": str, "order_id": str, "product_category": str})
+        frame["order_date"] = pd.to_datetime(frame["order_date"])
+        return frame.sort_values(LINE).reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(sorted_lines(embedded.tables["orders"]),
+                                  sorted_lines(on_spark.tables["orders"]), check_dtype=False)
+
+
+def test_the_panel_agrees_to_1e9(messy, spark):  # noqa: F811
+    embedded, on_spark = engines(*messy, spark)
+    a, b = build_panel(embedded.tables), build_panel(on_spark.tables)
+    assert list(a.columns) == list(b.columns) and len(a) == len(b)
+    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+def test_lines_profiles_and_monthly_amounts_agree(messy, spark):  # noqa: F811
+    embedded, on_spark = engines(*messy, spark)
+    x, y = OrderLines.of(embedded.tables["orders"]), on_spark.tables["orders"]
+    assert x.date_range() == y.date_range()
+    pd.testing.assert_series_equal(orders_per_dealer(x).sort_index(),
+                                   orders_per_dealer(y).sort_index(), check_names=False)
+    dealers = pd.Index(embedded.tables["dealers"]["dealer_id"].astype(str))
+    np.testing.assert_allclose(
+        monthly_amounts(x, dealers, pd.Period("2021-01", "M"), 30),
+        monthly_amounts(y, dealers, pd.Period("2021-01", "M"), 30), rtol=1e-9)
+
+
+def test_a_csv_orders_table_is_reduced_on_spark_too(folder, spark):
+    """A small or CSV table is checked on the driver; its lines are still reduced by the
+    engine (the same SQL)."""
+    data = folder()
+    embedded, on_spark = engines(data, pd.Timestamp("2024-07-01").date(), spark)
+    assert on_spark.tables["orders"].spark is spark
+    pd.testing.assert_frame_equal(build_panel(embedded.tables), build_panel(on_spark.tables),
+                                  check_exact=False, rtol=1e-9, atol=1e-9)
