@@ -41,6 +41,9 @@ class Feature:
     words: tuple[tuple[str, str], tuple[str, str]] | None = None
     """Direction words (for a negative/false value, for a positive/true one) in English and
     Chinese, where the unit's defaults do not fit (flags)."""
+    template_none: tuple[str, str] | None = None
+    """The sentence for a change of exactly -100%, nothing at all in the window (English,
+    Chinese): "no orders last month", not "100% below the month before"."""
 
     @property
     def categorical(self) -> bool:
@@ -48,11 +51,12 @@ class Feature:
 
 
 def _feature(feature_name, group, unit, actionable, desc, template, compute=None, /,
-             requires="orders", words=None, **params) -> Feature:
+             requires="orders", words=None, none=None, **params) -> Feature:
     return Feature(name=feature_name, group=group, unit=unit, actionable=actionable,
                    description_en=desc[0], description_zh=desc[1], template_en=template[0],
                    template_zh=template[1], compute=compute,
-                   params=MappingProxyType(params), requires=requires, words=words)
+                   params=MappingProxyType(params), requires=requires, words=words,
+                   template_none=none)
 
 
 def _orders() -> list[Feature]:
@@ -106,23 +110,31 @@ def _orders() -> list[Feature]:
                  ("Last month's amount against the month before", "上月订单额环比变化"),
                  ("Orders last month were {value} {dir} the month before",
                   "上月订单额环比{dir}{value}"),
-                 f.window_change, name="amount", months=1, lag=1),
+                 f.window_change, name="amount", months=1, lag=1,
+                 none=("No orders last month (the month before had some)",
+                       "上月无订单（前一个月有订单）")),
         _feature("orders_change_qoq", "orders", "change", False,
                  ("Last 3 months' amount against the 3 months before", "近3个月订单额环比变化"),
                  ("Orders in the last 3 months are {value} {dir} the 3 months before",
                   "近3个月订单额较前3个月{dir}{value}"),
-                 f.window_change, name="amount", months=3, lag=3),
+                 f.window_change, name="amount", months=3, lag=3,
+                 none=("No orders in the last 3 months (the 3 months before had some)",
+                       "近3个月无订单（此前3个月有订单）")),
         _feature("orders_change_yoy_3m", "orders", "change", False,
                  ("Last 3 months' amount against the same months a year earlier",
                   "近3个月订单额同比变化"),
                  ("Orders in the last 3 months are {value} {dir} the same period last year",
                   "近3个月订单额较去年同期{dir}{value}"),
-                 f.window_change, name="amount", months=3, lag=12),
+                 f.window_change, name="amount", months=3, lag=12,
+                 none=("No orders in the last 3 months (the same months last year had some)",
+                       "近3个月无订单（去年同期有订单）")),
         _feature("orders_change_yoy_12m", "orders", "change", False,
                  ("Last 12 months' amount against the 12 months before", "近12个月订单额同比变化"),
                  ("Orders over the last year are {value} {dir} the year before",
                   "近一年订单额较上一年{dir}{value}"),
-                 f.window_change, name="amount", months=12, lag=12),
+                 f.window_change, name="amount", months=12, lag=12,
+                 none=("No orders in the last 12 months (the year before had some)",
+                       "近12个月无订单（上一年有订单）")),
         _feature("orders_per_month_lifetime", "orders", "count", False,
                  ("Orders per month since the first order", "自首次下单以来月均下单次数"),
                  ("{value} orders a month since its first order",

@@ -94,6 +94,8 @@ def sentence(name: str, value: object, lang: str = "en") -> str | None:
     feature = BY_NAME[name]
     if value is None or (not isinstance(value, str) and math.isnan(float(value))):
         return None
+    if feature.template_none is not None and abs(float(value) + 1) < 1e-9:
+        return feature.template_none[LANGS.index(lang)]
     template = feature.template_zh if lang == "zh" else feature.template_en
     text = template.format(value=value_words(name, value, lang),
                            dir=direction(feature, value, lang))

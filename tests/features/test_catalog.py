@@ -66,6 +66,14 @@ def test_every_feature_renders_in_both_languages(feature, lang):
         ("peers_orders_yoy_gap", -0.37,
          "Its order change against last year is 37.0 points lower than its peers' median",
          "订单同比变化较同组中位数下降37.0个百分点"),
+        # nothing at all in the window: said as such, not as "100% below"
+        ("orders_change_mom", -1.0, "No orders last month (the month before had some)",
+         "上月无订单（前一个月有订单）"),
+        ("orders_change_yoy_12m", -1.0,
+         "No orders in the last 12 months (the year before had some)",
+         "近12个月无订单（上一年有订单）"),
+        ("orders_change_mom", -0.99, "Orders last month were 99% below the month before",
+         "上月订单额环比下降99%"),
     ],
 )
 def test_sentences_read_naturally(name, value, en, zh):
