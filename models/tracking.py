@@ -137,7 +137,8 @@ def _requirements() -> list[str]:
 
 
 def log_bundle(bundle: Bundle, frame: pd.DataFrame, registered: str):
-    """Log the bundle under the active run and register it; returns the model version."""
+    """Log the bundle under the active run and register it; returns the model version
+    (with `logged_model_id`, the MLflow 3 logged model that metrics can be linked to)."""
     example = model_example(bundle, frame)
     output = BundleModel()
     output.bundle = bundle
@@ -154,9 +155,11 @@ def log_bundle(bundle: Bundle, frame: pd.DataFrame, registered: str):
     except MlflowException:
         client.create_registered_model(registered, description=REGISTERED_DESCRIPTION.get(
             bundle.model, ""))
-    return client.create_model_version(registered, source=info.model_uri,
-                                       run_id=mlflow.active_run().info.run_id,
-                                       model_id=info.model_id)
+    version = client.create_model_version(registered, source=info.model_uri,
+                                          run_id=mlflow.active_run().info.run_id,
+                                          model_id=info.model_id)
+    version.logged_model_id = info.model_id
+    return version
 
 
 def record_outcome(registered: str, version: str, metrics: dict[str, float],
