@@ -1,7 +1,13 @@
 """The same data folder through both engines: checks and the newest cutoff's panel.
 
     python benchmarks/bench_spark.py --data FOLDER [--runs 3] [--master 'local[*]']
-    python benchmarks/bench_simulate.py --large          # a 50M-line folder, if wanted
+    python benchmarks/bench_spark.py --engines spark --runs 1 \
+        --data NET5M --data NET20M --data NET50M            # Spark's growth curve
+
+Folders of a given size come from the simulator (about 40 order lines per dealer-month):
+`dealer-risk simulate NET5M --dealers 2100 --months 60` (5M lines), 8,400 dealers for 20M,
+21,000 for 50M. With several folders it also fits seconds and peak memory as a line in
+the number of order lines and prints what the line says of 1 billion.
 
 Each run is a fresh process (Python start-up and, for Spark, the JVM's start included),
 one engine at a time on an otherwise idle machine: two engines at once on 2 cores slow
@@ -81,7 +87,8 @@ def run(data: Path, engine: str, master: str, out: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--data", type=Path, required=True, action="append",
+                        help="a data folder; repeat for a growth curve")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--master", default="local[*]")
     parser.add_argument("--engines", default="duckdb,spark")
@@ -89,33 +96,50 @@ def main() -> None:
     print(f"# python {' '.join(sys.argv)}")
     print(f"# {platform.node()} {platform.machine()} Python {platform.python_version()}, "
           f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores; one engine at a time")
-    results: dict[str, list[dict]] = {}
+    results: dict[tuple[str, str], list[dict]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for engine in args.engines.split(","):
-            results[engine] = [run(args.data, engine, args.master, Path(tmp) / f"{engine}.parquet")
-                               for _ in range(args.runs)]
-        if {"duckdb", "spark"} <= set(results):
-            import pandas as pd
-            a = pd.read_parquet(Path(tmp) / "duckdb.parquet")
-            b = pd.read_parquet(Path(tmp) / "spark.parquet")
-            pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=1e-9)
-            print(f"panels agree to 1e-9: {len(a):,} rows x {a.shape[1]} columns")
+        for k, data in enumerate(args.data):
+            outs = {}
+            for engine in args.engines.split(","):
+                outs[engine] = Path(tmp) / f"{k}-{engine}.parquet"
+                results[(str(data), engine)] = [run(data, engine, args.master, outs[engine])
+                                                for _ in range(args.runs)]
+            if {"duckdb", "spark"} <= set(outs):
+                import pandas as pd
+                a, b = pd.read_parquet(outs["duckdb"]), pd.read_parquet(outs["spark"])
+                pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=1e-9)
+                print(f"{data}: panels agree to 1e-9: {len(a):,} rows x {a.shape[1]} columns")
     print("| engine | order lines | session start | checks | panel (newest cutoff) | "
           "checks + panel | peak memory (process tree) |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     medians = {}
-    for engine, rows in results.items():
+    for (data, engine), rows in results.items():
         m = {k: statistics.median(r[k] for r in rows)
              for k in ("session_s", "checks_s", "panel_s", "peak_mb")}
         m["total"] = statistics.median(r["checks_s"] + r["panel_s"] for r in rows)
-        medians[engine] = m
-        print(f"| {engine} | {rows[0]['lines']:,} | {m['session_s']:.1f} s | "
+        m["lines"] = rows[0]["lines"]
+        medians[(data, engine)] = m
+        print(f"| {engine} | {m['lines']:,} | {m['session_s']:.1f} s | "
               f"{m['checks_s']:.1f} s | {m['panel_s']:.1f} s | {m['total']:.1f} s | "
               f"{m['peak_mb']:,.0f} MB |")
-    if {"duckdb", "spark"} <= set(medians):
-        print(f"spark / duckdb (checks + panel): "
-              f"{medians['spark']['total'] / medians['duckdb']['total']:.1f}x")
+    for data in map(str, args.data):
+        if (data, "duckdb") in medians and (data, "spark") in medians:
+            print(f"{data}: spark / duckdb (checks + panel): "
+                  f"{medians[(data, 'spark')]['total'] / medians[(data, 'duckdb')]['total']:.1f}x")
+    for engine in args.engines.split(","):
+        points = [medians[(str(d), engine)] for d in args.data]
+        if len(points) >= 2:
+            _growth(engine, points)
 
+
+def _growth(engine: str, points: list[dict]) -> None:
+    """A least-squares line through (lines, seconds) and (lines, MB), and its 1B value."""
+    import numpy as np
+    lines = np.array([p["lines"] for p in points], dtype=float) / 1e6
+    for what, key, unit in (("checks + panel", "total", "s"), ("peak memory", "peak_mb", "MB")):
+        slope, intercept = np.polyfit(lines, [p[key] for p in points], 1)
+        print(f"{engine} {what}: {intercept:,.1f} {unit} + {slope:,.2f} {unit} per 1M lines; "
+              f"1B lines on this machine by that line: {intercept + 1000 * slope:,.0f} {unit}")
 
 if __name__ == "__main__":
     main()

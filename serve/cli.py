@@ -7,6 +7,7 @@ Exit codes: 0 success (including data with rejected rows), 2 unusable input or s
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from datetime import date
 from pathlib import Path
@@ -259,9 +260,8 @@ def features(
 
 
 def _progress_bar():
-    return Progress(TextColumn("{task.description:<44}"), BarColumn(),
-                    TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                    console=errors, transient=True)
+    from serve.progress import StageProgress
+    return StageProgress(errors)
 
 
 def _panel(loaded, cfg: Settings, cutoffs: list[str] | None = None):
@@ -420,9 +420,9 @@ def _next_steps(result, folder: Path, cfg: Settings) -> list[str]:
                 lines.append(f"{model}: no usable model (it does not beat every baseline): "
                              "`score` leaves its columns empty. More history usually helps; "
                              "`dealer-risk backtest` shows where it falls short.")
-    lines.append(f"Next: `dealer-risk score {folder}` scores every active dealer, then "
-                 "`dealer-risk serve` opens the API and dashboard (with the virtualenv "
-                 "active, or as .venv/bin/dealer-risk).")
+    me = _invocation()
+    lines.append(f"Next: `{me} score {folder}` scores every active dealer, then "
+                 f"`{me} serve` opens the API and dashboard.")
     return lines
 
 
@@ -767,6 +767,7 @@ def _score(loaded, cfg: Settings, as_of: str | None, out: Path | None,
     from features.panel import default_cutoffs
     from serve.scoring import calibration_check, score_batch, scoring_cutoff
     from serve.snapshots import export_rows, previous_snapshot, snapshot_on, write_snapshot
+    from serve.support import snapshot_support
     try:
         newest = scoring_cutoff(loaded.tables, _date(as_of))
         first = default_cutoffs(loaded.tables)[0]
@@ -786,9 +787,12 @@ def _score(loaded, cfg: Settings, as_of: str | None, out: Path | None,
             earlier = snapshot_on(cfg.work_dir,
                                   f"{cutoff - pd.DateOffset(months=horizon):%Y-%m-%d}")
             snapshot, population = score_batch(loaded.tables, champions, cutoff, cfg,
-                                               previous_snapshot(cfg.work_dir, day), earlier)
+                                               previous_snapshot(cfg.work_dir, day), earlier,
+                                               spark=spark_session(cfg))
             path = write_snapshot(snapshot, cfg.work_dir, day, population,
-                                  str(history_start(loaded.tables)))
+                                  str(history_start(loaded.tables)),
+                                  snapshot_support(loaded.tables, cutoff,
+                                                   cfg.support.window_days))
             bar.advance(task)
     check = calibration_check(loaded.tables, champions, newest, cfg)
     write_text_atomically(json.dumps(check, indent=1), path.with_name(f"{day}.calibration.json"))
@@ -974,21 +978,41 @@ def demo(
                       f"      {base}/docs                       (the API reference)\n"
                       f"      {base}/v1/risk?limit=5            (ranked list)\n"
                       f"      curl '{base}/v1/dealers/{snapshot}/risk?lang=zh'\n"
-                      f"MLflow: mlflow ui --backend-store-uri sqlite:///"
-                      f"{(cfg.work_dir / 'mlflow.db').resolve()}")
+                      f"MLflow: {_invocation('mlflow')} ui --backend-store-uri sqlite:///"
+                      f"{(cfg.work_dir / 'mlflow.db').resolve()}\n"
+                      f"Later:  {_invocation()} serve   (the same API and dashboard again)",
+                      highlight=False)
         _serve(cfg, "127.0.0.1", cfg.api.port, cfg.api.workers)
         return
     console.rule("Next")
     db = (cfg.work_dir / "mlflow.db").resolve()
-    console.print("Dashboard, API: dealer-risk serve, then http://127.0.0.1:8000/dashboard\n"
-                  "Your own data:  dealer-risk validate PATH/TO/FOLDER\n"
-                  "                dealer-risk train PATH/TO/FOLDER\n"
-                  "Full backtest:  dealer-risk backtest   (12 monthly origins, model card)\n"
-                  "Monthly job:    dealer-risk retrain; dealer-risk monitor "
-                  "(docs/retraining.md)\n"
-                  f"MLflow UI:      mlflow ui --backend-store-uri sqlite:///{db}\n"
-                  "The features:   dealer-risk catalog   (--lang zh for Chinese)\n"
-                  "Settings:       dealer-risk config show")
+    me = _invocation()
+    console.print(f"Dashboard, API: {me} serve, then http://127.0.0.1:{cfg.api.port}/dashboard\n"
+                  f"Your own data:  {me} validate PATH/TO/FOLDER\n"
+                  f"                {me} train PATH/TO/FOLDER\n"
+                  f"Full backtest:  {me} backtest   (12 monthly origins, model card)\n"
+                  f"Monthly job:    {me} retrain; {me} monitor (docs/retraining.md)\n"
+                  f"MLflow UI:      {_invocation('mlflow')} ui --backend-store-uri sqlite:///{db}\n"
+                  f"The features:   {me} catalog   (--lang zh for Chinese)\n"
+                  f"Settings:       {me} config show", highlight=False)
+
+
+def _invocation(program: str = "dealer-risk") -> str:
+    """The program as the user can type it in this shell: its bare name when that name on
+    PATH is this virtualenv's, else its path (relative when under the current folder), so
+    that `./run demo`'s last screen gives commands that work as printed, virtualenv active
+    or not."""
+    here = Path(sys.executable).parent / program
+    if not here.exists():
+        return program
+    found = shutil.which(program)
+    if found and Path(found).resolve() == here.resolve():
+        return program
+    try:
+        relative = here.relative_to(Path.cwd())
+    except ValueError:
+        return str(here)
+    return f"./{relative}" if relative.parts[0] != ".." else str(here)
 
 
 def run() -> None:

@@ -26,6 +26,7 @@ from models.explain import Context, Explanation, explain
 from serve.settings import Settings
 
 RISK_MODELS = ("churn", "decline")
+FORECAST_COLUMNS = ("p10", "p50", "p90", "expected")
 
 
 UNAVAILABLE = "unavailable"
@@ -118,21 +119,50 @@ def panel_for_scoring(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp,
             panel[panel["cutoff"] == past].reset_index(drop=True))
 
 
+@dataclass(frozen=True)
+class ModelOutputs:
+    """What the champions say of each row: the risk models' TreeSHAP contributions (log-odds,
+    base value last; the probabilities are their calibrated sums) and the forecast's p10,
+    p50, p90 and expected amount. The one costly stage of scoring, and the only one that
+    calls the models: computed here in one process, or by partitions of dealers on Spark
+    (serve.spark_scoring), then explained the same way."""
+
+    contributions: dict[str, np.ndarray]
+    forecast: pd.DataFrame
+
+
+def model_outputs(rows: pd.DataFrame, champions: Champions) -> ModelOutputs:
+    """The champions' outputs on `rows`, in this process."""
+    rows = rows.reset_index(drop=True)
+    contributions = {m: getattr(champions, m).contributions(rows) for m in RISK_MODELS
+                     if getattr(champions, m) is not None}
+    forecast = (champions.forecast.predict(rows) if champions.forecast is not None else
+                pd.DataFrame({c: np.full(len(rows), np.nan) for c in FORECAST_COLUMNS}))
+    return ModelOutputs(contributions, forecast[list(FORECAST_COLUMNS)])
+
+
 def score_batch(tables: dict[str, pd.DataFrame], champions: Champions, cutoff: pd.Timestamp,
                 settings: Settings, previous: pd.DataFrame | None = None,
-                earlier: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                earlier: pd.DataFrame | None = None, spark=None
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(the snapshot: one row per active dealer, the panel population at the cutoff and
     `past_months` earlier, which POST /v1/score needs for the features computed across
     dealers, now and in the dealer's own past).
 
     `previous`: the last snapshot (for the change); `earlier`: the snapshot one forecast
     horizon before, whose forecast covered the months just ended (for the alert on orders
-    below the forecast's p10)."""
+    below the forecast's p10). With a Spark session (engine 'spark') the models run there,
+    by partitions of dealers; the rest is the same code."""
     population, past = panel_for_scoring(tables, cutoff, settings)
     rows = population[population["active"]].reset_index(drop=True)
+    outputs = None
+    if spark is not None:
+        from serve.spark_scoring import model_outputs_on_spark
+        outputs = model_outputs_on_spark(spark, rows, champions)
     return score_rows(rows, peers=rows, past=past, tables=tables, cutoff=cutoff,
                       champions=champions, settings=settings, previous=previous,
-                      earlier=earlier), pd.concat([population, past], ignore_index=True)
+                      earlier=earlier, outputs=outputs), pd.concat([population, past],
+                                                                   ignore_index=True)
 
 
 def score_snapshot(tables: dict[str, pd.DataFrame], champions: Champions, cutoff: pd.Timestamp,
@@ -145,11 +175,13 @@ def score_snapshot(tables: dict[str, pd.DataFrame], champions: Champions, cutoff
 def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
                tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp, champions: Champions,
                settings: Settings, previous: pd.DataFrame | None,
-               earlier: pd.DataFrame | None = None) -> pd.DataFrame:
+               earlier: pd.DataFrame | None = None,
+               outputs: ModelOutputs | None = None) -> pd.DataFrame:
     """Score panel rows: the one path of batch scoring and POST /v1/score.
 
     `peers` are the active dealers the explanations' peer medians come from, `past` the
-    same dealers' rows `past_months` earlier.
+    same dealers' rows `past_months` earlier; `outputs` the champions' outputs on `rows`
+    when they were computed elsewhere (on Spark).
     """
     rows = rows.reset_index(drop=True)
     explain_settings = settings.models.explain
@@ -158,17 +190,15 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
                       months=explain_settings.past_months, peer_keys=explain_settings.peer_keys)
     index = {d: i for i, d in enumerate(context.population["dealer_id"].astype(str))}
     at = [index[d] for d in rows["dealer_id"].astype(str)]
-    live = [m for m in RISK_MODELS if getattr(champions, m) is not None]
-    contributions = {m: getattr(champions, m).contributions(rows) for m in live}
+    outputs = model_outputs(rows, champions) if outputs is None else outputs
+    contributions, forecast = outputs.contributions, outputs.forecast
     # batch scoring: the rows are the peer population itself, whose contributions are known
     same = len(at) == len(context.population) and bool(np.all(np.asarray(at) == np.arange(
         len(at))))
     unknown = np.full(len(rows), np.nan)
     churn_p, decline_p = (getattr(champions, m).calibrator(contributions[m].sum(axis=1))
                           if m in contributions else unknown for m in RISK_MODELS)
-    forecast = champions.forecast.predict(rows) if champions.forecast is not None else \
-        pd.DataFrame({c: unknown for c in ("p10", "p50", "p90", "expected")})
-    expected_12m = _expected_12m(rows, forecast["expected"].to_numpy())
+    expected_12m = _expected_12m(rows, forecast["expected"].to_numpy(), churn_p)
     dealers = tables["dealers"].set_index("dealer_id")
     explained = {m: explain(getattr(champions, m), rows, context=context,
                             top=explain_settings.top_factors,
@@ -209,7 +239,8 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
                            for m in RISK_MODELS}) for i in range(len(rows))],
         "context": [_json({m: [x.to_dict() for x in explained[m][i].context]
                            for m in RISK_MODELS}) for i in range(len(rows))],
-        "flags": [_json(f) for f in _flags(tables, rows, cutoff, champions, settings)],
+        "flags": [_json(f) for f in _flags(tables, rows, cutoff, champions, settings,
+                                           contributions)],
         "model_versions": json.dumps(champions.versions, sort_keys=True),
         "model_status": json.dumps(champions.status(), sort_keys=True, ensure_ascii=False),
     })
@@ -295,24 +326,57 @@ def _json(value: object) -> str:
                         default=str).decode()
 
 
-def _expected_12m(rows: pd.DataFrame, next_quarter: np.ndarray) -> np.ndarray:
-    """Next 12 months if the dealer stays: its last 12 months, scaled by how the forecast
-    sees the coming quarter against the same quarter last year (4 x the quarter when there
-    is no last year)."""
+def quarter_if_stays(expected: np.ndarray | float, churn_p: np.ndarray | float) -> np.ndarray:
+    """The forecast's expected next quarter given that the dealer stays: the expectation
+    weighs leaving (an amount near nothing) with its probability, so staying's share is
+    expected / (1 - churn probability). An unknown churn probability leaves it as is."""
+    staying = np.maximum(1 - np.clip(np.nan_to_num(np.asarray(churn_p, dtype=float)), 0, 1),
+                         np.finfo(float).tiny)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        return np.asarray(expected, dtype=float) / staying
+
+
+def _expected_12m(rows: pd.DataFrame, next_quarter: np.ndarray,
+                  churn_p: np.ndarray) -> np.ndarray:
+    """Next 12 months' revenue if the dealer stays: what revenue at risk puts a price on.
+
+    The forecast's expected next quarter weighs every outcome, leaving included; if the
+    dealer stays, the quarter is that divided by its chance of staying. Its last 12 months
+    are scaled by how that quarter compares with the same quarter last year (with no last
+    year: with its last 3 months, against 4 x those), within TREND_CLIP, so a forecast that
+    already counts the dealer as gone cannot shrink the value at stake to nothing, nor a
+    small chance of staying inflate it. Without a forecast: the last 12 months as they are.
+    """
     trailing = np.maximum(np.nan_to_num(rows["orders_amount_12m"].to_numpy(dtype=float)), 0)
+    recent = np.maximum(np.nan_to_num(rows["orders_amount_3m"].to_numpy(dtype=float)), 0)
     last_year = np.nan_to_num(rows["season_orders_same_quarter_last_year"].to_numpy(
         dtype=float))
+    if_stays = quarter_if_stays(next_quarter, churn_p)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.clip(next_quarter / last_year, *TREND_CLIP)
-    scaled = np.where(last_year > 0, trailing * ratio, 4 * next_quarter)
-    return np.where(np.isnan(next_quarter), trailing, scaled)  # no forecast model: unscaled
+        seasonal = np.clip(if_stays / last_year, *TREND_CLIP)
+        run_rate = np.clip(if_stays / recent, *TREND_CLIP)
+    scaled = np.where(last_year > 0, trailing * seasonal,
+                      np.where(recent > 0, 4 * recent * run_rate, 0.0))
+    return np.where(np.isnan(next_quarter), trailing, scaled)
 
 
 def _flags(tables: dict[str, pd.DataFrame], rows: pd.DataFrame, cutoff: pd.Timestamp,
-           champions: Champions, settings: Settings) -> list[list[str]]:
-    """Per dealer: optional tables with nothing for it lately, and features outside what
-    the model learned from."""
-    quiet_since = cutoff - pd.Timedelta(days=settings.scoring.quiet_days)
+           champions: Champions, settings: Settings,
+           contributions: dict[str, np.ndarray]) -> list[list[str]]:
+    """Per dealer, the data-quality warnings that matter for its score:
+    - `no_<table>_in_<days>_days`: an optional table silent for the dealer in the quiet
+      days although its own rate in the year before made that unlikely (a feed that
+      stopped, so those factors are blind); a dealer that never had any record, or whose
+      records are rare, is in its real state, not a data problem;
+    - `outside_training_range:<features>`: features outside what the model learned from,
+      among the dealer's `top_factors` largest contributions (one far out but weighing
+      nothing does not make the score doubtful), calendar-driven ones left out.
+    """
+    cfg = settings.scoring
+    quiet_since = cutoff - pd.Timedelta(days=cfg.quiet_days)
+    reported_since = quiet_since - pd.Timedelta(days=cfg.reporting_days)
+    # silence is news when exp(-rate x quiet days) <= silence_probability
+    least = -np.log(cfg.silence_probability) * cfg.reporting_days / cfg.quiet_days
     flags: list[list[str]] = [[] for _ in range(len(rows))]
     ids = rows["dealer_id"].astype(str)
     for name, table in TABLES.items():
@@ -320,26 +384,33 @@ def _flags(tables: dict[str, pd.DataFrame], rows: pd.DataFrame, cutoff: pd.Times
             continue
         events = tables[name]
         when = events[table.event_date]
-        recent = set(events.loc[(when >= quiet_since) & (when < cutoff), "dealer_id"]
-                     .astype(str))
-        for i, dealer in enumerate(ids):
-            if dealer not in recent:
-                flags[i].append(f"no_{name}_in_{settings.scoring.quiet_days}_days")
+        dealer = events["dealer_id"].astype(str)
+        recent = set(dealer[(when >= quiet_since) & (when < cutoff)])
+        before = dealer[(when >= reported_since) & (when < quiet_since)].value_counts()
+        expected = set(before.index[before.to_numpy() >= least]) - recent
+        for i in np.flatnonzero(ids.isin(expected).to_numpy()):
+            flags[i].append(f"no_{name}_in_{cfg.quiet_days}_days")
     reference = champions.reference
     if reference is None:
         return flags
     ranges = reference.metadata.get("feature_ranges", {})
     x = reference.spec.matrix(rows)
-    outside = np.zeros((len(rows), 0), dtype=bool)
-    names = [n for n in ranges if n in x.columns]
-    if names:
-        values = x[names].to_numpy(dtype=float)
-        lo = np.array([ranges[n][0] for n in names])
-        hi = np.array([ranges[n][1] for n in names])
-        outside = (values < lo) | (values > hi)
-    for i in np.flatnonzero(outside.any(axis=1)) if outside.size else []:
-        which = [names[j] for j in np.flatnonzero(outside[i])]
-        flags[i].append("outside_training_range:" + ",".join(which))
+    names = [n for n in ranges if n in x.columns and n not in cfg.range_exempt]
+    if not names:
+        return flags
+    values = x[names].to_numpy(dtype=float)
+    lo = np.array([ranges[n][0] for n in names])
+    hi = np.array([ranges[n][1] for n in names])
+    outside = (values < lo) | (values > hi)
+    weight = np.abs(contributions[reference.model][:, :-1])  # base value last
+    order = list(reference.spec.names)
+    top = np.argsort(-weight, axis=1, kind="stable")[:, :settings.models.explain.top_factors]
+    position = {n: j for j, n in enumerate(order)}
+    for i in np.flatnonzero(outside.any(axis=1)):
+        heavy = set(top[i].tolist())
+        which = [names[j] for j in np.flatnonzero(outside[i]) if position[names[j]] in heavy]
+        if which:
+            flags[i].append("outside_training_range:" + ",".join(which))
     return flags
 
 

@@ -1,11 +1,13 @@
 """`score --engine spark` writes the snapshot the embedded engine writes: every score,
-factor and sentence, to 1e-9 (the JSON columns compared value by value)."""
+factor and sentence, to 1e-9 (the JSON columns compared value by value), with the models
+run on Spark by partitions of dealers."""
 
 from __future__ import annotations
 
 import json
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -13,7 +15,14 @@ pytest.importorskip("pyspark", reason="the spark extra is not installed")
 
 from features.settings import ContractSettings  # noqa: E402
 from features.validation import load_data  # noqa: E402
-from serve.scoring import load_champions, score_batch  # noqa: E402
+from serve.scoring import (  # noqa: E402
+    Champions,
+    load_champions,
+    model_outputs,
+    panel_for_scoring,
+    score_batch,
+)
+from serve.spark_scoring import model_outputs_on_spark  # noqa: E402
 from tests.features.test_spark import spark  # noqa: E402, F401  (the shared session)
 from tests.serve.conftest import served  # noqa: E402, F401  (a fixture)
 
@@ -40,7 +49,7 @@ def test_the_spark_snapshot_is_the_embedded_one(network, served, spark):  # noqa
     on_spark = load_data(network.data_dir, contract, spark=spark)
     champions = load_champions(settings)
     a, pop_a = score_batch(embedded.tables, champions, as_of, settings)
-    b, pop_b = score_batch(on_spark.tables, champions, as_of, settings)
+    b, pop_b = score_batch(on_spark.tables, champions, as_of, settings, spark=spark)
     pd.testing.assert_frame_equal(pop_a, pop_b, check_exact=False, rtol=1e-9, atol=1e-9)
     plain = [c for c in a.columns if c not in JSON_COLUMNS]
     pd.testing.assert_frame_equal(a[plain], b[plain], check_exact=False, rtol=1e-9,
@@ -48,3 +57,25 @@ def test_the_spark_snapshot_is_the_embedded_one(network, served, spark):  # noqa
     for column in JSON_COLUMNS:
         for x, y in zip(a[column], b[column], strict=True):
             assert close(json.loads(x), json.loads(y)), column
+
+
+def test_the_models_give_the_same_outputs_on_spark(network, served, spark):  # noqa: F811
+    settings, _, _ = served
+    champions = load_champions(settings)
+    population, _ = panel_for_scoring(network.loaded.tables,
+                                      pd.Timestamp(network.panel["cutoff"].max()), settings)
+    rows = population[population["active"]].reset_index(drop=True)
+    here, there = model_outputs(rows, champions), model_outputs_on_spark(spark, rows, champions)
+    assert here.contributions.keys() == there.contributions.keys() == {"churn", "decline"}
+    for model, values in here.contributions.items():  # per row, whatever the partition
+        np.testing.assert_array_equal(values, there.contributions[model])
+    pd.testing.assert_frame_equal(here.forecast.reset_index(drop=True), there.forecast)
+    # a model without a champion: its columns unknown on both engines
+    partial = Champions(churn=champions.churn, decline=None, forecast=None,
+                        versions={"churn": champions.versions["churn"]},
+                        missing={"decline": "none", "forecast": "none"})
+    alone = model_outputs_on_spark(spark, rows.head(7), partial)
+    assert alone.contributions.keys() == {"churn"}
+    np.testing.assert_array_equal(alone.contributions["churn"],
+                                  here.contributions["churn"][:7])
+    assert alone.forecast.isna().all().all() and len(alone.forecast) == 7
