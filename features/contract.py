@@ -132,6 +132,7 @@ TICKETS = Table(
         Column("due_at", Kind.TIMESTAMP, True, "Deadline for the answer."),
         Column("closed_at", Kind.TIMESTAMP, False, "When it was answered; empty while open."),
         Column("escalated", Kind.BOOLEAN, False, "Escalated to management."),
+        Column("channel", Kind.TEXT, False, "How it came in: phone, wechat, portal, visit ..."),
     ),
 )
 

@@ -136,6 +136,9 @@ class StageSettings(BaseModel):
     change: float = Field(default=0.15, gt=0, lt=1, description="Last 12 months' orders at "
                           "least this far below (above) the 12 months before: declining "
                           "(growing).")
+    recent_change: float = Field(default=0.3, gt=0, le=1, description="Last 3 months' "
+                                 "orders at least this far below the same months a year "
+                                 "earlier: declining, whatever the 12 months say.")
 
 
 class PanelSettings(BaseModel):

@@ -103,19 +103,34 @@ def sentence(name: str, value: object, lang: str = "en") -> str | None:
 
 
 SIGNED_UNITS = {"change", "per_month", "points", "count_change", "per_million_change"}
+UNIT_WORDS = {"days": ("{} days", "{}天"), "units": ("{} units", "{}件")}
+"""Units the templates spell out ("{value} days ago") but a bare value would not."""
 
 
 @lru_cache(maxsize=_REMEMBERED, typed=True)
 def format_signed(name: str, value: object, lang: str = "en") -> str | None:
-    """A value in its unit with its sign where the unit is a change (-42%, +3)."""
+    """A value standing alone (beside a sentence, in a table cell): in its unit, with its
+    sign where the unit is a change (-42%, +3). A value that rounds to zero has no sign
+    ("0.0 points", never "-0.0 points")."""
     if value is None or (not isinstance(value, str) and math.isnan(float(value))):
         return None
     feature = BY_NAME[name]
     text = format_value(feature.unit, value, lang)
-    if feature.unit in SIGNED_UNITS or (feature.unit != "category" and float(value) < 0):
+    if feature.unit in UNIT_WORDS:
+        text = UNIT_WORDS[feature.unit][LANGS.index(lang)].format(text)
+    zero = not any(c in "123456789" for c in text)
+    if not zero and (feature.unit in SIGNED_UNITS or (feature.unit != "category"
+                                                       and float(value) < 0)):
         sign = "-" if float(value) < 0 else "+" if float(value) > 0 else ""
         return sign + text
     return text
+
+
+def feature_is_calendar(name: str) -> bool:
+    """A fact of the calendar (the month, the Spring Festival ahead): the dealer's own value
+    a year earlier and its peers' are the same by construction."""
+    feature = BY_NAME[name]
+    return feature.group == "season" and feature.unit in ("month", "flag")
 
 
 _CLAUSE = {"en": ("{months} months earlier: {past}", "peer median: {peer}", " ({})", "; "),
@@ -135,6 +150,8 @@ def sentence_with_context(name: str, value: object, lang: str = "en", *,
         feature = BY_NAME[name]
         text = (f"{feature.description_en}: no data" if lang == "en"
                 else f"{feature.description_zh}：无数据")
+    if feature_is_calendar(name):
+        return text  # the same for the dealer, its past year and its peers: nothing to compare
     own, peers, wrap, sep = _CLAUSE[lang]
     parts = []
     past_text, peer_text = format_signed(name, past, lang), format_signed(name, peer, lang)

@@ -40,7 +40,20 @@ class ScoringSettings(BaseModel):
         description="Band name -> lowest churn probability in the band.")
     quiet_days: int = Field(default=90, gt=0, description="A dealer is flagged when an "
                             "optional table (tickets, visits ...) has nothing for it in this "
-                            "many days before the cutoff.")
+                            "many days before the cutoff, although its own rate in the "
+                            "`reporting_days` before made such a silence unlikely.")
+    reporting_days: int = Field(default=365, gt=0, description="The window before the "
+                                "quiet days whose records give the dealer's own rate.")
+    silence_probability: float = Field(
+        default=0.05, gt=0, lt=1, description="Flag a silent table only when, at the "
+        "dealer's own rate, no record in the quiet days had at most this probability "
+        "(Poisson): 13 complaints a year and none in 90 days is news, 2 is not.")
+    range_exempt: list[str] = Field(
+        default=["orders_days_since_first", "profile_tenure_months",
+                 "orders_order_days_lifetime", "orders_amount_lifetime"],
+        description="Features that grow with the calendar for every dealer: past the "
+        "training range by the months since training, which trees read as the range's "
+        "edge; never an `outside_training_range` flag.")
     chart_months: int = Field(default=24, ge=1, description="Months of orders kept per "
                               "dealer in the snapshot for the dashboard's chart.")
     history_snapshots: int = Field(default=6, ge=1, description="`dealer-risk demo` scores "
@@ -60,6 +73,13 @@ class ScoringSettings(BaseModel):
                                                                 bands.values()):
             raise ValueError("bands need lower bounds in [0, 1) and one band starting at 0")
         return bands
+
+
+class SupportSettings(BaseModel):
+    """The support board (serve/support.py, GET /v1/support, /dashboard/support)."""
+
+    window_days: int = Field(default=90, gt=0, description="Requests raised, due or "
+                             "answered in this many days before the cutoff make the board.")
 
 
 class ApiSettings(BaseModel):
@@ -122,6 +142,7 @@ class Settings(BaseSettings):
     models: ModelSettings = Field(default_factory=ModelSettings)
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    support: SupportSettings = Field(default_factory=SupportSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     playbook: PlaybookSettings = Field(default_factory=PlaybookSettings)
     api_keys: dict[str, Literal["reader", "admin"]] = Field(

@@ -18,6 +18,7 @@ from features.io import write_csv_atomically, write_parquet_atomically, write_te
 
 SNAPSHOT_DIR = "snapshots"
 POPULATION_SUFFIX = ".population.parquet"
+SUPPORT_SUFFIX = ".support.parquet"
 MANIFEST_SUFFIX = ".json"
 _NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.parquet$")
 
@@ -50,13 +51,15 @@ def snapshot_on(work_dir: Path, as_of: str) -> pd.DataFrame | None:
 
 
 def write_snapshot(frame: pd.DataFrame, work_dir: Path, as_of: str,
-                   population: pd.DataFrame | None = None, history_from: str | None = None
-                   ) -> Path:
+                   population: pd.DataFrame | None = None, history_from: str | None = None,
+                   support: pd.DataFrame | None = None) -> Path:
     """Write the snapshot, and what POST /v1/score needs to score like it: the panel
-    population at its cutoff (the peers) and the month the data's history starts. Each
-    goes to a temporary file renamed into place, the snapshot last, so a visible snapshot
-    always has its companions."""
+    population at its cutoff (the peers) and the month the data's history starts; and the
+    support board's requests (serve.support). Each goes to a temporary file renamed into
+    place, the snapshot last, so a visible snapshot always has its companions."""
     folder = snapshot_dir(work_dir)
+    if support is not None:
+        write_parquet_atomically(support, folder / f"{as_of}{SUPPORT_SUFFIX}")
     if population is not None:
         write_parquet_atomically(population, folder / f"{as_of}{POPULATION_SUFFIX}")
     if history_from is not None:
@@ -68,6 +71,11 @@ def write_snapshot(frame: pd.DataFrame, work_dir: Path, as_of: str,
 
 def read_population(work_dir: Path, as_of: str) -> pd.DataFrame | None:
     path = snapshot_dir(work_dir) / f"{as_of}{POPULATION_SUFFIX}"
+    return pd.read_parquet(path) if path.is_file() else None
+
+
+def read_support(work_dir: Path, as_of: str) -> pd.DataFrame | None:
+    path = snapshot_dir(work_dir) / f"{as_of}{SUPPORT_SUFFIX}"
     return pd.read_parquet(path) if path.is_file() else None
 
 

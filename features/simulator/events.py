@@ -19,6 +19,8 @@ from features.simulator.world import (
     COMPLAINT_MIX,
     SKUS_PER_CATEGORY,
     TICKET_CATEGORIES,
+    TICKET_CHANNEL_SHARES,
+    TICKET_CHANNELS,
     VISIT_KINDS,
     World,
 )
@@ -41,7 +43,7 @@ SCHEMAS = {
     "tickets": pa.schema([
         ("ticket_id", pa.string()), ("dealer_id", pa.string()), ("opened_at", pa.timestamp("s")),
         ("category", pa.string()), ("due_at", pa.timestamp("s")),
-        ("closed_at", pa.timestamp("s")), ("escalated", pa.bool_()),
+        ("closed_at", pa.timestamp("s")), ("escalated", pa.bool_()), ("channel", pa.string()),
     ]),
     "complaints": pa.schema([
         ("complaint_id", pa.string()), ("dealer_id", pa.string()), ("received_on", pa.date32()),
@@ -213,6 +215,9 @@ def _tickets(ctx: _Context, rng: np.random.Generator, chunk: int) -> pa.Table:
     end = (ctx.period_end + DAY).astype("datetime64[s]")
     late = closed > due
     escalated = rng.random(len(row)) < 0.02 + 0.25 * late + 0.2 * service[row]
+    # a stream of its own, so that adding the channel moved no other draw
+    channel = rng.spawn(1)[0].choice(np.array(TICKET_CHANNELS), size=len(row),
+                                     p=TICKET_CHANNEL_SHARES)
     return pa.table({
         "ticket_id": _numbered("TK", chunk, len(row)),
         "dealer_id": ctx.ids(row),
@@ -221,6 +226,7 @@ def _tickets(ctx: _Context, rng: np.random.Generator, chunk: int) -> pa.Table:
         "due_at": pa.array(due, pa.timestamp("s")),
         "closed_at": pa.array(closed, pa.timestamp("s"), mask=closed >= end),
         "escalated": pa.array(escalated),
+        "channel": pa.array(channel, pa.string()),
     }, schema=SCHEMAS["tickets"])
 
 

@@ -53,6 +53,9 @@ TICKET_CATEGORIES = {
     "logistics": (0.15, 48),
     "quality": (0.10, 72),
 }
+TICKET_CHANNELS = ("phone", "wechat", "portal", "visit")
+TICKET_CHANNEL_SHARES = (0.30, 0.45, 0.15, 0.10)
+"""How dealers' requests come in (the support board groups by it)."""
 COMPLAINT_MIX = {"quality": 0.24, "installation": 0.24, "delivery": 0.16, "service": 0.16,
                  "packaging": 0.10, "other": 0.10}
 VISIT_KINDS = {"visit": 0.45, "call": 0.40, "wechat": 0.15}

@@ -22,9 +22,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from serve.api.responses import JSON
-from serve.api.routes import admin, alerts, dealers, ops, risk, score
+from serve.api.routes import admin, alerts, dealers, ops, risk, score, support
 from serve.api.state import StateHolder
 from serve.api.telemetry import RELOADS, observe
+from serve.dashboard.routes import error_page, is_page
 from serve.dashboard.routes import install as install_dashboard
 from serve.settings import Settings, load_settings
 
@@ -183,7 +184,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   lifespan=lifespan, default_response_class=JSON,
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.holder = holder
-    for module in (ops, dealers, risk, alerts, score, admin):
+    for module in (ops, dealers, risk, alerts, support, score, admin):
         app.include_router(module.router)
     install_docs(app)
     install_dashboard(app)
@@ -192,11 +193,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
+        if is_page(request) and exc.status_code in (404, 405):
+            return error_page(request, exc.status_code)
         return JSON({"detail": exc.detail}, status_code=exc.status_code,
                     headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def bad_input(request: Request, exc: RequestValidationError):
+        if is_page(request):
+            return error_page(request, 422, [(str(e.get("loc", ("?",))[-1]), e.get("input"))
+                                             for e in exc.errors()])
         parts = []
         for err in exc.errors():
             where = " ".join(str(x) for x in err.get("loc", ()) if x != "body")

@@ -51,6 +51,10 @@ def meta(settings: Settings, as_of: str, versions: dict[str, str],
             f"{labels.decline.drop:.0%} below the same months a year earlier.",
             "forecast": f"Net order amount (CNY) over the next "
             f"{labels.forecast.horizon_months} months: p10, p50, p90 and expected value.",
+            "expected_revenue_12m": "Next 12 months' revenue if the dealer stays (CNY): its "
+            "last 12 months scaled by the forecast's next quarter given that it stays "
+            "(expected / (1 - churn_probability)) against the same quarter last year, "
+            "within x0.5 .. x2. The forecast itself weighs every outcome, leaving included.",
             "revenue_at_risk": "churn_probability x expected_revenue_12m (CNY).",
             "band": "Churn probability band: " + ", ".join(
                 f"{k} from {v:.0%}" for k, v in sorted(settings.scoring.bands.items(),
@@ -126,6 +130,7 @@ def dealer_risk(row: dict, lang: str, settings: Settings,
         "forecast": {"p10": _num(row["forecast_p10"]), "p50": _num(row["forecast_p50"]),
                      "p90": _num(row["forecast_p90"]),
                      "expected": _num(row["forecast_expected"])},
+        "orders_amount_12m": _num(row["orders_amount_12m"]),
         "expected_revenue_12m": _num(row["expected_revenue_12m"]),
         "revenue_at_risk": _num(row["revenue_at_risk"]),
         "previous_as_of": row.get("previous_as_of"),

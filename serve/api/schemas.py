@@ -127,8 +127,14 @@ class DealerRisk(DealerKeys):
     churn: Score
     decline: Score
     forecast: Forecast
-    expected_revenue_12m: float | None
-    revenue_at_risk: float | None
+    orders_amount_12m: float | None = Field(
+        description="Net orders over the 12 months before as_of (CNY): what it was worth.")
+    expected_revenue_12m: float | None = Field(
+        description="Next 12 months' revenue if the dealer stays (CNY): orders_amount_12m "
+        "scaled by the forecast's next quarter given that it stays (forecast.expected / "
+        "(1 - churn probability)) against the same quarter last year, within x0.5 .. x2.")
+    revenue_at_risk: float | None = Field(
+        description="churn probability x expected_revenue_12m (CNY).")
     previous_as_of: str | None
     flags: list[str] = Field(examples=[["no_visits_in_90_days"]])
     alerts: list[Alert] = Field(description="Open alerts")
@@ -194,3 +200,48 @@ class AlertList(BaseModel):
 
 class Error(BaseModel):
     detail: str
+
+
+class SupportGroup(BaseModel):
+    dimension: str = Field(examples=["category"])
+    value: str = Field(examples=["design"])
+    requests: int = Field(description="Raised in the window")
+    due: int = Field(description="Whose deadline fell in the window (outcome known)")
+    answered_on_time: int
+    on_time_share: float | None = Field(description="answered_on_time / due")
+    median_hours_to_answer: float | None = Field(description="Of those answered in the window")
+    open_past_deadline: int = Field(description="Open at the cutoff, deadline passed")
+    oldest_overdue_days: float | None
+
+
+class SupportTotals(BaseModel):
+    requests: int
+    due: int
+    answered_on_time: int
+    on_time_share: float | None
+    median_hours_to_answer: float | None
+    open_past_deadline: int
+
+
+class OverdueRequest(BaseModel):
+    ticket_id: str
+    dealer_id: str
+    dealer_name: str
+    region: str
+    sales_rep_id: str = Field(description="The dealer's rep today; 'unknown' if none")
+    category: str
+    channel: str = Field(description="'unknown' when the tickets carry no channel")
+    opened_at: str
+    due_at: str
+    days_overdue: float
+    escalated: bool
+
+
+class SupportBoard(BaseModel):
+    meta: Meta
+    window_days: int
+    by: str
+    totals: SupportTotals
+    groups: list[SupportGroup]
+    overdue_total: int
+    overdue: list[OverdueRequest] = Field(description="Open past their deadline, oldest first")

@@ -24,6 +24,7 @@ from serve.snapshots import (
     read_history_from,
     read_population,
     read_snapshot,
+    read_support,
     snapshot_dir,
 )
 
@@ -58,12 +59,15 @@ class Snapshot:
     model_status: dict[str, dict] = field(default_factory=dict)
     """Per model: version and state (champion, provisional with the reason, or unavailable)
     when the snapshot was scored."""
+    support: pd.DataFrame | None = None
+    """The support board's requests at this cutoff (serve.support); None without tickets."""
 
 
     @classmethod
     def from_frame(cls, as_of: str, frame: pd.DataFrame,
                    population: pd.DataFrame | None = None,
-                   history_from: str | None = None) -> Snapshot:
+                   history_from: str | None = None,
+                   support: pd.DataFrame | None = None) -> Snapshot:
         frame = frame.reset_index(drop=True)
         past = None
         if population is not None and "cutoff" in population.columns:
@@ -76,7 +80,7 @@ class Snapshot:
                    past_population=past if past is not None and len(past) else None,
                    history_from=history_from,
                    versions=json.loads(frame["model_versions"].iloc[0]) if len(frame) else {},
-                   model_status=_model_status(frame))
+                   model_status=_model_status(frame), support=support)
 
 
 def _model_status(frame: pd.DataFrame) -> dict[str, dict]:
@@ -152,7 +156,8 @@ def load_state(settings: Settings) -> ServingState:
         raise NotReady(str(exc)) from None
     snapshots = {d: Snapshot.from_frame(d, read_snapshot(settings.work_dir, d),
                                         read_population(settings.work_dir, d),
-                                        read_history_from(settings.work_dir, d))
+                                        read_history_from(settings.work_dir, d),
+                                        read_support(settings.work_dir, d))
                  for d in dates}
     alerts = alert_timeline(snapshots, settings)
     return ServingState(champions=champions, snapshots=snapshots,

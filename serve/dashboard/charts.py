@@ -37,6 +37,24 @@ def short_number(value: float) -> str:
     return f"{value:.2g}"
 
 
+CHAR_PX = 7.0
+"""Width of one character of a bar's value at the charts' font size (11px), a bound for
+digits and Latin text; a CJK character counts as two (see _text_px)."""
+
+
+def _text_px(text: str) -> float:
+    return sum(2 * CHAR_PX if ord(c) > 0x2E80 else CHAR_PX for c in text)
+
+
+def band_legend(bands: list[str], labels: dict[str, str]) -> str:
+    """The band colours of band_stack, named (SVG swatches: the pages' CSP allows no inline
+    style)."""
+    return '<p class="legend band-legend">' + " ".join(
+        f'<span class="band-key" data-band="{escape(b)}"><svg width="12" height="12" '
+        f'aria-hidden="true"><rect width="12" height="12" fill="{BAND_COLORS.get(b, "#888")}"'
+        f'/></svg> {escape(labels[b])}</span>' for b in bands) + "</p>"
+
+
 def factor_bars(factors: list[dict], labels: dict[str, str],
                 fmt: Callable[[str, float], str] | None = None) -> str:
     """One block per factor: its sentence (HTML, so it wraps), then three bars (dealer, own
@@ -56,9 +74,15 @@ def factor_bars(factors: list[dict], labels: dict[str, str],
             blocks.append(f'<div class="factor">{sentence}</div>')
             continue
         scale = max(abs(v) for _, v in numeric) or 1.0
-        origin = label_w + (width - label_w) / 2 if any(v < 0 for _, v in numeric) \
-            else label_w
-        span = width - origin - 60
+        texts = {k: fmt(str(f.get("feature")), v) if fmt else short_number(v)
+                 for k, v in numeric}
+        room = max(_text_px(t) for t in texts.values()) + 8  # the value beside its bar
+        if any(v < 0 for _, v in numeric):
+            origin = label_w + (width - label_w) / 2
+            span = (width - label_w) / 2 - room
+        else:
+            origin, span = label_w, width - label_w - room
+        span = max(span, 20.0)
         rows, y = [], 0
         for key, v in values:
             rows.append(f'<text x="{label_w - 6}" y="{y + bar_h - 2}" text-anchor="end" '
@@ -66,7 +90,7 @@ def factor_bars(factors: list[dict], labels: dict[str, str],
             if v is not None:
                 w = abs(v) / scale * span
                 x = origin if v >= 0 else origin - w
-                shown = fmt(str(f.get("feature")), v) if fmt else short_number(v)
+                shown = texts[key]
                 rows.append(f'<rect x="{x:.1f}" y="{y}" width="{max(w, 1):.1f}" '
                             f'height="{bar_h}" fill="{PALETTE[key]}" data-series="{key}">'
                             f'<title>{escape(labels[key])}: {escape(shown)}</title></rect>')

@@ -3,6 +3,10 @@ catalog and the settings; these are the page's own labels."""
 
 from __future__ import annotations
 
+import re
+
+from features.catalog import BY_NAME
+
 TEXT: dict[str, tuple[str, str]] = {
     "title": ("Dealer risk", "经销商风险"),
     "worklist": ("Worklist", "工作清单"),
@@ -46,7 +50,21 @@ TEXT: dict[str, tuple[str, str]] = {
     "churn_probability": ("Churn probability", "流失概率"),
     "decline_probability": ("Decline probability", "下滑概率"),
     "forecast": ("Next quarter's orders (p10 / p50 / p90)", "下季度订单额预测（P10 / P50 / P90）"),
-    "expected_12m": ("Expected revenue, next 12 months", "未来12个月预计收入"),
+    "expected_12m": ("Next 12 months if it stays", "若继续合作，未来12个月收入"),
+    "money": ("What is at stake", "涉及金额"),
+    "money_forecast": ("Next quarter, forecast", "下季度订单预测"),
+    "money_forecast_note": ("Expected amount; 80% of outcomes between {p10} and {p90}. It "
+                            "weighs every outcome, including the {p} chance that the dealer "
+                            "stops ordering.",
+                            "期望金额；80%的情况在{p10}至{p90}之间。已计入该经销商{p}的停止订货"
+                            "可能。"),
+    "money_stays_note": ("Its last 12 months ({last}), scaled by the forecast's next "
+                         "quarter if it stays ({quarter}) against the same quarter last "
+                         "year, within ×0.5–×2.",
+                         "以近12个月订单额（{last}）为基础，按其继续合作时的下季度预测（{quarter}）"
+                         "相对去年同季度的变化调整，调整幅度限于0.5至2倍。"),
+    "money_risk_note": ("Churn probability × next 12 months if it stays: {p} × {value}.",
+                        "流失概率 × 继续合作时的未来12个月收入：{p} × {value}。"),
     "since_last": ("since last snapshot", "较上期"),
     "factors": ("Why: the main factors", "原因：主要因素"),
     "factors_note": ("▲ raises the risk, ▼ lowers it, each measured against the dealer's "
@@ -69,15 +87,85 @@ TEXT: dict[str, tuple[str, str]] = {
     "flags": ("Data-quality flags", "数据质量提示"),
     "no_alerts": ("No open alerts.", "没有未关闭的预警。"),
     "no_flags": ("None.", "无。"),
+    "flag_silent": ("No {table} recorded for this dealer in the last {days} days, though "
+                    "there were some in the year before: the feed may have stopped, and the "
+                    "factors built on {table} may be stale.",
+                    "近{days}天没有该经销商的{table}记录，而此前一年有：数据可能中断，基于{table}的"
+                    "因素可能已过时。"),
+    "flag_outside": ("{features}: outside the range the model learned from, and among what "
+                     "weighs most on this dealer's score: read the score with care.",
+                     "{features}：超出模型训练时见过的范围，且是影响该经销商评分最大的因素之一，"
+                     "请谨慎解读该评分。"),
+    "table_tickets": ("support requests", "支持请求"),
+    "table_complaints": ("consumer complaints", "消费者投诉"),
+    "table_deliveries": ("deliveries", "发货"),
+    "table_visits": ("rep visits", "业务员拜访"),
     "opened": ("opened", "开启于"),
-    "seen": ("seen", "出现"),
-    "times": ("times", "次"),
+    "seen_once": ("seen in 1 snapshot", "出现于1期快照"),
+    "seen_times": ("seen in {n} snapshots", "出现于{n}期快照"),
     "by_region": ("Risk by region", "各区域风险分布"),
     "by_tier": ("Risk by tier", "各等级风险分布"),
     "alert_counts": ("Open alerts by rule", "各规则未关闭预警数"),
     "severity": ("Severity", "严重程度"),
     "count": ("Count", "数量"),
     "snapshot": ("Snapshot", "快照"),
+    "support": ("Support requests", "支持请求"),
+    "support_intro": ("Dealers' requests (orders, design, advertising, sales guidance, "
+                      "promotion ...) over the {days} days before {as_of}, against their "
+                      "deadlines, as known on that day. The share on time counts the "
+                      "requests whose deadline fell in those days, so every outcome is known.",
+                      "截至{as_of}前{days}天内经销商提出的请求（订单、设计、广告、销售指导、促销等）"
+                      "与其答复时限的对照，以当日所知为准。按时答复率只统计时限落在这段时间内的请求，"
+                      "因此每个结果都已知。"),
+    "support_missing": ("This snapshot has no support board: the data has no tickets table, "
+                        "or it was scored before the board existed (run dealer-risk score "
+                        "again).", "本期快照没有支持请求看板：数据中没有工单表，或评分早于该看板"
+                        "（请重新运行 dealer-risk score）。"),
+    "support_by": ("Group by", "分组"),
+    "support_board_link": ("Its rep's requests against their deadlines →",
+                           "查看该业务员名下请求的答复时限情况 →"),
+    "dim_category": ("Request type", "请求类型"),
+    "dim_channel": ("Channel", "渠道"),
+    "dim_region": ("Region", "区域"),
+    "dim_sales_rep_id": ("Sales rep", "业务员"),
+    "dim_sales_rep": ("Sales rep", "业务员"),
+    "support_by_category": ("By request type", "按请求类型"),
+    "support_by_channel": ("By channel", "按渠道"),
+    "support_by_region": ("By region", "按区域"),
+    "support_by_sales_rep_id": ("By sales rep", "按业务员"),
+    "support_requests": ("Requests", "请求数"),
+    "support_due": ("Due", "到期数"),
+    "support_on_time": ("Answered on time", "按时答复率"),
+    "support_of_due": ("of {n} due", "共{n}件到期"),
+    "support_median": ("Median time to answer", "答复时长中位数"),
+    "support_overdue": ("Open past deadline now", "当前超时未答复"),
+    "support_oldest": ("Oldest, days late", "最久超时（天）"),
+    "support_late_now": ("Open past their deadline now, the oldest first",
+                         "当前超时未答复的请求（最早到期的在前）"),
+    "support_opened": ("Raised", "提出"),
+    "support_deadline": ("Deadline", "时限"),
+    "support_days_late": ("Days late", "超时天数"),
+    "support_escalated": ("escalated", "已升级"),
+    "support_more": ("The oldest {shown} of {total} shown.",
+                     "仅显示最早的{shown}件（共{total}件）。"),
+    "support_none_late": ("No request is open past its deadline.", "没有超时未答复的请求。"),
+    "hours_fmt": ("{n} h", "{n}小时"),
+    "days_fmt": ("{n} d", "{n}天"),
+    "ticket_order": ("order", "订单"),
+    "ticket_design": ("design", "设计"),
+    "ticket_advertising": ("advertising", "广告"),
+    "ticket_sales_guidance": ("sales guidance", "销售指导"),
+    "ticket_promotion": ("promotion", "促销"),
+    "ticket_logistics": ("logistics", "物流"),
+    "ticket_quality": ("quality", "质量"),
+    "bad_link": ("This link has a value the page cannot read: {params}. Start again from "
+                 "the worklist.", "链接中有无法识别的参数：{params}。请从工作清单重新进入。"),
+    "page_not_found": ("There is no page at {path}.", "没有这个页面：{path}。"),
+    "page_error": ("The page could not be shown (HTTP {status}).",
+                   "无法显示该页面（HTTP {status}）。"),
+    "snapshots_kept": ("{n} monthly snapshots kept, {first} to {last}",
+                       "共保留{n}期月度快照：{first}至{last}"),
+    "snapshots_kept_one": ("The only snapshot kept", "仅有这一期快照"),
     "dealers": ("Dealers", "经销商数"),
     "meaning": ("What the scores mean", "评分含义"),
     "meaning_churn": ("Probability that the dealer places no order in the next {days} days, "
@@ -157,3 +245,18 @@ def label(kind: str, value: str | None, lang: str) -> str:
     if value is None:
         return ""
     return translate(f"{kind}_{value}", lang) if f"{kind}_{value}" in TEXT else str(value)
+
+
+def flag_sentence(code: str, lang: str) -> str:
+    """A data-quality flag's code (serve.scoring._flags) in the reader's words."""
+    silent = re.fullmatch(r"no_([a-z]+)_in_(\d+)_days", code)
+    if silent:
+        return translate("flag_silent", lang, table=translate(f"table_{silent[1]}", lang),
+                         days=silent[2])
+    if code.startswith("outside_training_range:"):
+        names = code.split(":", 1)[1].split(",")
+        words = [getattr(BY_NAME[n], "description_zh" if lang == "zh" else "description_en")
+                 if n in BY_NAME else n for n in names]
+        return translate("flag_outside", lang, features=("；" if lang == "zh" else "; ").join(
+            words))
+    return code

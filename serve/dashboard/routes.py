@@ -36,9 +36,10 @@ from serve.dashboard.guard import (
     csrf_ok,
     csrf_token,
 )
-from serve.dashboard.i18n import label, translate
+from serve.dashboard.i18n import flag_sentence, label, translate
 from serve.dashboard.session import COOKIE, issue, role_of_session
 from serve.monitor import read_latest
+from serve.scoring import quarter_if_stays
 from serve.settings import Settings
 
 HERE = Path(__file__).parent
@@ -55,6 +56,16 @@ def _known(value: object) -> bool:
 def _pct(value: object, signed: bool = False) -> str:
     """A probability as a percentage; a dash when unknown (a model without a version)."""
     return ("{:+.0%}" if signed else "{:.0%}").format(value) if _known(value) else "–"
+
+
+def _points(value: object, lang: str = "en") -> str:
+    """A change of probability in percentage points: "+5 pts", "−3 pts", "0 pts"; never
+    "%" (that would read as a relative change) nor "-0"."""
+    if not _known(value):
+        return "–"
+    n = round(float(value) * 100)
+    number = "0" if n == 0 else f"{n:+d}".replace("-", "−")
+    return f"{number}个百分点" if lang == "zh" else f"{number} pts"
 
 
 def _money(value: object) -> str:
@@ -107,6 +118,8 @@ def _page(request: Request, template: str, lang: str, status: int = 200, **conte
     csrf, fresh = csrf_token(request.cookies.get(CSRF_COOKIE))
     response = templates.TemplateResponse(request, template, {
         "t": t, "lang": lang, "label": lambda kind, v: label(kind, v, lang),
+        "flag": lambda code: flag_sentence(code, lang),
+        "points": lambda value: _points(value, lang),
         "toggle_url": f"{request.url.path}?{urlencode(query)}",
         "state": state, "signed": bool(settings.api_keys) and COOKIE in request.cookies,
         "csrf": csrf, **context}, status_code=status)
@@ -213,6 +226,9 @@ def dealer_page(request: Request, dealer_id: str, lang: Annotated[str | None, Qu
     labels = settings.labels
     return _page(
         request, "dealer.html", lang, d=doc,
+        stays_quarter=float(quarter_if_stays(doc["forecast"]["expected"] if _known(
+            doc["forecast"]["expected"]) else math.nan, doc["churn"]["probability"] if _known(
+            doc["churn"]["probability"]) else math.nan)),
         factor_charts={m: Markup(charts.factor_bars(
             doc[m]["factors"], {**legend, "title": translate("factors", lang)},
             fmt=lambda name, value: column_value(name, value, lang)))
@@ -294,7 +310,8 @@ def overview(request: Request, lang: Annotated[str | None, Query()] = None):
                  feature_name=lambda name: column_name(name, lang),
                  by_tier=breakdown("tier"), by_rule=by_rule, dealers=len(frame),
                  at_risk=float(frame["revenue_at_risk"].sum()),
-                 snapshots=sorted(state.snapshots))
+                 snapshots=sorted(state.snapshots),
+                 band_legend=Markup(charts.band_legend(bands, band_labels)))
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -348,6 +365,27 @@ def logout(request: Request, csrf: Annotated[str | None, Form(max_length=200)] =
     return response
 
 
+def is_page(request: Request) -> bool:
+    """A dashboard page (not its static files): errors there are pages too, never JSON."""
+    path = request.url.path
+    return path.startswith("/dashboard") and not path.startswith("/dashboard/static")
+
+
+def error_page(request: Request, status: int, bad_params: list[tuple[str, object]] | None = None):
+    """An HTTP error on a dashboard page as a page in the reader's language: a link with a
+    value the page cannot read (?page=abc) names it; an unknown address says so."""
+    lang = language(request, request.query_params.get("lang"))
+    if bad_params:
+        shown = ", ".join(f"{name} ({value!r})" if value is not None else name
+                          for name, value in bad_params)
+        message = translate("bad_link", lang, params=shown)
+    elif status == 404:
+        message = translate("page_not_found", lang, path=request.url.path)
+    else:
+        message = translate("page_error", lang, status=status)
+    return _page(request, "message.html", lang, status=status, message=message)
+
+
 def _safe_next(path: str) -> str:
     """Only our own pages: no open redirect through ?next=."""
     return path if path.startswith("/dashboard") and "//" not in path else "/dashboard"
@@ -381,6 +419,7 @@ def install(app: FastAPI) -> None:
     app.state.login_throttle = LoginThrottle(free=api.login_free_attempts,
                                              max_wait=api.login_max_wait_seconds)
     app.add_middleware(SecurityHeaders)
+    from serve.dashboard import support_page  # noqa: F401  (adds its page to the router)
     app.include_router(router)
     app.mount("/dashboard/static", StaticFiles(directory=HERE / "static"),
               name="dashboard-static")

@@ -87,3 +87,28 @@ def test_unknown_values_have_no_sentence_and_languages_are_checked():
         sentence("orders_change_yoy_3m", 0.1, "fr")
     assert format_value("CNY", 8_500, "zh") == "8,500元"
 
+
+
+def test_values_beside_a_sentence_carry_their_unit_and_no_negative_zero():
+    from features.text import format_signed, sentence_with_context
+    assert format_signed("peers_price_yoy_gap", -0.0004) == "0.0 points"
+    assert format_signed("peers_price_yoy_gap", -0.0004, "zh") == "0.0个百分点"
+    assert format_signed("peers_price_yoy_gap", -0.021) == "-2.1 points"
+    assert format_signed("orders_change_yoy_3m", 0.001) == "+0.1%"
+    assert format_signed("orders_change_yoy_3m", -0.0001) == "0.0%"
+    assert format_signed("engagement_days_since_visit", 45) == "45 days"
+    assert format_signed("engagement_days_since_visit", 45, "zh") == "45天"
+    said = sentence_with_context("engagement_days_since_visit", 120, past=30, peer=45)
+    assert said == "No rep visit for 120 days (12 months earlier: 30 days; peer median: 45 days)"
+
+
+def test_calendar_facts_are_not_compared_with_the_past_or_peers():
+    from features.text import sentence_with_context
+    for lang, want in (("en", "The Spring Festival falls in the next 3 months"),
+                       ("zh", "未来3个月包含春节")):
+        assert sentence_with_context("season_festival_next_3m", 1.0, lang, past=1.0,
+                                     peer=1.0) == want
+    assert "earlier" not in sentence_with_context("season_month_of_year", 2, past=2, peer=2)
+    # a seasonal amount is the dealer's own: compared as any other
+    assert "earlier" in sentence_with_context("season_orders_same_quarter_last_year", 1e5,
+                                              past=2e5, peer=1e5)

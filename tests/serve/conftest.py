@@ -19,6 +19,7 @@ from models.pipeline import RunInputs, train
 from serve.scoring import Champions, score_batch
 from serve.settings import Settings
 from serve.snapshots import write_snapshot
+from serve.support import snapshot_support
 from tests.models.conftest import network, small_settings  # noqa: F401  (network: a fixture)
 
 READER = {"X-API-Key": "reader-key-123"}
@@ -52,9 +53,11 @@ def served(network, tmp_path_factory):  # noqa: F811  (the imported fixture)
     before = newest - pd.DateOffset(months=1)
     old, population = score_batch(network.loaded.tables, champions, before, settings)
     start = str(history_start(network.loaded.tables))
-    write_snapshot(old, work, f"{before:%Y-%m-%d}", population, start)
+    write_snapshot(old, work, f"{before:%Y-%m-%d}", population, start,
+                   snapshot_support(network.loaded.tables, before, settings.support.window_days))
     new, population = score_batch(network.loaded.tables, champions, newest, settings, old)
-    write_snapshot(new, work, f"{newest:%Y-%m-%d}", population, start)
+    write_snapshot(new, work, f"{newest:%Y-%m-%d}", population, start,
+                   snapshot_support(network.loaded.tables, newest, settings.support.window_days))
     return settings, new, old
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import pytest
@@ -49,6 +50,11 @@ def test_train_registers_and_reports_json(project):
     assert out["tracking_uri"].startswith("sqlite:///") and out["run_id"]
     assert (project / ".dealer-risk" / "mlflow.db").is_file()
     assert (project / ".dealer-risk" / "mlartifacts").is_dir()
+    # off a terminal, one line per stage on stderr: a run of minutes never looks stuck
+    stages = [line for line in result.stderr.splitlines() if re.match(r"\[ *\d+s\] ", line)]
+    assert any("gate backtest" in line for line in stages), result.stderr
+    assert any("final model" in line for line in stages), result.stderr
+    assert len(stages) == len(set(stages))
 
 
 def test_score_writes_a_snapshot_and_exports_rows(project):

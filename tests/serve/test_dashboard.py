@@ -269,3 +269,82 @@ def test_every_dashboard_response_carries_the_security_headers(signed):
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["referrer-policy"] == "same-origin"
     assert "content-security-policy" not in signed.get("/health").headers
+
+
+@pytest.mark.parametrize(("code", "en", "zh"), [
+    ("no_visits_in_90_days", "No rep visits recorded for this dealer in the last 90 days",
+     "近90天没有该经销商的业务员拜访记录"),
+    ("outside_training_range:orders_amount_12m", "outside the range the model learned from",
+     "超出模型训练时见过的范围"),
+])
+def test_flags_read_as_words_in_both_languages(code, en, zh):
+    from features.catalog import BY_NAME
+    from serve.dashboard.i18n import flag_sentence
+    assert en in flag_sentence(code, "en") and zh in flag_sentence(code, "zh")
+    if code.startswith("outside"):
+        feature = BY_NAME["orders_amount_12m"]
+        assert flag_sentence(code, "en").startswith(feature.description_en)
+        assert flag_sentence(code, "zh").startswith(feature.description_zh)
+    for lang in ("en", "zh"):
+        assert "_" not in flag_sentence(code, lang)  # no raw code left
+
+
+def test_the_dealer_page_shows_its_flags_in_words(signed, served):
+    import json
+    _, new, _ = served
+    flagged = [r for r in new.itertuples() if json.loads(r.flags)]
+    if not flagged:
+        pytest.skip("no dealer of this snapshot carries a flag")
+    row = flagged[0]
+    html = signed.get(f"/dashboard/dealers/{row.dealer_id}?lang=zh").text
+    section = html[html.index('id="flags"'):]
+    section = section[:section.index("</section>")]
+    assert "<code>" not in section and ("记录" in section or "范围" in section)
+
+
+def test_a_bad_link_or_address_gets_a_page_not_json(signed):
+    for lang, words in (("en", "cannot read: page (&#39;abc&#39;)"),
+                        ("zh", "无法识别的参数：page (&#39;abc&#39;)")):
+        response = signed.get(f"/dashboard?page=abc&lang={lang}")
+        assert response.status_code == 422
+        assert response.headers["content-type"].startswith("text/html")
+        assert words in response.text
+        assert "content-security-policy" in response.headers
+    missing = signed.get("/dashboard/no-such-page?lang=en")
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert "There is no page at /dashboard/no-such-page" in missing.text
+    api = signed.get("/v1/risk?limit=abc")  # the API keeps answering in JSON
+    assert api.status_code in (401, 422) and api.headers["content-type"].startswith(
+        "application/json")
+
+
+def test_overview_names_its_band_colours_and_says_which_snapshots_it_keeps(signed):
+    html = signed.get("/dashboard/overview?lang=en").text
+    assert html.count('class="legend band-legend"') == 2  # by region, by tier
+    for band in ("low", "medium", "high", "critical"):
+        assert re.search(rf'data-band="{band}"><svg[^>]*>.*?</svg> {band}</span>', html)
+    kept = re.search(r'<p id="snapshots-kept">([^<]+)</p>', html)[1]
+    assert re.fullmatch(r"(\d+) monthly snapshots kept, \d{4}-\d\d-01 to \d{4}-\d\d-01", kept) \
+        or kept == "The only snapshot kept", kept
+
+
+def test_dealer_page_tells_one_money_story(signed, served):
+    from serve.dashboard.routes import _money, _pct
+    _, new, _ = served
+    row = new.iloc[0]
+    for lang in ("en", "zh"):
+        html = signed.get(f"/dashboard/dealers/{row['dealer_id']}?lang={lang}").text
+        money = html[html.index('id="money"'):]
+        money = money[:money.index("</section>")]
+        for figure in ("forecast_expected", "expected_revenue_12m", "revenue_at_risk",
+                       "orders_amount_12m", "forecast_p10", "forecast_p90"):
+            assert _money(row[figure]) in money, figure
+        assert f"{_pct(row['churn_probability'])} × {_money(row['expected_revenue_12m'])}" \
+            in money
+
+
+def test_changes_read_in_points_without_a_negative_zero():
+    from serve.dashboard.routes import _points
+    assert _points(0.051) == "+5 pts" and _points(-0.03) == "−3 pts"
+    assert _points(-0.001) == "0 pts" and _points(0.004, "zh") == "0个百分点"
+    assert _points(float("nan")) == "–"

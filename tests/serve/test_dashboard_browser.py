@@ -150,3 +150,23 @@ def test_repeated_failed_sign_ins_are_told_to_wait(browser, served, tmp_path):
         assert message.startswith("Too many failed sign-ins from here: try again in ")
         page.screenshot(path=tmp_path / "throttled.png")
         context.close()
+
+
+def test_the_support_board_opens_groups_and_switches_language(page, site, served, tmp_path):
+    page.click("header nav a[href='/dashboard/support']")
+    page.wait_for_url(f"{site}/dashboard/support")
+    groups = page.locator("#support-groups tbody tr")
+    assert groups.count() >= 3  # request types
+    late = int(page.locator("#overdue-total").inner_text().replace(",", ""))
+    assert late > 0 and page.locator("#support-overdue tbody tr").count() == min(late, 100)
+    page.select_option("select[name=by]", "region")
+    page.click("#filters button[type=submit]")
+    page.wait_for_url("**by=region*")
+    regions = {groups.nth(i).get_attribute("data-value") for i in range(groups.count())}
+    assert regions <= set(served[1]["region"]) and regions
+    page.screenshot(path=tmp_path / "support.png", full_page=True)
+    page.click("#lang-toggle")
+    page.wait_for_url("**lang=zh*")
+    assert "按区域" in page.locator("main").inner_text()
+    assert "当前超时未答复" in page.locator("main").inner_text()
+    page.screenshot(path=tmp_path / "support-zh.png", full_page=True)
