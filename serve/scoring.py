@@ -336,6 +336,12 @@ def quarter_if_stays(expected: np.ndarray | float, churn_p: np.ndarray | float) 
         return np.asarray(expected, dtype=float) / staying
 
 
+def outlook(ratio: np.ndarray, staying: np.ndarray) -> np.ndarray:
+    """The scale of the value-if-it-stays: the forecast's ratio within TREND_CLIP, weighed
+    by the chance of staying against 1 (no change)."""
+    return staying * np.clip(ratio, *TREND_CLIP) + (1 - staying)
+
+
 def _expected_12m(rows: pd.DataFrame, next_quarter: np.ndarray,
                   churn_p: np.ndarray) -> np.ndarray:
     """Next 12 months' revenue if the dealer stays: what revenue at risk puts a price on.
@@ -343,18 +349,22 @@ def _expected_12m(rows: pd.DataFrame, next_quarter: np.ndarray,
     The forecast's expected next quarter weighs every outcome, leaving included; if the
     dealer stays, the quarter is that divided by its chance of staying. Its last 12 months
     are scaled by how that quarter compares with the same quarter last year (with no last
-    year: with its last 3 months, against 4 x those), within TREND_CLIP, so a forecast that
-    already counts the dealer as gone cannot shrink the value at stake to nothing, nor a
-    small chance of staying inflate it. Without a forecast: the last 12 months as they are.
+    year: its last 3 months, against 4 x those), within TREND_CLIP; and the scale is
+    weighed by the chance of staying, towards 1 (its last 12 months as they were) as
+    leaving becomes certain, where the quarter-if-it-stays is a near-zero forecast divided
+    by a near-zero chance: noise. So a forecast that already counts the dealer as gone
+    cannot shrink the value at stake, nor a small chance of staying inflate it. Without a
+    forecast: the last 12 months as they are.
     """
     trailing = np.maximum(np.nan_to_num(rows["orders_amount_12m"].to_numpy(dtype=float)), 0)
     recent = np.maximum(np.nan_to_num(rows["orders_amount_3m"].to_numpy(dtype=float)), 0)
     last_year = np.nan_to_num(rows["season_orders_same_quarter_last_year"].to_numpy(
         dtype=float))
     if_stays = quarter_if_stays(next_quarter, churn_p)
+    staying = 1 - np.clip(np.nan_to_num(np.asarray(churn_p, dtype=float)), 0, 1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        seasonal = np.clip(if_stays / last_year, *TREND_CLIP)
-        run_rate = np.clip(if_stays / recent, *TREND_CLIP)
+        seasonal = outlook(if_stays / last_year, staying)
+        run_rate = outlook(if_stays / recent, staying)
     scaled = np.where(last_year > 0, trailing * seasonal,
                       np.where(recent > 0, 4 * recent * run_rate, 0.0))
     return np.where(np.isnan(next_quarter), trailing, scaled)

@@ -54,7 +54,8 @@ def meta(settings: Settings, as_of: str, versions: dict[str, str],
             "expected_revenue_12m": "Next 12 months' revenue if the dealer stays (CNY): its "
             "last 12 months scaled by the forecast's next quarter given that it stays "
             "(expected / (1 - churn_probability)) against the same quarter last year, "
-            "within x0.5 .. x2. The forecast itself weighs every outcome, leaving included.",
+            "within x0.5 .. x2, the scale weighed by the chance of staying against no "
+            "change. The forecast itself weighs every outcome, leaving included.",
             "revenue_at_risk": "churn_probability x expected_revenue_12m (CNY).",
             "band": "Churn probability band: " + ", ".join(
                 f"{k} from {v:.0%}" for k, v in sorted(settings.scoring.bands.items(),

@@ -132,7 +132,8 @@ class DealerRisk(DealerKeys):
     expected_revenue_12m: float | None = Field(
         description="Next 12 months' revenue if the dealer stays (CNY): orders_amount_12m "
         "scaled by the forecast's next quarter given that it stays (forecast.expected / "
-        "(1 - churn probability)) against the same quarter last year, within x0.5 .. x2.")
+        "(1 - churn probability)) against the same quarter last year, within x0.5 .. x2, "
+        "the scale weighed by the chance of staying against no change.")
     revenue_at_risk: float | None = Field(
         description="churn probability x expected_revenue_12m (CNY).")
     previous_as_of: str | None

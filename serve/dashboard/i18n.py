@@ -60,9 +60,11 @@ TEXT: dict[str, tuple[str, str]] = {
                             "可能。"),
     "money_stays_note": ("Its last 12 months ({last}), scaled by the forecast's next "
                          "quarter if it stays ({quarter}) against the same quarter last "
-                         "year, within ×0.5–×2.",
+                         "year, within ×0.5–×2, and the more surely it leaves, the less "
+                         "that outlook counts against its last year as it was.",
                          "以近12个月订单额（{last}）为基础，按其继续合作时的下季度预测（{quarter}）"
-                         "相对去年同季度的变化调整，调整幅度限于0.5至2倍。"),
+                         "相对去年同季度的变化调整，幅度限于0.5至2倍；流失越确定，该预测的权重越低，"
+                         "越接近近12个月的实际水平。"),
     "money_risk_note": ("Churn probability × next 12 months if it stays: {p} × {value}.",
                         "流失概率 × 继续合作时的未来12个月收入：{p} × {value}。"),
     "since_last": ("since last snapshot", "较上期"),

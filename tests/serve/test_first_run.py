@@ -37,14 +37,39 @@ def run(args: list[str], cwd, config: str) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd, env=_env())
 
 
+@pytest.fixture(scope="module")
+def first_trained(tmp_path_factory):
+    """A small network simulated and trained once with the strict gate, per network: the
+    first run of a new user. Tests that go on from it copy the folder."""
+    made: dict[tuple, tuple] = {}
+
+    def get(dealers: int, months: int, seed: int):
+        if (dealers, months, seed) not in made:
+            folder = tmp_path_factory.mktemp(f"first-{dealers}-{months}-{seed}")
+            simulated = run(["simulate", "net", "--dealers", str(dealers), "--months",
+                             str(months), "--seed", str(seed)], folder, STRICT)
+            assert simulated.returncode == 0, simulated.stderr
+            trained = run(["train", "net", "--json"], folder, STRICT)
+            assert trained.returncode == 0, trained.stderr
+            made[(dealers, months, seed)] = (folder, json.loads(
+                trained.stdout.strip().splitlines()[-1]))
+        folder, out = made[(dealers, months, seed)]
+        return folder, out
+
+    return get
+
+
+def _copy(folder, tmp_path):
+    target = tmp_path / "project"
+    shutil.copytree(folder, target)
+    return target
+
+
 @pytest.mark.parametrize(("dealers", "months", "seed"), [(300, 30, 3), (220, 36, 12)])
-def test_train_then_score_always_gives_a_snapshot(tmp_path, dealers, months, seed):
-    made = run(["simulate", "net", "--dealers", str(dealers), "--months", str(months),
-                "--seed", str(seed)], tmp_path, STRICT)
-    assert made.returncode == 0, made.stderr
-    trained = run(["train", "net", "--json"], tmp_path, STRICT)
-    assert trained.returncode == 0, trained.stderr
-    out = json.loads(trained.stdout.strip().splitlines()[-1])
+def test_train_then_score_always_gives_a_snapshot(first_trained, tmp_path, dealers, months,
+                                                  seed):
+    folder, out = first_trained(dealers, months, seed)
+    tmp_path = _copy(folder, tmp_path)
     scored = run(["score", "net"], tmp_path, STRICT)
     assert scored.returncode == 0, scored.stderr
     snapshots = sorted((tmp_path / ".dealer-risk" / "snapshots").glob("*-*-??.parquet"))
@@ -62,23 +87,25 @@ def test_train_then_score_always_gives_a_snapshot(tmp_path, dealers, months, see
             assert status[model]["state"] == "unavailable"
             assert f"no usable {model} model" in " ".join(scored.stdout.split())
     assert any(out["promoted"].values()), out
-    said = " ".join(run(["train", "net"], tmp_path, STRICT).stdout.split())
+
+
+def test_a_version_passing_the_whole_gate_replaces_a_provisional_champion(first_trained,
+                                                                          tmp_path):
+    folder, first = first_trained(300, 30, 3)
+    tmp_path = _copy(folder, tmp_path)
+    second = run(["train", "net"], tmp_path, RELAXED)  # as a user reads it, then the registry
+    assert second.returncode == 0, second.stderr
+    said = " ".join(second.stdout.split())
     program = re.search(r"Next: `(\S+) score net`", said)[1]  # a command that works as printed
     assert shutil.which(program, path=os.environ.get("PATH")) or (
         (tmp_path / program).is_file() and os.access(tmp_path / program, os.X_OK)), program
-
-
-def test_a_version_passing_the_whole_gate_replaces_a_provisional_champion(tmp_path):
-    assert run(["simulate", "net", "--dealers", "300", "--months", "30", "--seed", "3"],
-               tmp_path, STRICT).returncode == 0
-    first = json.loads(run(["train", "net", "--json"], tmp_path, STRICT).stdout.splitlines()[-1])
-    second = run(["train", "net", "--json"], tmp_path, RELAXED)
-    assert second.returncode == 0, second.stderr
-    again = json.loads(second.stdout.strip().splitlines()[-1])
     from mlflow import MlflowClient
     uri = f"sqlite:///{tmp_path / '.dealer-risk' / 'mlflow.db'}"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    again = {"promoted": {}}
     for model in ("churn", "decline", "forecast"):
+        version = client.get_model_version(f"dealer-risk-{model}", "2")
+        again["promoted"][model] = version.tags["gate"] == "promoted"
         if not (first["provisional"][model] and again["promoted"][model]):
             continue
         mv = client.get_model_version_by_alias(f"dealer-risk-{model}", "champion")

@@ -216,8 +216,9 @@ def test_calibration_is_checked_on_the_newest_matured_months(network, champions,
 def test_the_value_if_it_stays_by_hand():
     """The issue's dealer: 93% churn risk, a forecast of ¥8 for a dealer of ¥3.4M a year.
     Staying, its quarter is 8 / 0.07 = ¥114 against ¥850k last year: the clip's floor
-    (x0.5) holds, so ¥1.7M is at stake and 93% of it at risk; a dealer the forecast
-    sees growing if it stays is scaled up, within x2; no forecast: the year as it was."""
+    (x0.5), weighed by its 7% chance of staying against no change: x0.965, ¥3.28M at
+    stake and 93% of that at risk; a dealer the forecast sees growing if it stays is
+    scaled up (x1.2 at 90% staying: x1.18); no forecast: the year as it was."""
     from serve.scoring import _expected_12m, quarter_if_stays
     rows = pd.DataFrame({"orders_amount_12m": [3.4e6, 1.0e6, 1.0e6, 2.0e5],
                          "orders_amount_3m": [8.0e5, 2.5e5, 2.5e5, 5.0e4],
@@ -225,7 +226,8 @@ def test_the_value_if_it_stays_by_hand():
     forecast = np.array([8.0, 2.7e5, np.nan, 6.0e4])
     p = np.array([0.93, 0.10, 0.10, 0.0])
     value = _expected_12m(rows, forecast, p)
-    np.testing.assert_allclose(value, [1.7e6, 1.0e6 * 3.0e5 / 2.5e5, 1.0e6, 4 * 6.0e4])
+    np.testing.assert_allclose(value, [3.4e6 * (0.07 * 0.5 + 0.93),
+                                       1.0e6 * (0.9 * 1.2 + 0.1), 1.0e6, 4 * 6.0e4])
     np.testing.assert_allclose(quarter_if_stays(8.0, 0.93), 8.0 / 0.07)
     assert quarter_if_stays(5.0, np.nan) == 5.0
 
@@ -235,7 +237,7 @@ def test_the_money_figures_agree_for_every_dealer(served):
     the last 12 months moved the way the forecast's quarter-if-it-stays says, never by more
     than the clip; the forecast's interval is ordered."""
     from models.baselines import TREND_CLIP
-    from serve.scoring import quarter_if_stays
+    from serve.scoring import outlook, quarter_if_stays
     from serve.snapshots import read_population
     settings, _, _ = served
     as_of = list_snapshots(settings.work_dir)[-1]
@@ -255,4 +257,5 @@ def test_the_money_figures_agree_for_every_dealer(served):
     assert ((ratio >= TREND_CLIP[0] - 1e-9) & (ratio <= TREND_CLIP[1] + 1e-9)).all()
     stays = quarter_if_stays(snap["forecast_expected"].to_numpy(),
                              snap["churn_probability"].to_numpy())[seasoned]
-    np.testing.assert_allclose(ratio, np.clip(stays / last_year[seasoned], *TREND_CLIP))
+    staying = 1 - snap["churn_probability"].to_numpy()[seasoned]
+    np.testing.assert_allclose(ratio, outlook(stays / last_year[seasoned], staying))
