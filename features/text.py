@@ -104,6 +104,7 @@ def sentence(name: str, value: object, lang: str = "en") -> str | None:
 
 SIGNED_UNITS = {"change", "per_month", "points", "count_change", "per_million_change"}
 UNIT_WORDS = {"days": ("{} days", "{}天"), "units": ("{} units", "{}件")}
+UNIT_WORD_ONE = {"days": "1 day", "units": "1 unit"}
 """Units the templates spell out ("{value} days ago") but a bare value would not."""
 
 
@@ -117,7 +118,8 @@ def format_signed(name: str, value: object, lang: str = "en") -> str | None:
     feature = BY_NAME[name]
     text = format_value(feature.unit, value, lang)
     if feature.unit in UNIT_WORDS:
-        text = UNIT_WORDS[feature.unit][LANGS.index(lang)].format(text)
+        text = (UNIT_WORD_ONE[feature.unit] if text == "1" and lang == "en" else
+                UNIT_WORDS[feature.unit][LANGS.index(lang)].format(text))
     zero = not any(c in "123456789" for c in text)
     if not zero and (feature.unit in SIGNED_UNITS or (feature.unit != "category"
                                                        and float(value) < 0)):

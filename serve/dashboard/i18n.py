@@ -58,6 +58,9 @@ TEXT: dict[str, tuple[str, str]] = {
                             "stops ordering.",
                             "期望金额；80%的情况在{p10}至{p90}之间。已计入该经销商{p}的停止订货"
                             "可能。"),
+    "money_forecast_lumpy": ("It lies above most outcomes: this dealer orders in lumps, and "
+                             "a rare large order lifts the average.",
+                             "期望值高于大多数情况：该经销商订货集中，偶尔的大额订单拉高了平均值。"),
     "money_stays_note": ("Its last 12 months ({last}), scaled by the forecast's next "
                          "quarter if it stays ({quarter}) against the same quarter last "
                          "year, within ×0.5–×2, and the more surely it leaves, the less "

@@ -98,6 +98,7 @@ def test_values_beside_a_sentence_carry_their_unit_and_no_negative_zero():
     assert format_signed("orders_change_yoy_3m", -0.0001) == "0.0%"
     assert format_signed("engagement_days_since_visit", 45) == "45 days"
     assert format_signed("engagement_days_since_visit", 45, "zh") == "45天"
+    assert format_signed("engagement_days_since_visit", 1) == "1 day"
     said = sentence_with_context("engagement_days_since_visit", 120, past=30, peer=45)
     assert said == "No rep visit for 120 days (12 months earlier: 30 days; peer median: 45 days)"
 

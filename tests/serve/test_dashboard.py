@@ -341,6 +341,11 @@ def test_dealer_page_tells_one_money_story(signed, served):
             assert _money(row[figure]) in money, figure
         assert f"{_pct(row['churn_probability'])} × {_money(row['expected_revenue_12m'])}" \
             in money
+    # a lumpy dealer's mean above its p90 is said, not left to look like an error
+    lumpy = new["forecast_expected"] > new["forecast_p90"]
+    for _, r in pd.concat([new[lumpy].head(3), new[~lumpy].head(3)]).iterrows():
+        html = signed.get(f"/dashboard/dealers/{r['dealer_id']}?lang=en").text
+        assert ("orders in lumps" in html) == bool(r["forecast_expected"] > r["forecast_p90"])
 
 
 def test_changes_read_in_points_without_a_negative_zero():
