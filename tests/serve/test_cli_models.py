@@ -66,7 +66,7 @@ def test_score_writes_a_snapshot_and_exports_rows(project):
     folder = project / ".dealer-risk" / "snapshots"
     assert sorted(p.name for p in folder.iterdir()) == [
         "2024-07-01.calibration.json", "2024-07-01.json", "2024-07-01.parquet",
-        "2024-07-01.population.parquet"]
+        "2024-07-01.population.parquet", "2024-07-01.support.parquet"]
     check = json.loads((folder / "2024-07-01.calibration.json").read_text())
     assert set(check) == {"churn", "decline"}
     # the newest months whose 90-day window ended by the as-of date
