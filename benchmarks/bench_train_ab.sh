@@ -11,20 +11,9 @@ py="$repo/.venv/bin/python"
 work="$(mktemp -d)"
 trap 'git -C "$repo" worktree remove --force "$work/base" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 git -C "$repo" worktree add -f "$work/base" "$base" >/dev/null 2>&1
-cat > "$work/dealer-risk.toml" <<'TOML'
-[models.booster]
-n_estimators = 60
-early_stopping_rounds = 15
-min_child_samples = 20
-
-[models.backtest]
-origins = 2
-gate_origins = 2
-
-[models.gate]
-max_ece = 0.15
-coverage_tolerance = 0.5
-TOML
+# the CLI tests' own settings, so that the figures are those of the suite's trains
+(cd "$repo" && "$py" -c "from tests.serve.test_cli_models import SMALL_MODELS; print(SMALL_MODELS)") \
+  > "$work/dealer-risk.toml"
 cd "$work"
 "$repo/.venv/bin/dealer-risk" simulate net --dealers 300 --months 30 --seed 3 >/dev/null 2>&1
 echo "# benchmarks/bench_train_ab.sh $base   ($(uname -n), $(date +%F), $(nproc) cores)"
