@@ -330,10 +330,14 @@ def quarter_if_stays(expected: np.ndarray | float, churn_p: np.ndarray | float) 
     """The forecast's expected next quarter given that the dealer stays: the expectation
     weighs leaving (an amount near nothing) with its probability, so staying's share is
     expected / (1 - churn probability). An unknown churn probability leaves it as is."""
-    staying = np.maximum(1 - np.clip(np.nan_to_num(np.asarray(churn_p, dtype=float)), 0, 1),
-                         np.finfo(float).tiny)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        return np.asarray(expected, dtype=float) / staying
+        return np.asarray(expected, dtype=float) / np.maximum(_staying(churn_p),
+                                                              np.finfo(float).tiny)
+
+
+def _staying(churn_p: np.ndarray | float) -> np.ndarray:
+    """The chance of staying; an unknown churn probability counts as staying."""
+    return 1 - np.clip(np.nan_to_num(np.asarray(churn_p, dtype=float)), 0, 1)
 
 
 def outlook(ratio: np.ndarray, staying: np.ndarray) -> np.ndarray:
@@ -361,7 +365,7 @@ def _expected_12m(rows: pd.DataFrame, next_quarter: np.ndarray,
     last_year = np.nan_to_num(rows["season_orders_same_quarter_last_year"].to_numpy(
         dtype=float))
     if_stays = quarter_if_stays(next_quarter, churn_p)
-    staying = 1 - np.clip(np.nan_to_num(np.asarray(churn_p, dtype=float)), 0, 1)
+    staying = _staying(churn_p)
     with np.errstate(divide="ignore", invalid="ignore"):
         seasonal = outlook(if_stays / last_year, staying)
         run_rate = outlook(if_stays / recent, staying)

@@ -58,7 +58,7 @@ def board(rows: pd.DataFrame, dimension: str) -> pd.DataFrame:
     """One line per value of the dimension (category, channel, region, sales_rep_id)."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"dimension must be one of {', '.join(DIMENSIONS)}, got {dimension!r}")
-    if dimension == "channel" and len(rows) and not (rows["channel"] != UNKNOWN).any():
+    if dimension == "channel" and len(rows) and not has_channel(rows):
         raise ValueError("the tickets carry no channel (the contract's optional `channel` "
                          "column)")
     if not len(rows):
