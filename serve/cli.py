@@ -765,6 +765,7 @@ def _score(loaded, cfg: Settings, as_of: str | None, out: Path | None,
 
     from features.monthly import history_start
     from features.panel import default_cutoffs
+    from serve.reps import quarter_starts
     from serve.scoring import calibration_check, score_batch, scoring_cutoff
     from serve.snapshots import export_rows, previous_snapshot, snapshot_on, write_snapshot
     from serve.support import snapshot_support
@@ -786,13 +787,15 @@ def _score(loaded, cfg: Settings, as_of: str | None, out: Path | None,
             bar.update(task, description=f"scoring as of {day}")
             earlier = snapshot_on(cfg.work_dir,
                                   f"{cutoff - pd.DateOffset(months=horizon):%Y-%m-%d}")
-            snapshot, population = score_batch(loaded.tables, champions, cutoff, cfg,
-                                               previous_snapshot(cfg.work_dir, day), earlier,
-                                               spark=spark_session(cfg))
+            quarters = {s: snapshot_on(cfg.work_dir, f"{s:%Y-%m-%d}")
+                        for s in quarter_starts(cutoff)[1:]}
+            snapshot, population, reps = score_batch(
+                loaded.tables, champions, cutoff, cfg, previous_snapshot(cfg.work_dir, day),
+                earlier, spark=spark_session(cfg), quarter_snapshots=quarters)
             path = write_snapshot(snapshot, cfg.work_dir, day, population,
                                   str(history_start(loaded.tables)),
                                   snapshot_support(loaded.tables, cutoff,
-                                                   cfg.support.window_days))
+                                                   cfg.support.window_days), reps)
             bar.advance(task)
     check = calibration_check(loaded.tables, champions, newest, cfg)
     write_text_atomically(json.dumps(check, indent=1), path.with_name(f"{day}.calibration.json"))

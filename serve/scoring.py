@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 import numpy as np
 import orjson
@@ -23,6 +24,7 @@ from models.bands import band
 from models.baselines import TREND_CLIP
 from models.bundle import ClassifierBundle, ForecastBundle
 from models.explain import Context, Explanation, explain
+from serve.reps import quarter_starts, rep_rows
 from serve.settings import Settings
 
 RISK_MODELS = ("churn", "decline")
@@ -107,16 +109,30 @@ def panel_for_scoring(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp,
                       history_from: pd.Period | None = None
                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(everyone in the panel at the cutoff, the same dealers `past_months` earlier)."""
-    past = cutoff - pd.DateOffset(months=settings.models.explain.past_months)
+    panels = panels_at(tables, cutoff, [], settings, covered_until, history_from)
+    return panels[cutoff], panels[past_cutoff(cutoff, settings)]
+
+
+def past_cutoff(cutoff: pd.Timestamp, settings: Settings) -> pd.Timestamp:
+    """The cutoff of the dealer's own past that its factors are compared with."""
+    return cutoff - pd.DateOffset(months=settings.models.explain.past_months)
+
+
+def panels_at(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp,
+              also: list[pd.Timestamp], settings: Settings,
+              covered_until: pd.Timestamp | None = None,
+              history_from: pd.Period | None = None) -> dict[pd.Timestamp, pd.DataFrame]:
+    """The panel at the cutoff, `past_months` before it, and at the `also` cutoffs, built in
+    one pass. A cutoff outside the data has an empty panel (the cutoff itself: an error)."""
     allowed = default_cutoffs(tables, covered_until, history_from)
-    cutoffs = [c for c in (past, cutoff) if allowed[0] <= c <= allowed[-1]]
-    if cutoff not in cutoffs:
+    wanted = sorted({cutoff, past_cutoff(cutoff, settings), *also})
+    inside = [c for c in wanted if allowed[0] <= c <= allowed[-1]]
+    if cutoff not in inside:
         raise CutoffError(f"cutoff {cutoff:%Y-%m-%d} is outside the data (possible: "
                           f"{allowed[0]:%Y-%m-%d} .. {allowed[-1]:%Y-%m-%d})")
-    panel = build_panel(tables, cutoffs, panel=settings.panel, labels=settings.labels,
+    panel = build_panel(tables, inside, panel=settings.panel, labels=settings.labels,
                         covered_until=covered_until, history_from=history_from)
-    return (panel[panel["cutoff"] == cutoff].reset_index(drop=True),
-            panel[panel["cutoff"] == past].reset_index(drop=True))
+    return {c: panel[panel["cutoff"] == c].reset_index(drop=True) for c in wanted}
 
 
 @dataclass(frozen=True)
@@ -141,28 +157,42 @@ def model_outputs(rows: pd.DataFrame, champions: Champions) -> ModelOutputs:
     return ModelOutputs(contributions, forecast[list(FORECAST_COLUMNS)])
 
 
+class Batch(NamedTuple):
+    snapshot: pd.DataFrame
+    """One row per active dealer."""
+    population: pd.DataFrame
+    """The panel at the cutoff and `past_months` earlier: what POST /v1/score needs for
+    the features computed across dealers, now and in the dealer's own past."""
+    reps: pd.DataFrame
+    """What the reps' scorecard is made of (serve.reps.rep_rows)."""
+
+
 def score_batch(tables: dict[str, pd.DataFrame], champions: Champions, cutoff: pd.Timestamp,
                 settings: Settings, previous: pd.DataFrame | None = None,
-                earlier: pd.DataFrame | None = None, spark=None
-                ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(the snapshot: one row per active dealer, the panel population at the cutoff and
-    `past_months` earlier, which POST /v1/score needs for the features computed across
-    dealers, now and in the dealer's own past).
+                earlier: pd.DataFrame | None = None, spark=None,
+                quarter_snapshots: dict[pd.Timestamp, pd.DataFrame | None] | None = None
+                ) -> Batch:
+    """Score every active dealer at the cutoff.
 
     `previous`: the last snapshot (for the change); `earlier`: the snapshot one forecast
     horizon before, whose forecast covered the months just ended (for the alert on orders
-    below the forecast's p10). With a Spark session (engine 'spark') the models run there,
-    by partitions of dealers; the rest is the same code."""
-    population, past = panel_for_scoring(tables, cutoff, settings)
+    below the forecast's p10); `quarter_snapshots`: the snapshots kept at the year's
+    quarter starts (the reps' expected losses). With a Spark session (engine 'spark') the
+    models run there, by partitions of dealers; the rest is the same code."""
+    starts = quarter_starts(cutoff)
+    panels = panels_at(tables, cutoff, starts, settings)
+    population, past = panels[cutoff], panels[past_cutoff(cutoff, settings)]
     rows = population[population["active"]].reset_index(drop=True)
     outputs = None
     if spark is not None:
         from serve.spark_scoring import model_outputs_on_spark
         outputs = model_outputs_on_spark(spark, rows, champions)
-    return score_rows(rows, peers=rows, past=past, tables=tables, cutoff=cutoff,
-                      champions=champions, settings=settings, previous=previous,
-                      earlier=earlier, outputs=outputs), pd.concat([population, past],
-                                                                   ignore_index=True)
+    snapshot = score_rows(rows, peers=rows, past=past, tables=tables, cutoff=cutoff,
+                          champions=champions, settings=settings, previous=previous,
+                          earlier=earlier, outputs=outputs)
+    reps = rep_rows(tables, snapshot, {c: panels[c] for c in starts if len(panels[c])},
+                    cutoff, quarter_snapshots or {})
+    return Batch(snapshot, pd.concat([population, past], ignore_index=True), reps)
 
 
 def score_snapshot(tables: dict[str, pd.DataFrame], champions: Champions, cutoff: pd.Timestamp,

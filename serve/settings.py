@@ -82,6 +82,38 @@ class SupportSettings(BaseModel):
                              "answered in this many days before the cutoff make the board.")
 
 
+MAINTENANCE_PARTS = ("visited", "on_time", "kept", "growth", "safe")
+"""The maintenance score's parts (serve/reps.py), each from 0 (worst) to 1 (best)."""
+
+
+class RepSettings(BaseModel):
+    """The sales reps' scorecard (serve/reps.py, GET /v1/reps, /dashboard/reps)."""
+
+    not_visited_days: int = Field(default=90, gt=0, description="A dealer with no visit for "
+                                  "this many days counts as not visited.")
+    growth_span: float = Field(default=0.5, gt=0, description="The growth part maps a "
+                               "revenue change of -span..+span against last year to 0..1.")
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {"visited": 0.25, "on_time": 0.2, "kept": 0.2,
+                                 "growth": 0.15, "safe": 0.2},
+        description="The maintenance score's parts and weights: visited (share of the rep's "
+        "dealers visited within not_visited_days), on_time (share of their requests answered "
+        "by the deadline), kept (share of the year's dealers not lost), growth (revenue "
+        "against last year), safe (share of revenue not at risk). A part without data is "
+        "left out and the others' weights rescaled.")
+
+    @field_validator("weights")
+    @classmethod
+    def _known_parts(cls, weights: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(weights) - set(MAINTENANCE_PARTS))
+        if unknown:
+            raise ValueError(f"unknown parts {', '.join(unknown)}; allowed: "
+                             f"{', '.join(MAINTENANCE_PARTS)}")
+        if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
+            raise ValueError("weights must be >= 0 with a positive sum")
+        return weights
+
+
 class ApiSettings(BaseModel):
     """The risk API (dealer-risk serve)."""
 
@@ -143,6 +175,7 @@ class Settings(BaseSettings):
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     support: SupportSettings = Field(default_factory=SupportSettings)
+    reps: RepSettings = Field(default_factory=RepSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     playbook: PlaybookSettings = Field(default_factory=PlaybookSettings)
     api_keys: dict[str, Literal["reader", "admin"]] = Field(

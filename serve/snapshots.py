@@ -19,6 +19,7 @@ from features.io import write_csv_atomically, write_parquet_atomically, write_te
 SNAPSHOT_DIR = "snapshots"
 POPULATION_SUFFIX = ".population.parquet"
 SUPPORT_SUFFIX = ".support.parquet"
+REPS_SUFFIX = ".reps.parquet"
 MANIFEST_SUFFIX = ".json"
 _NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.parquet$")
 
@@ -52,14 +53,18 @@ def snapshot_on(work_dir: Path, as_of: str) -> pd.DataFrame | None:
 
 def write_snapshot(frame: pd.DataFrame, work_dir: Path, as_of: str,
                    population: pd.DataFrame | None = None, history_from: str | None = None,
-                   support: pd.DataFrame | None = None) -> Path:
+                   support: pd.DataFrame | None = None,
+                   reps: pd.DataFrame | None = None) -> Path:
     """Write the snapshot, and what POST /v1/score needs to score like it: the panel
-    population at its cutoff (the peers) and the month the data's history starts; and the
-    support board's requests (serve.support). Each goes to a temporary file renamed into
-    place, the snapshot last, so a visible snapshot always has its companions."""
+    population at its cutoff (the peers) and the month the data's history starts; the
+    support board's requests (serve.support) and the reps' scorecard rows (serve.reps).
+    Each goes to a temporary file renamed into place, the snapshot last, so a visible
+    snapshot always has its companions."""
     folder = snapshot_dir(work_dir)
     if support is not None:
         write_parquet_atomically(support, folder / f"{as_of}{SUPPORT_SUFFIX}")
+    if reps is not None:
+        write_parquet_atomically(reps, folder / f"{as_of}{REPS_SUFFIX}")
     if population is not None:
         write_parquet_atomically(population, folder / f"{as_of}{POPULATION_SUFFIX}")
     if history_from is not None:
@@ -75,7 +80,16 @@ def read_population(work_dir: Path, as_of: str) -> pd.DataFrame | None:
 
 
 def read_support(work_dir: Path, as_of: str) -> pd.DataFrame | None:
-    path = snapshot_dir(work_dir) / f"{as_of}{SUPPORT_SUFFIX}"
+    return _companion(work_dir, as_of, SUPPORT_SUFFIX)
+
+
+def read_reps(work_dir: Path, as_of: str) -> pd.DataFrame | None:
+    return _companion(work_dir, as_of, REPS_SUFFIX)
+
+
+def _companion(work_dir: Path, as_of: str, suffix: str) -> pd.DataFrame | None:
+    """A file stored beside the snapshot; None when it was scored before the file existed."""
+    path = snapshot_dir(work_dir) / f"{as_of}{suffix}"
     return pd.read_parquet(path) if path.is_file() else None
 
 

@@ -23,6 +23,7 @@ from serve.snapshots import (
     list_snapshots,
     read_history_from,
     read_population,
+    read_reps,
     read_snapshot,
     read_support,
     snapshot_dir,
@@ -61,13 +62,17 @@ class Snapshot:
     when the snapshot was scored."""
     support: pd.DataFrame | None = None
     """The support board's requests at this cutoff (serve.support); None without tickets."""
+    reps: pd.DataFrame | None = None
+    """What the reps' scorecard at this cutoff is made of (serve.reps.rep_rows); None for a
+    snapshot scored before the scorecard existed."""
 
 
     @classmethod
     def from_frame(cls, as_of: str, frame: pd.DataFrame,
                    population: pd.DataFrame | None = None,
                    history_from: str | None = None,
-                   support: pd.DataFrame | None = None) -> Snapshot:
+                   support: pd.DataFrame | None = None,
+                   reps: pd.DataFrame | None = None) -> Snapshot:
         frame = frame.reset_index(drop=True)
         past = None
         if population is not None and "cutoff" in population.columns:
@@ -80,7 +85,7 @@ class Snapshot:
                    past_population=past if past is not None and len(past) else None,
                    history_from=history_from,
                    versions=json.loads(frame["model_versions"].iloc[0]) if len(frame) else {},
-                   model_status=_model_status(frame), support=support)
+                   model_status=_model_status(frame), support=support, reps=reps)
 
 
 def _model_status(frame: pd.DataFrame) -> dict[str, dict]:
@@ -157,7 +162,8 @@ def load_state(settings: Settings) -> ServingState:
     snapshots = {d: Snapshot.from_frame(d, read_snapshot(settings.work_dir, d),
                                         read_population(settings.work_dir, d),
                                         read_history_from(settings.work_dir, d),
-                                        read_support(settings.work_dir, d))
+                                        read_support(settings.work_dir, d),
+                                        read_reps(settings.work_dir, d))
                  for d in dates}
     alerts = alert_timeline(snapshots, settings)
     return ServingState(champions=champions, snapshots=snapshots,

@@ -51,13 +51,20 @@ def served(network, tmp_path_factory):  # noqa: F811  (the imported fixture)
     champions = Champions(**bundles, versions=result.versions)
     newest = network.panel["cutoff"].max()
     before = newest - pd.DateOffset(months=1)
-    old, population = score_batch(network.loaded.tables, champions, before, settings)
+    quarter = newest - pd.DateOffset(months=3)
+    # scored, not written: the newest scorecard's expected losses read it, and the
+    # service keeps two snapshots
+    scored = {quarter: score_batch(network.loaded.tables, champions, quarter,
+                                   settings).snapshot}
     start = str(history_start(network.loaded.tables))
-    write_snapshot(old, work, f"{before:%Y-%m-%d}", population, start,
-                   snapshot_support(network.loaded.tables, before, settings.support.window_days))
-    new, population = score_batch(network.loaded.tables, champions, newest, settings, old)
-    write_snapshot(new, work, f"{newest:%Y-%m-%d}", population, start,
-                   snapshot_support(network.loaded.tables, newest, settings.support.window_days))
+    for cutoff, previous in ((before, None), (newest, before)):
+        batch = score_batch(network.loaded.tables, champions, cutoff, settings,
+                            scored.get(previous), quarter_snapshots=scored)
+        write_snapshot(batch.snapshot, work, f"{cutoff:%Y-%m-%d}", batch.population, start,
+                       snapshot_support(network.loaded.tables, cutoff,
+                                        settings.support.window_days), batch.reps)
+        scored[cutoff] = batch.snapshot
+    new, old = scored[newest], scored[before]
     return settings, new, old
 
 

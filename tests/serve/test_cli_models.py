@@ -66,7 +66,8 @@ def test_score_writes_a_snapshot_and_exports_rows(project):
     folder = project / ".dealer-risk" / "snapshots"
     assert sorted(p.name for p in folder.iterdir()) == [
         "2024-07-01.calibration.json", "2024-07-01.json", "2024-07-01.parquet",
-        "2024-07-01.population.parquet", "2024-07-01.support.parquet"]
+        "2024-07-01.population.parquet", "2024-07-01.reps.parquet",
+        "2024-07-01.support.parquet"]
     check = json.loads((folder / "2024-07-01.calibration.json").read_text())
     assert set(check) == {"churn", "decline"}
     # the newest months whose 90-day window ended by the as-of date
@@ -82,6 +83,17 @@ def test_score_writes_a_snapshot_and_exports_rows(project):
     assert "as of 2024-05-01" in earlier.stdout
     bad = run(["score", "net", "--out", "scores.xlsx"], project)
     assert bad.returncode == 2 and "--out must end in .csv or .parquet" in bad.stderr
+    reps = pd.read_parquet(folder / "2024-07-01.reps.parquet")
+    assert reps.loc[reps["quarter"] == 0, "dealer_id"].tolist() == pd.read_parquet(
+        snapshots[0])["dealer_id"].tolist()
+    assert reps.loc[reps["quarter"] == 1, "expected"].isna().all()  # no 2024-04-01 yet
+    # scored oldest first, the newest scorecard reads the snapshot of its quarter's start
+    history = run(["score", "net", "--history", "4"], project)
+    assert history.returncode == 0, history.stderr
+    reps = pd.read_parquet(folder / "2024-07-01.reps.parquet")
+    quarter = reps[reps["quarter"] == 1]
+    assert len(quarter) and quarter["expected"].notna().all()
+    assert quarter["start"].eq("2024-04-01").all()
 
 
 def test_backtest_writes_the_table_and_the_model_card(project):

@@ -48,8 +48,9 @@ def test_the_spark_snapshot_is_the_embedded_one(network, served, spark):  # noqa
     embedded = load_data(network.data_dir, contract)
     on_spark = load_data(network.data_dir, contract, spark=spark)
     champions = load_champions(settings)
-    a, pop_a = score_batch(embedded.tables, champions, as_of, settings)
-    b, pop_b = score_batch(on_spark.tables, champions, as_of, settings, spark=spark)
+    a, pop_a, reps_a = score_batch(embedded.tables, champions, as_of, settings)
+    b, pop_b, reps_b = score_batch(on_spark.tables, champions, as_of, settings, spark=spark)
+    pd.testing.assert_frame_equal(reps_a, reps_b, check_exact=False, rtol=1e-9, atol=1e-9)
     pd.testing.assert_frame_equal(pop_a, pop_b, check_exact=False, rtol=1e-9, atol=1e-9)
     plain = [c for c in a.columns if c not in JSON_COLUMNS]
     pd.testing.assert_frame_equal(a[plain], b[plain], check_exact=False, rtol=1e-9,
