@@ -246,3 +246,79 @@ class SupportBoard(BaseModel):
     groups: list[SupportGroup]
     overdue_total: int
     overdue: list[OverdueRequest] = Field(description="Open past their deadline, oldest first")
+
+
+class RepLine(BaseModel):
+    sales_rep_id: str = Field(examples=["R0042"])
+    region: str = Field(description="Where most of the rep's dealers are")
+    dealers: int = Field(description="Active dealers the rep holds now (the dealers table)")
+    revenue_12m: float | None = Field(description="Their net orders over the 12 months "
+                                      "before the cutoff (CNY)")
+    revenue_last_year: float | None = Field(description="The same dealers' 12 months before "
+                                            "that (a dealer not trading then: 0)")
+    revenue_change: float | None = Field(description="revenue_12m / revenue_last_year - 1")
+    revenue_at_risk: float | None = Field(description="Sum of the dealers' revenue at risk")
+    expected_losses_next_90d: float | None = Field(description="Sum of their churn "
+                                                   "probabilities: dealers the models expect "
+                                                   "to lose in the next 90 days")
+    lost_90d: float | None = Field(description="Dealers lost in the quarter before the "
+                                   "cutoff (null: the data does not reach back)")
+    expected_lost_90d: float | None = Field(description="What the snapshot scored when that "
+                                            "quarter began expected (null: not kept)")
+    lost_365d: float | None = Field(description="Dealers lost in the four quarters before "
+                                    "the cutoff, each counted once")
+    expected_lost_365d: float | None = Field(description="The quarters' snapshots' "
+                                             "expectation (null unless all four were kept)")
+    visits_per_dealer_month: float | None = Field(description="Visits and calls to their "
+                                                  "dealers in the last 3 months, per dealer "
+                                                  "per month")
+    not_visited: float | None = Field(description="Dealers without a visit for "
+                                      "reps.not_visited_days")
+    complaints_3m: float | None = Field(description="Consumer complaints about their dealers "
+                                        "in the last 3 months")
+    support_due: float | None = Field(description="Their dealers' requests due in the support "
+                                      "window")
+    support_on_time: float | None
+    on_time_share: float | None
+    support_overdue: float | None = Field(description="Open past the deadline now")
+    part_visited: float | None = Field(description="Score part, 0..1: share of dealers visited")
+    part_on_time: float | None = Field(description="Score part: share of requests on time")
+    part_kept: float | None = Field(description="Score part: share of the year's dealers "
+                                    "not lost")
+    part_growth: float | None = Field(description="Score part: revenue change mapped from "
+                                      "-growth_span..+growth_span to 0..1")
+    part_safe: float | None = Field(description="Score part: share of revenue not at risk")
+    score: float | None = Field(description="Maintenance score 0..100: the parts' weighted "
+                                "mean (reps.weights), over the parts with data; null for a "
+                                "rep holding no dealer now")
+    rank_in_region: int | None = Field(description="1 = the region's best score")
+    reps_in_region: int | None
+    held_by_today: int = Field(description="Of the lost dealers, how many were attributed "
+                               "by today's dealers table (no snapshot or visit said who "
+                               "held them then)")
+
+
+class RepList(BaseModel):
+    meta: Meta
+    weights: dict[str, float] = Field(description="The maintenance score's weights")
+    total: int
+    items: list[RepLine]
+
+
+class LostDealer(BaseModel):
+    dealer_id: str
+    dealer_name: str
+    region: str
+    start: str = Field(description="The quarter it was lost in began on this day")
+    held_by: str = Field(description="How the rep was known: snapshot, visit or today")
+    expected: float | None = Field(description="The churn probability its snapshot gave "
+                                   "when the quarter began")
+
+
+class RepDetail(BaseModel):
+    meta: Meta
+    weights: dict[str, float]
+    rep: RepLine
+    dealers_total: int
+    dealers: list[RiskItem] = Field(description="The rep's dealers, by revenue at risk")
+    lost: list[LostDealer] = Field(description="Dealers lost in the last year, newest first")

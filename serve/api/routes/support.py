@@ -49,11 +49,11 @@ def support_document(state: ServingState, settings, *, by: str, rows: pd.DataFra
         "meta": meta(settings, snap.as_of, snap.versions, snap.model_status),
         "window_days": settings.support.window_days, "by": by,
         "totals": _totals(rows),
-        "groups": _records(board(rows, by).sort_values(
+        "groups": records(board(rows, by).sort_values(
             ["open_past_deadline", "on_time_share", "value"], ascending=[False, True, True],
             na_position="last", kind="stable")),
         "overdue_total": len(late),
-        "overdue": _records(late.head(overdue_limit)),
+        "overdue": records(late.head(overdue_limit)),
     }
 
 
@@ -67,7 +67,8 @@ def _totals(rows: pd.DataFrame) -> dict:
             "open_past_deadline": int(rows["overdue"].sum()) if len(rows) else 0}
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
+def records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as JSON-ready dicts: timestamps in ISO form, NaN as null, numpy as Python."""
     out = []
     for row in frame.to_dict("records"):
         doc = {}
