@@ -419,7 +419,7 @@ def install(app: FastAPI) -> None:
     app.state.login_throttle = LoginThrottle(free=api.login_free_attempts,
                                              max_wait=api.login_max_wait_seconds)
     app.add_middleware(SecurityHeaders)
-    from serve.dashboard import support_page  # noqa: F401  (adds its page to the router)
+    from serve.dashboard import reps_page, support_page  # noqa: F401  (add their pages)
     app.include_router(router)
     app.mount("/dashboard/static", StaticFiles(directory=HERE / "static"),
               name="dashboard-static")

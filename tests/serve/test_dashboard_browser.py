@@ -170,3 +170,35 @@ def test_the_support_board_opens_groups_and_switches_language(page, site, served
     assert "按区域" in page.locator("main").inner_text()
     assert "当前超时未答复" in page.locator("main").inner_text()
     page.screenshot(path=tmp_path / "support-zh.png", full_page=True)
+
+
+def test_the_reps_scorecard_filters_opens_a_rep_and_switches_language(page, site, served,
+                                                                     tmp_path):
+    page.click("header nav a[href='/dashboard/reps']")
+    page.wait_for_url(f"{site}/dashboard/reps")
+    rows = page.locator("#reps tbody tr")
+    everyone = rows.count()
+    assert everyone >= len(set(served[1]["sales_rep_id"]))  # every rep of the snapshot
+    region = sorted(set(served[1]["region"]))[0]
+    page.select_option("select[name=region]", region)
+    page.select_option("select[name=sort]", "revenue_at_risk")
+    page.click("#filters button[type=submit]")
+    page.wait_for_url("**sort=revenue_at_risk*")
+    assert 0 < rows.count() < everyone
+    page.screenshot(path=tmp_path / "reps.png", full_page=True)
+    rep = rows.first.get_attribute("data-rep")
+    rows.first.locator("a").click()
+    page.wait_for_url(f"{site}/dashboard/reps/{rep}*")
+    parts = page.locator("#rep-parts tbody tr")
+    assert parts.count() == 5
+    dealers = page.locator("#rep-dealers tbody tr")
+    assert dealers.count() == int((served[1]["sales_rep_id"] == rep).sum())
+    assert "Lost, last 90 days" in page.locator("#rep-figures").inner_text()
+    page.screenshot(path=tmp_path / "rep.png", full_page=True)
+    page.click("#lang-toggle")
+    page.wait_for_url("**lang=zh*")
+    text = page.locator("main").inner_text()
+    assert "维护得分" in text and "近90天流失" in text
+    page.screenshot(path=tmp_path / "rep-zh.png", full_page=True)
+    dealers.first.locator("a").click()  # on to the dealer's own page
+    page.wait_for_url(f"{site}/dashboard/dealers/*")
