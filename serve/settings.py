@@ -56,9 +56,11 @@ class ScoringSettings(BaseModel):
         "edge; never an `outside_training_range` flag.")
     chart_months: int = Field(default=24, ge=1, description="Months of orders kept per "
                               "dealer in the snapshot for the dashboard's chart.")
-    history_snapshots: int = Field(default=6, ge=1, description="`dealer-risk demo` scores "
+    history_snapshots: int = Field(default=13, ge=1, description="`dealer-risk demo` scores "
                                    "this many monthly snapshots, oldest first, so changes "
-                                   "and alerts have a past.")
+                                   "and alerts have a past, and the reps' scorecard has the "
+                                   "snapshots of the year's quarter starts to compare its "
+                                   "losses with.")
     calibration_months: int = Field(default=3, ge=1, description="`score` checks the "
                                     "champions' calibration on this many newest months whose "
                                     "labels are complete.")
