@@ -34,6 +34,7 @@ from features.reading import (
     RawTable,
     find_table_files,
     missing_table_message,
+    normalize_columns,
     read_table,
 )
 from features.settings import ContractSettings
@@ -128,8 +129,51 @@ def load_data(
     on Spark for the lines that need a row-level look, and the accepted lines are reduced
     there too (features.spark); everything else is the same code."""
     data_dir = Path(data_dir)
-    as_of = settings.as_of or today or date.today()
     files, ignored = find_table_files(data_dir)
+    missing = [name for name, table in TABLES.items() if table.required and name not in files]
+    if missing:  # every one of them at once: a user fixes the folder in one go
+        raise ContractError("\n".join(missing_table_message(data_dir, name, ignored)
+                                      for name in missing))
+    readers = {name: (lambda t=table, f=files[name]: read_table(t, f))
+               for name, table in TABLES.items() if name in files}
+    return check_tables(readers, settings, source=str(data_dir), ignored=ignored,
+                        as_of=settings.as_of or today or date.today(), spark=spark)
+
+
+def load_frames(frames: dict[str, pd.DataFrame], settings: ContractSettings, *,
+                as_of: date) -> LoadedData:
+    """Check tables given in memory (rows posted to the API, one frame per contract table,
+    named by the table) with the same rules as files, without writing them anywhere.
+    Cells hold values as posted: text, numbers, booleans or None; text is trimmed and
+    blank text is missing, as in a CSV file."""
+    readers = {name: (lambda t=TABLES[name], f=frame: frame_table(t, f))
+               for name, frame in frames.items()}
+    return check_tables(readers, settings, source="posted", ignored=[], as_of=as_of)
+
+
+def frame_table(table: Table, frame: pd.DataFrame) -> RawTable:
+    """A frame in memory as a table read: columns normalised and text trimmed as a CSV's."""
+    path = Path(table.name)
+    frame = frame.copy()
+    frame.columns = normalize_columns(path, list(frame.columns))
+    padded = {}
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype.kind != "O":
+            continue
+        text = column.astype("string")  # a number posted in a text field, as a CSV has it
+        stripped = text.str.strip()
+        changed = (text != stripped).to_numpy(dtype=bool, na_value=False)
+        if changed.any():
+            padded[name] = text[changed]
+        frame[name] = stripped
+    return RawTable(table=table, path=path, columns=list(frame.columns), frame=frame,
+                    padded=padded, file_format="json")
+
+
+def check_tables(readers: dict[str, Callable[[], RawTable]], settings: ContractSettings, *,
+                 source: str, ignored: list[str], as_of: date, spark=None) -> LoadedData:
+    """Check each contract table (read when its turn comes, dealers first) and report."""
     tables: dict[str, pd.DataFrame] = {}
     rejects: dict[str, pd.DataFrame] = {}
     reports: dict[str, TableReport] = {}
@@ -137,15 +181,11 @@ def load_data(
     dealer_ids: pd.Index | None = None
     opened: pd.Series | None = None
     rejected_dealers: dict[str, int] = {}
-    missing = [name for name, table in TABLES.items() if table.required and name not in files]
-    if missing:  # every one of them at once: a user fixes the folder in one go
-        raise ContractError("\n".join(missing_table_message(data_dir, name, ignored)
-                                      for name in missing))
     for name, table in TABLES.items():
-        if name not in files:
+        if name not in readers:
             absent.append(name)
             continue
-        raw = read_table(table, files[name])
+        raw = readers[name]()
         if name == "orders" and streamable(raw, settings, any_size=spark is not None):
             accepted, rejected, table_report = _check_streamed(
                 raw, as_of, settings, dealer_ids, rejected_dealers, opened, spark)
@@ -167,7 +207,7 @@ def load_data(
             rejected_dealers = _first_row_per_id(rejected)
         tables[name], rejects[name], reports[name] = accepted, rejected, table_report
     report = ValidationReport(
-        data_dir=str(data_dir),
+        data_dir=source,
         as_of=as_of.isoformat(),
         tables=reports,
         absent_tables=absent,

@@ -206,12 +206,15 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
                tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp, champions: Champions,
                settings: Settings, previous: pd.DataFrame | None,
                earlier: pd.DataFrame | None = None,
-               outputs: ModelOutputs | None = None) -> pd.DataFrame:
+               outputs: ModelOutputs | None = None,
+               peer_contributions: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """Score panel rows: the one path of batch scoring and POST /v1/score.
 
     `peers` are the active dealers the explanations' peer medians come from, `past` the
     same dealers' rows `past_months` earlier; `outputs` the champions' outputs on `rows`
-    when they were computed elsewhere (on Spark).
+    when they were computed elsewhere (on Spark); `peer_contributions` the risk models'
+    contributions on `peers`, row for row, when the caller has them (POST /v1/score keeps
+    the snapshot population's).
     """
     rows = rows.reset_index(drop=True)
     explain_settings = settings.models.explain
@@ -236,7 +239,8 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
                             notes=explain_settings.context_notes,
                             note_min=explain_settings.context_min_logodds,
                             context_index=at, contributions=contributions[m],
-                            population_contributions=contributions[m] if same else None)
+                            population_contributions=contributions[m] if same else
+                            (peer_contributions or {}).get(m))
                  if m in contributions else [Explanation([], [])] * len(rows)
                  for m in RISK_MODELS}
     out = pd.DataFrame({

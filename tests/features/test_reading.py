@@ -184,3 +184,38 @@ def test_nested_parquet_values_are_a_clear_error(folder, settings):
     message = error_of(data, settings)
     assert "orders.parquet: column 'net_amount' holds nested values (list<" in message
     assert message.endswith("double>); expected one number per row")
+
+
+def test_tables_in_memory_are_checked_as_the_same_rows_in_files(folder, settings):
+    """load_frames (POST /v1/score's rows) accepts, converts and rejects exactly what
+    load_data does with the same cells written to CSV files."""
+    import io
+
+    from features.validation import load_frames
+    messy_orders = ORDERS + (
+        "O3, D1 ,2024/03/05,cabinets,1,\"¥1,200\",1500,completed\n"  # padded id, forms
+        "O4,D1,2024-13-01,cabinets,1,100,100,completed\n"            # no such month
+        "O5,D9,2024-03-01,cabinets,1,100,100,completed\n"            # unknown dealer
+        "O6,D2,2024-03-02 00:00:00,hardware,,50,,cancelled\n"        # cancelled, blanks
+    )
+    tickets = ("ticket_id,dealer_id,opened_at,category,due_at,closed_at,escalated\n"
+               "T1,D1,2024-03-01 09:30:00,design,2024-03-03 09:30:00,,yes\n"
+               "T2,D2,2024-03-05,order,2024-03-01,2024-03-06,0\n")      # due before opened
+    files = load_data(folder({"orders.csv": messy_orders, "tickets.csv": tickets}), settings)
+
+    def cells(text: str) -> pd.DataFrame:  # what a CRM posts: text, or None when blank
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        return frame.astype(object).where(frame != "", None)
+
+    posted = load_frames({"dealers": cells(DEALERS), "orders": cells(messy_orders),
+                          "tickets": cells(tickets).assign(escalated=[True, False])},
+                         settings, as_of=settings.as_of)
+    for name in ("dealers", "orders", "tickets"):
+        pd.testing.assert_frame_equal(files.tables[name].reset_index(drop=True),
+                                      posted.tables[name].reset_index(drop=True))
+        pd.testing.assert_frame_equal(files.rejects[name][["row", "reason", "column"]],
+                                      posted.rejects[name][["row", "reason", "column"]])
+    assert set(posted.rejects["orders"]["reason"]) == {"unparseable_date", "unknown_dealer"}
+    assert posted.rejects["tickets"]["reason"].tolist() == ["due_before_opened"]
+    assert posted.report.tables["orders"].cancelled == 1
+    assert posted.report.tables["orders"].notices == files.report.tables["orders"].notices

@@ -8,10 +8,7 @@ history gets exactly its snapshot row.
 
 from __future__ import annotations
 
-import csv
-import tempfile
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -25,13 +22,13 @@ from features.contract import TABLES
 from features.panel import CutoffError, same_regions, with_peers_from
 from features.reading import ContractError
 from features.settings import ContractSettings
-from features.validation import load_data
+from features.validation import load_frames
 from serve.api.deps import AppSettings, JsonBody, Reader, State
 from serve.api.render import dealer_risk, meta, pick_lang, posted_alerts
 from serve.api.responses import JSON, json_response
 from serve.api.schemas import DealerRiskResponse
-from serve.api.state import ServingState
-from serve.scoring import panel_for_scoring, score_rows
+from serve.api.state import ServingState, Snapshot
+from serve.scoring import RISK_MODELS, model_outputs, panel_for_scoring, score_rows
 from serve.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["score"])
@@ -66,17 +63,17 @@ class ScoreRequest(BaseModel):
     visits: list[Row] | None = None
 
 
-def _write_tables(body: ScoreRequest, folder: Path, known: set[str]) -> None:
-    """The posted tables as CSV files, for the contract's own checks. A table the served
+def _frames(body: ScoreRequest, known: set[str]) -> dict[str, pd.DataFrame]:
+    """The posted tables as frames, for the contract's own checks. A table the served
     models know (the batch data had it) but the body leaves out means "none for this
-    dealer": it is written empty, so its features read zero, as in the batch."""
+    dealer": it is given empty, so its features read zero, as in the batch."""
     tables = {"dealers": [body.dealer], "orders": body.orders, "tickets": body.tickets,
               "complaints": body.complaints, "deliveries": body.deliveries,
               "visits": body.visits}
+    frames = {}
     for name, rows in tables.items():
         if not rows and name in known:
-            header = ",".join(TABLES[name].required_columns)
-            (folder / f"{name}.csv").write_text(header + "\n", encoding="utf-8")
+            frames[name] = pd.DataFrame(columns=list(TABLES[name].required_columns))
             continue
         if rows is None:
             continue
@@ -84,10 +81,8 @@ def _write_tables(body: ScoreRequest, folder: Path, known: set[str]) -> None:
             raise HTTPException(422, f"{name}: an empty list, and the served models do not "
                                      "use this table; leave it out")
         columns = list(dict.fromkeys(k for r in rows for k in r))
-        with (folder / f"{name}.csv").open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows({k: ("" if v is None else v) for k, v in r.items()} for r in rows)
+        frames[name] = pd.DataFrame.from_records(rows, columns=columns)
+    return frames
 
 
 POSTED_NAMES = {"dealers": "dealer", "orders": "orders", "tickets": "tickets",
@@ -95,25 +90,21 @@ POSTED_NAMES = {"dealers": "dealer", "orders": "orders", "tickets": "tickets",
 """Each contract table's field in the posted body."""
 
 
-def posted_words(message: str, folder: Path) -> str:
-    """A contract message in the words of the posted body: its field, never the temporary
-    file the checks read ("dealer: required field 'region' is missing")."""
-    message = message.replace(f"{folder}/", "").replace(str(folder), "the posted body")
+def posted_words(message: str) -> str:
+    """A contract message in the words of the posted body: its field, never the table's
+    file name ("dealer: required field 'region' is missing")."""
     for table, field in POSTED_NAMES.items():
-        message = message.replace(f"{table}.csv", field)
+        message = message.replace(f"{table}: ", f"{field}: ")
     return (message.replace("required column", "required field")
             .replace("the closest column in the file", "the closest field posted")
             .replace("columns found", "fields posted"))
 
 
-def _load(body: ScoreRequest, contract: ContractSettings, known: set[str]):
-    with tempfile.TemporaryDirectory(prefix="dealer-risk-score-") as tmp:
-        folder = Path(tmp)
-        _write_tables(body, folder, known)
-        try:
-            loaded = load_data(folder, contract)
-        except ContractError as exc:
-            raise HTTPException(422, posted_words(str(exc), folder)) from None
+def _load(body: ScoreRequest, contract: ContractSettings, known: set[str], as_of: date):
+    try:
+        loaded = load_frames(_frames(body, known), contract, as_of=as_of)
+    except ContractError as exc:
+        raise HTTPException(422, posted_words(str(exc))) from None
     problems = []
     for table, rejected in loaded.rejects.items():
         for r in rejected.head(5).to_dict("records"):
@@ -135,7 +126,7 @@ def score_posted(body: ScoreRequest, state: ServingState, settings: Settings) ->
         raise HTTPException(422, f"as_of {day}: no snapshot with its peer population; "
                                  f"available: {', '.join(sorted(state.snapshots))}")
     known = {BY_NAME[c].requires for c in snap.population.columns if c in BY_NAME}
-    loaded = _load(body, settings.contract, known)
+    loaded = _load(body, settings.contract, known, settings.contract.as_of or date.today())
     try:
         population, past = panel_for_scoring(loaded.tables, as_of, settings,
                                              covered_until=as_of,
@@ -153,6 +144,10 @@ def score_posted(body: ScoreRequest, state: ServingState, settings: Settings) ->
     population = same_regions(snap.population, mine)  # all its peer groups can hold
     peers = population[population["active"]
                        & (population["dealer_id"].astype(str) != dealer_id)]
+    outputs = model_outputs(mine, state.champions)
+    known_peers = population_contributions(state, snap)
+    peer_contributions = {m: np.vstack([c[peers.index.to_numpy()], outputs.contributions[m]])
+                          for m, c in known_peers.items() if m in outputs.contributions}
     peers = pd.concat([peers, mine[snap.population.columns]], ignore_index=True)
     earlier = [d for d in state.snapshots if d < day]
     previous = state.snapshots[max(earlier)].frame if earlier else None
@@ -160,8 +155,21 @@ def score_posted(body: ScoreRequest, state: ServingState, settings: Settings) ->
         f"{as_of - pd.DateOffset(months=settings.labels.forecast.horizon_months):%Y-%m-%d}")
     scored = score_rows(mine, peers=peers, past=past, tables=loaded.tables, cutoff=as_of,
                         champions=state.champions, settings=settings, previous=previous,
-                        earlier=then.frame if then is not None else None)
+                        earlier=then.frame if then is not None else None, outputs=outputs,
+                        peer_contributions=peer_contributions)
     return scored.iloc[0]
+
+
+def population_contributions(state: ServingState, snap: Snapshot) -> dict[str, np.ndarray]:
+    """The risk models' contributions on every row of the snapshot's population (by
+    position): the peers a posted dealer is explained against. Computed once per loaded
+    state (the models and the snapshot never change under it), not on every call."""
+    key = ("population_contributions", snap.as_of)
+    if key not in state.documents:
+        state.documents[key] = {m: getattr(state.champions, m).contributions(snap.population)
+                                for m in RISK_MODELS if getattr(state.champions, m)
+                                is not None}
+    return state.documents[key]
 
 
 def _past_among_peers(past: pd.DataFrame, population: pd.DataFrame | None,
