@@ -1,15 +1,19 @@
-"""The risk API under load, against `mlflow models serve` on the same champion model.
+"""The risk API under load: on-demand scoring (POST /v1/score) against the lookup.
 
     ./run demo --no-serve                      # once: sample data, champions, a snapshot
     python benchmarks/bench_api.py             # uses .dealer-risk/ (or --work DIR)
     python benchmarks/bench_api.py --connections 32 --duration 20 --workers 2
     python benchmarks/bench_api.py --batch-only    # only the batch scoring figure
+    python benchmarks/bench_api.py --peer      # also `mlflow models serve` (older target)
 
-Both servers run on loopback with the same number of uvicorn workers and are loaded with
-wrk (Debian's `wrk` package) at the same connections, one after the other:
-- our single-dealer lookup with factors, GET /v1/dealers/{id}/risk (ids rotate);
-- our POST /v1/score: one dealer's posted history scored with factors;
-- the peer: `mlflow models serve` on models:/dealer-risk-churn@champion, one dealer's
+First, in this process, POST /v1/score's own work (score_posted: the contract checks of
+the posted tables, the dealer's panel, peers, models, factors) on the median dealer's two
+years of history (order lines, tickets, complaints, deliveries, visits), median of 7
+calls after a warm-up. Then the service on loopback with uvicorn workers, loaded with wrk
+(Debian's `wrk` package) at the same connections, one after the other:
+- the single-dealer lookup with factors, GET /v1/dealers/{id}/risk (ids rotate);
+- POST /v1/score with that dealer's posted history;
+- with --peer: `mlflow models serve` on models:/dealer-risk-churn@champion, one dealer's
   feature row per request (probability only).
 Also, in this process: batch scoring with contributions and factors (serve.scoring) of
 the snapshot's active dealers, in dealers per second.
@@ -98,14 +102,20 @@ def lua_post(body: str, path_: str, folder: Path, name: str) -> Path:
     return path
 
 
-def dealer_history(data: Path, dealer: str, as_of: str) -> str:
+def dealer_history(data: Path, dealer: str, as_of: str, months: int = 24) -> str:
+    """The dealer's rows of every table dated in the `months` before as_of, as a body."""
+    from features.contract import TABLES
     from features.settings import ContractSettings
     from features.validation import load_data
 
     loaded = load_data(data, ContractSettings(stream_order_lines=10**12))  # every column
     body: dict = {"as_of": as_of}
+    start = pd.Timestamp(as_of) - pd.DateOffset(months=months)
     for name, table in loaded.tables.items():
         rows = table[table["dealer_id"].astype(str) == dealer].copy()
+        if name != "dealers":
+            when = rows[TABLES[name].event_date]
+            rows = rows[(when >= start) & (when < pd.Timestamp(as_of))]
         for col in rows.columns:
             if pd.api.types.is_datetime64_any_dtype(rows[col]):
                 rows[col] = rows[col].dt.strftime("%Y-%m-%d %H:%M:%S").str.removesuffix(
@@ -152,6 +162,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch-only", action="store_true", help="only the batch figure")
+    parser.add_argument("--peer", action="store_true", help="also mlflow models serve")
     args = parser.parse_args()
     if args.batch_only:
         work = args.work.resolve()
@@ -174,6 +185,12 @@ def main() -> None:
     env = {**os.environ, "DEALER_RISK_WORK_DIR": str(work),
            "DEALER_RISK_API__RELOAD_CHECK_SECONDS": "0",
            "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}"}
+    median = snapshot.sort_values("orders_amount_12m")["dealer_id"].iloc[len(snapshot) // 2]
+    body = dealer_history(data, median, as_of)
+    sizes = ", ".join(f"{k} {len(v)}" for k, v in json.loads(body).items()
+                      if isinstance(v, list))
+    print(f"in process, POST /v1/score's work on {median}'s history ({sizes}): "
+          f"median {in_process_post(work, body) * 1000:.0f} ms of 7 calls")
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -186,46 +203,69 @@ def main() -> None:
             rows["lookup: GET /v1/dealers/{id}/risk"] = wrk(
                 base, lua_get(list(snapshot["dealer_id"]), folder), args.connections,
                 args.duration)
-            median = snapshot.sort_values("orders_amount_12m")["dealer_id"].iloc[
-                len(snapshot) // 2]
-            body = dealer_history(data, median, as_of)
-            rows["POST /v1/score (median dealer's history)"] = wrk(
+            rows["POST /v1/score (median dealer's 2 years)"] = wrk(
                 base, lua_post(body, "/v1/score", folder, "score"), args.connections,
                 args.duration)
         finally:
             stop(ours)
-        population = pd.read_parquet(work / "snapshots" / f"{as_of}.population.parquet")
-        from models.tracking import configure, load_registered
-        from serve.settings import Settings
-        configure(Settings(work_dir=work).models.tracking, work)
-        bundle, _ = load_registered("dealer-risk-churn")
-        x = bundle.spec.matrix(population[population["dealer_id"] == median])
-        for name in bundle.spec.categories:
-            x[name] = x[name].astype(str)
-        peer_body = json.dumps({"dataframe_split": json.loads(x.to_json(orient="split",
-                                                                      index=False))})
-        port = free_port()
-        peer = start(["mlflow", "models", "serve", "-m", "models:/dealer-risk-churn@champion",
-                      "-p", str(port), "--env-manager", "local", "--workers",
-                      str(args.workers)], {**env, "PATH": f"{Path(sys.executable).parent}:"
-                                                         f"{os.environ['PATH']}"})
-        try:
-            wait(f"http://127.0.0.1:{port}/ping")
-            rows["peer: mlflow models serve /invocations (1 row)"] = wrk(
-                f"http://127.0.0.1:{port}", lua_post(peer_body, "/invocations", folder, "peer"),
-                args.connections, args.duration)
-        finally:
-            stop(peer)
+        if args.peer:
+            rows.update(peer_rows(work, as_of, median, env, folder, args))
     print("| endpoint | requests/s | p50 | p99 | non-2xx | timeouts (30 s) |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, r in rows.items():
         print(f"| {name} | {r['rps']:,.1f} | {r['p50']} | {r['p99']} | {r['non_2xx']} | "
               f"{r['timeouts']} |")
-    peer_rps = rows["peer: mlflow models serve /invocations (1 row)"]["rps"]
+    lookup = rows["lookup: GET /v1/dealers/{id}/risk"]["rps"]
     for name, r in rows.items():
-        if not name.startswith("peer"):
-            print(f"{name}: {r['rps'] / peer_rps:.1f}x the peer's throughput")
+        if not name.startswith("lookup"):
+            print(f"{name}: {r['rps'] / lookup:.4f}x the lookup's throughput")
     report_batch(work, data)
+
+
+def in_process_post(work: Path, body: str, calls: int = 7) -> float:
+    """Median seconds of score_posted (what POST /v1/score runs) after one warm-up call."""
+    from serve.api.routes.score import ScoreRequest, score_posted
+    from serve.api.state import load_state
+    from serve.settings import Settings
+
+    settings = Settings(work_dir=work)
+    state = load_state(settings)
+    request = ScoreRequest.model_validate_json(body)
+    score_posted(request, state, settings)
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        score_posted(request, state, settings)
+        times.append(time.perf_counter() - start)
+    return sorted(times)[calls // 2]
+
+
+def peer_rows(work: Path, as_of: str, median: str, env: dict, folder: Path, args) -> dict:
+    """`mlflow models serve` on the churn champion, one feature row per request."""
+    rows = {}
+    population = pd.read_parquet(work / "snapshots" / f"{as_of}.population.parquet")
+    from models.tracking import configure, load_registered
+    from serve.settings import Settings
+    configure(Settings(work_dir=work).models.tracking, work)
+    bundle, _ = load_registered("dealer-risk-churn")
+    x = bundle.spec.matrix(population[population["dealer_id"] == median])
+    for name in bundle.spec.categories:
+        x[name] = x[name].astype(str)
+    peer_body = json.dumps({"dataframe_split": json.loads(x.to_json(orient="split",
+                                                                  index=False))})
+    port = free_port()
+    peer = start(["mlflow", "models", "serve", "-m", "models:/dealer-risk-churn@champion",
+                  "-p", str(port), "--env-manager", "local", "--workers",
+                  str(args.workers)], {**env, "PATH": f"{Path(sys.executable).parent}:"
+                                                     f"{os.environ['PATH']}"})
+    try:
+        wait(f"http://127.0.0.1:{port}/ping")
+        rows["peer: mlflow models serve /invocations (1 row)"] = wrk(
+            f"http://127.0.0.1:{port}", lua_post(peer_body, "/invocations", folder, "peer"),
+            args.connections, args.duration)
+    finally:
+        stop(peer)
+    return rows
 
 
 def report_batch(work: Path, data: Path) -> None:
