@@ -8,14 +8,17 @@ history gets exactly its snapshot row.
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import weakref
 from datetime import date
 from typing import Annotated, Any, Literal
 
+import anyio
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Header, HTTPException, Query
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from features.catalog import ACROSS_DEALERS, BY_NAME
 from features.contract import TABLES
@@ -166,10 +169,28 @@ def population_contributions(state: ServingState, snap: Snapshot) -> dict[str, n
     state (the models and the snapshot never change under it), not on every call."""
     key = ("population_contributions", snap.as_of)
     if key not in state.documents:
-        state.documents[key] = {m: getattr(state.champions, m).contributions(snap.population)
-                                for m in RISK_MODELS if getattr(state.champions, m)
-                                is not None}
+        with _FILLING:  # the first calls of a burst wait for one computation, not each do it
+            if key not in state.documents:
+                state.documents[key] = {
+                    m: getattr(state.champions, m).contributions(snap.population)
+                    for m in RISK_MODELS if getattr(state.champions, m) is not None}
     return state.documents[key]
+
+
+_FILLING = threading.Lock()
+
+
+_LIMITERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _scoring_limiter() -> anyio.CapacityLimiter:
+    """One posted dealer scored at a time per worker process (per event loop): the work is
+    CPU-bound (pandas under the GIL, LightGBM's own threads), so calls run side by side
+    only slow each other down; the others wait their turn in order."""
+    loop = asyncio.get_running_loop()
+    if loop not in _LIMITERS:
+        _LIMITERS[loop] = anyio.CapacityLimiter(1)
+    return _LIMITERS[loop]
 
 
 def _past_among_peers(past: pd.DataFrame, population: pd.DataFrame | None,
@@ -194,7 +215,8 @@ async def score(body: ScoreRequest, state: State, settings: AppSettings, _: Read
                 lang: Annotated[Literal["en", "zh"] | None, Query()] = None,
                 accept_language: Annotated[str | None, Header()] = None):
     """Score a dealer from its posted history as of a date, with its factors."""
-    row = await run_in_threadpool(score_posted, body, state, settings)
+    row = await anyio.to_thread.run_sync(score_posted, body, state, settings,
+                                         limiter=_scoring_limiter())
     language = pick_lang(lang, accept_language)
     return json_response({"meta": meta(settings, f"{row['as_of']}", state.versions,
                                        state.champions.status()),
