@@ -116,6 +116,68 @@ class RepSettings(BaseModel):
         return weights
 
 
+class Scenario(BaseModel):
+    """A change a manager can make, as the features it moves together (resolving the
+    overdue requests changes both their count and their share). Each feature is raised to
+    at least, or lowered to at most, its value: a dealer already visited more often than
+    the scenario asks keeps its visits."""
+
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    title_en: str
+    title_zh: str
+    at_least: dict[str, float] = Field(default_factory=dict)
+    at_most: dict[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _moves_something(self) -> Scenario:
+        if not self.at_least and not self.at_most:
+            raise ValueError(f"scenario {self.name}: give at_least or at_most")
+        return self
+
+    def applied_to(self, current: dict[str, float]) -> dict[str, float]:
+        """The values after the scenario, from the dealer's current ones."""
+        out = {f: max(v, current[f]) if current.get(f) == current.get(f) and
+               current.get(f) is not None else v for f, v in self.at_least.items()}
+        out.update({f: min(v, current[f]) if current.get(f) == current.get(f) and
+                    current.get(f) is not None else v for f, v in self.at_most.items()})
+        return out
+
+
+class WhatIfSettings(BaseModel):
+    """What-if over actionable features (POST /v1/dealers/{id}/what-if)."""
+
+    scenarios: list[Scenario] = Field(default_factory=lambda: [
+        Scenario(name="resolve_overdue_requests", title_en="Answer the overdue requests",
+                 title_zh="答复所有超时请求",
+                 at_most={"service_overdue_open": 0, "service_overdue_share_3m": 0}),
+        Scenario(name="visit_twice_a_month", title_en="Visit twice a month",
+                 title_zh="每月拜访两次", at_least={"engagement_visits_3m": 6},
+                 at_most={"engagement_days_since_visit": 15}),
+        Scenario(name="deliver_on_time", title_en="Deliver on time", title_zh="按时交付",
+                 at_most={"logistics_late_share_3m": 0, "logistics_delay_days_3m": 0}),
+        Scenario(name="resolve_complaints", title_en="Resolve the open complaints",
+                 title_zh="解决未结投诉", at_most={"complaints_unresolved": 0}),
+    ], description="Named sets of feature changes, accepted as {\"scenario\": name}.")
+
+    @field_validator("scenarios")
+    @classmethod
+    def _actionable(cls, scenarios: list[Scenario]) -> list[Scenario]:
+        from features.catalog import BY_NAME
+        for scenario in scenarios:
+            wrong = [f for f in (*scenario.at_least, *scenario.at_most) if f not in BY_NAME
+                     or not BY_NAME[f].actionable]
+            if wrong:
+                raise ValueError(f"scenario {scenario.name}: {', '.join(wrong)} not an "
+                                 "actionable feature of the catalog")
+        names = [s.name for s in scenarios]
+        if len(set(names)) != len(names):
+            raise ValueError("scenario names must be unique")
+        return scenarios
+
+    def by_name(self) -> dict[str, Scenario]:
+        return {s.name: s for s in self.scenarios}
+
+
 class ApiSettings(BaseModel):
     """The risk API (dealer-risk serve)."""
 
@@ -178,6 +240,7 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     support: SupportSettings = Field(default_factory=SupportSettings)
     reps: RepSettings = Field(default_factory=RepSettings)
+    what_if: WhatIfSettings = Field(default_factory=WhatIfSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     playbook: PlaybookSettings = Field(default_factory=PlaybookSettings)
     api_keys: dict[str, Literal["reader", "admin"]] = Field(

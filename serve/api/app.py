@@ -22,7 +22,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from serve.api.responses import JSON
-from serve.api.routes import admin, alerts, dealers, ops, reps, risk, score, support
+from serve.api.routes import (
+    admin,
+    alerts,
+    dealers,
+    ops,
+    reps,
+    risk,
+    score,
+    support,
+    whatif,
+)
 from serve.api.state import StateHolder
 from serve.api.telemetry import RELOADS, observe
 from serve.dashboard.routes import error_page, is_page
@@ -184,7 +194,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   lifespan=lifespan, default_response_class=JSON,
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.holder = holder
-    for module in (ops, dealers, risk, alerts, support, reps, score, admin):
+    for module in (ops, dealers, risk, alerts, support, reps, whatif, score, admin):
         app.include_router(module.router)
     install_docs(app)
     install_dashboard(app)

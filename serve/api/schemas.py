@@ -322,3 +322,24 @@ class RepDetail(BaseModel):
     dealers_total: int
     dealers: list[RiskItem] = Field(description="The rep's dealers, by revenue at risk")
     lost: list[LostDealer] = Field(description="Dealers lost in the last year, newest first")
+
+
+class WhatIfSide(BaseModel):
+    churn_probability: float | None
+    decline_probability: float | None
+    forecast: dict[str, float | None] = Field(description="p10, p50, p90, expected: next "
+                                              "quarter's orders (CNY)")
+
+
+class WhatIfAnswer(BaseModel):
+    meta: Meta
+    dealer_id: str
+    scenario: dict[str, str] | None = Field(description="name and title, when one was asked")
+    changes: dict[str, dict[str, float | str | None]] = Field(
+        description="Per feature changed: its snapshot value (from) and the asked one (to)")
+    before: WhatIfSide = Field(description="The snapshot row's scores, as served")
+    after: WhatIfSide
+    change_points: dict[str, float | None] = Field(description="after - before, in "
+                                                   "percentage points")
+    factors_after: dict[str, list[Factor]]
+    note: str = Field(description="What a what-if answer means and does not")

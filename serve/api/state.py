@@ -13,11 +13,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from models.alerts import track
 from models.tracking import RegistryError, configure, registered_name
-from serve.scoring import Champions, load_champions
+from serve.scoring import RISK_MODELS, Champions, load_champions
 from serve.settings import Settings
 from serve.snapshots import (
     list_snapshots,
@@ -235,3 +236,20 @@ def describe(state: ServingState) -> dict:
             "champion_versions": state.versions,
             "snapshots": sorted(state.snapshots), "dealers": len(state.current.frame),
             "loaded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(state.loaded_at))}
+
+
+def population_contributions(state: ServingState, snap: Snapshot) -> dict[str, np.ndarray]:
+    """The risk models' contributions on every row of the snapshot's population (by
+    position): the peers a posted or changed dealer is explained against. Computed once per
+    loaded state (the models and the snapshot never change under it), not on every call."""
+    key = ("population_contributions", snap.as_of)
+    if key not in state.documents:
+        with _FILLING:  # the first calls of a burst wait for one computation, not each do it
+            if key not in state.documents:
+                state.documents[key] = {
+                    m: getattr(state.champions, m).contributions(snap.population)
+                    for m in RISK_MODELS if getattr(state.champions, m) is not None}
+    return state.documents[key]
+
+
+_FILLING = threading.Lock()

@@ -9,7 +9,6 @@ history gets exactly its snapshot row.
 from __future__ import annotations
 
 import asyncio
-import threading
 import weakref
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -30,8 +29,8 @@ from serve.api.deps import AppSettings, JsonBody, Reader, State
 from serve.api.render import dealer_risk, meta, pick_lang, posted_alerts
 from serve.api.responses import JSON, json_response
 from serve.api.schemas import DealerRiskResponse
-from serve.api.state import ServingState, Snapshot
-from serve.scoring import RISK_MODELS, model_outputs, panel_for_scoring, score_rows
+from serve.api.state import ServingState, population_contributions
+from serve.scoring import model_outputs, panel_for_scoring, score_rows
 from serve.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["score"])
@@ -163,21 +162,7 @@ def score_posted(body: ScoreRequest, state: ServingState, settings: Settings) ->
     return scored.iloc[0]
 
 
-def population_contributions(state: ServingState, snap: Snapshot) -> dict[str, np.ndarray]:
-    """The risk models' contributions on every row of the snapshot's population (by
-    position): the peers a posted dealer is explained against. Computed once per loaded
-    state (the models and the snapshot never change under it), not on every call."""
-    key = ("population_contributions", snap.as_of)
-    if key not in state.documents:
-        with _FILLING:  # the first calls of a burst wait for one computation, not each do it
-            if key not in state.documents:
-                state.documents[key] = {
-                    m: getattr(state.champions, m).contributions(snap.population)
-                    for m in RISK_MODELS if getattr(state.champions, m) is not None}
-    return state.documents[key]
 
-
-_FILLING = threading.Lock()
 
 
 _LIMITERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
