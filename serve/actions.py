@@ -136,4 +136,6 @@ def _answer(chosen: dict[str, dict], action: Action, reason: dict, lang: str) ->
     entry = chosen.setdefault(action.id, {
         "id": action.id, "title": action.title_zh if lang == "zh" else action.title_en,
         "steps": action.steps_zh if lang == "zh" else action.steps_en, "answers": []})
-    entry["answers"].append(reason)
+    said = {a.get("sentence") for a in entry["answers"] if a.get("sentence")}
+    if reason.get("sentence") is None or reason["sentence"] not in said:  # churn and decline
+        entry["answers"].append(reason)  # often give the same reason: say it once

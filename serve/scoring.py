@@ -24,6 +24,7 @@ from models.bands import band
 from models.baselines import TREND_CLIP
 from models.bundle import ClassifierBundle, ForecastBundle
 from models.explain import Context, Explanation, explain
+from serve.levers import batch_levers
 from serve.reps import quarter_starts, rep_rows
 from serve.settings import Settings
 
@@ -275,6 +276,9 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
                            for m in RISK_MODELS}) for i in range(len(rows))],
         "flags": [_json(f) for f in _flags(tables, rows, cutoff, champions, settings,
                                            contributions)],
+        "levers": [_json(x) for x in batch_levers(
+            rows, churn_p, [[f.to_dict() for f in e.factors] for e in explained["churn"]],
+            champions.churn, settings)],
         "model_versions": json.dumps(champions.versions, sort_keys=True),
         "model_status": json.dumps(champions.status(), sort_keys=True, ensure_ascii=False),
     })

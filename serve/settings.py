@@ -178,6 +178,18 @@ class WhatIfSettings(BaseModel):
         return {s.name: s for s in self.scenarios}
 
 
+class LeverSettings(BaseModel):
+    """Levers computed in the batch for the dealers at risk (serve/levers.py)."""
+
+    min_probability: float = Field(default=0.25, ge=0, le=1, description="Dealers at or "
+                                   "above this churn probability get their levers in the "
+                                   "snapshot (the default is the high band's lower bound).")
+    top: int = Field(default=3, ge=1, description="Levers kept per dealer, the largest drop "
+                     "in churn risk first.")
+    min_points: float = Field(default=0.5, ge=0, description="A lever must lower the churn "
+                              "risk by at least this many percentage points.")
+
+
 class ApiSettings(BaseModel):
     """The risk API (dealer-risk serve)."""
 
@@ -241,6 +253,7 @@ class Settings(BaseSettings):
     support: SupportSettings = Field(default_factory=SupportSettings)
     reps: RepSettings = Field(default_factory=RepSettings)
     what_if: WhatIfSettings = Field(default_factory=WhatIfSettings)
+    levers: LeverSettings = Field(default_factory=LeverSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     playbook: PlaybookSettings = Field(default_factory=PlaybookSettings)
     api_keys: dict[str, Literal["reader", "admin"]] = Field(

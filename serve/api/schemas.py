@@ -343,3 +343,26 @@ class WhatIfAnswer(BaseModel):
                                                    "percentage points")
     factors_after: dict[str, list[Factor]]
     note: str = Field(description="What a what-if answer means and does not")
+
+
+class Lever(BaseModel):
+    kind: str = Field(description="scenario, own_past (its level 12 months earlier) or peers "
+                      "(its peer group's median)")
+    name: str = Field(description="The scenario's name or the feature's")
+    changes: dict[str, float] = Field(description="Feature -> value the lever sets")
+    churn_before: float
+    churn_after: float
+    points: float = Field(description="Churn risk removed, in percentage points")
+    sentence: str = Field(examples=["If days since the last rep visit or call were at its "
+                                    "peers' median (9.5 days), its churn risk would fall "
+                                    "from 93% to 29%"])
+
+
+class LeverList(BaseModel):
+    meta: Meta
+    dealer_id: str
+    churn_probability: float | None
+    computed: bool = Field(description="False for a dealer below levers.min_probability: "
+                           "no levers were computed for it")
+    levers: list[Lever] = Field(description="The largest drop in churn risk first")
+    note: str

@@ -239,6 +239,19 @@ TEXT: dict[str, tuple[str, str]] = {
                       "{as_of}.", "截至{as_of}的一年内，没有编号为“{rep}”且名下有经销商或流失过"
                       "经销商的业务员。"),
     "no_rep_match": ("No rep matches these filters.", "没有符合条件的业务员。"),
+    "levers": ("What would lower this risk", "如何降低该风险"),
+    "lever_moved": ("Moves the lever", "对应的调整"),
+    "levers_none": ("None of the levers lowers this dealer's churn risk by half a point or "
+                    "more.", "没有任何调整能将该经销商的流失风险降低0.5个百分点以上。"),
+    "levers_not_computed": ("Levers are worked out for dealers at {p} churn risk or more.",
+                            "仅为流失风险不低于{p}的经销商计算可调整项。"),
+    "levers_note": ("What the models associate with lower risk for dealers like this one, "
+                    "not a promise that the change will lower it: they learned from dealers "
+                    "who differed, not from dealers who changed one thing. Ask the dealer "
+                    "before acting on it.",
+                    "这是模型在类似经销商身上观察到的与较低风险相关的因素，并不保证做出改变后风险"
+                    "就会下降：模型是从彼此不同的经销商身上学到的，而不是从只改变了一件事的"
+                    "经销商身上学到的。行动前请先与经销商沟通。"),
     "hours_fmt": ("{n} h", "{n}小时"),
     "days_fmt": ("{n} d", "{n}天"),
     "ticket_order": ("order", "订单"),

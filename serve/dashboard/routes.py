@@ -132,6 +132,23 @@ def _page(request: Request, template: str, lang: str, status: int = 200, **conte
     return response
 
 
+def _levers(row: dict, lang: str) -> list[dict]:
+    """The snapshot's levers for the dealer, in the reader's words, with the feature groups
+    each moves (to name it beside the actions that answer those groups)."""
+    out = []
+    for lever in json.loads(row.get("levers") or "[]"):
+        out.append({"sentence": lever["sentence_zh" if lang == "zh" else "sentence_en"],
+                    "points": lever["points"], "kind": lever["kind"], "name": lever["name"],
+                    "groups": {BY_NAME[f].group for f in lever["changes"] if f in BY_NAME}})
+    return out
+
+
+def _lever_moved(action: dict, levers: list[dict]) -> dict | None:
+    """The strongest lever moving a feature group the action answers, if any."""
+    groups = {answer.get("group") for answer in action["answers"]}
+    return next((lever for lever in levers if lever["groups"] & groups), None)
+
+
 def _secure(request: Request) -> bool:
     settings: Settings = request.app.state.holder.settings
     return settings.api.behind_tls or request.url.scheme == "https"
@@ -224,8 +241,13 @@ def dealer_page(request: Request, dealer_id: str, lang: Annotated[str | None, Qu
                for d, s in sorted(state.snapshots.items()) if dealer_id in s.position]
     months = json.loads(row["orders_by_month"]) if row.get("orders_by_month") else {}
     labels = settings.labels
+    levers = _levers(row, lang)
     return _page(
-        request, "dealer.html", lang, d=doc,
+        request, "dealer.html", lang, d=doc, levers=levers,
+        action_levers=[_lever_moved(a, levers) for a in doc["actions"]],
+        levers_computed=_known(row["churn_probability"])
+        and row["churn_probability"] >= settings.levers.min_probability,
+        levers_from=f"{settings.levers.min_probability:.0%}",
         stays_quarter=float(quarter_if_stays(doc["forecast"]["expected"] if _known(
             doc["forecast"]["expected"]) else math.nan, doc["churn"]["probability"] if _known(
             doc["churn"]["probability"]) else math.nan)),

@@ -98,3 +98,55 @@ def test_an_unknown_dealer_is_404_and_a_key_is_needed(client):
     response = ask(client, "NO-SUCH-DEALER", {})
     assert response.status_code == 404 and "NO-SUCH-DEALER" in response.json()["detail"]
     assert client.post("/v1/dealers/X/what-if", json={}).status_code == 401
+
+
+# --- levers: computed in the batch, read by the API and the dashboard ---
+
+def test_levers_are_ranked_and_agree_with_what_if(client, served):
+    settings, new, _ = served
+    at_risk = new[new["churn_probability"] >= settings.levers.min_probability]
+    with_levers = [d for d, x in zip(at_risk["dealer_id"], at_risk["levers"], strict=True)
+                   if json.loads(x)]
+    assert with_levers, "the served snapshot has dealers at risk with levers"
+    for dealer in with_levers[:5]:
+        doc = client.get(f"/v1/dealers/{dealer}/levers", headers=READER).json()
+        assert doc["computed"] and 0 < len(doc["levers"]) <= settings.levers.top
+        points = [x["points"] for x in doc["levers"]]
+        assert points == sorted(points, reverse=True)
+        assert min(points) >= settings.levers.min_points
+        for lever in doc["levers"]:
+            assert lever["churn_before"] == new.set_index("dealer_id").loc[
+                dealer, "churn_probability"]
+            same = ask(client, dealer, {"changes": lever["changes"]}).json()
+            assert same["after"]["churn_probability"] == pytest.approx(lever["churn_after"],
+                                                                       abs=1e-9)
+            assert lever["points"] == pytest.approx(
+                (lever["churn_before"] - lever["churn_after"]) * 100)
+            assert lever["sentence"].endswith(f"{lever['churn_after']:.0%}")
+
+
+def test_levers_only_for_dealers_at_risk(client, served):
+    settings, new, _ = served
+    calm = new[new["churn_probability"] < settings.levers.min_probability]["dealer_id"]
+    doc = client.get(f"/v1/dealers/{calm.iloc[0]}/levers?lang=zh", headers=READER).json()
+    assert doc["computed"] is False and doc["levers"] == []
+    assert "what-if" in doc["note"]
+    assert client.get("/v1/dealers/NO-SUCH/levers", headers=READER).status_code == 404
+
+
+def test_the_dealer_page_shows_its_levers_and_the_actions_name_them(client, served):
+    from tests.serve.conftest import sign_in
+    settings, new, _ = served
+    row = next(r for r in new.itertuples() if json.loads(r.levers))
+    client.cookies.clear()
+    sign_in(client, READER["X-API-Key"], "/dashboard", follow_redirects=False)
+    english = client.get(f"/dashboard/dealers/{row.dealer_id}?lang=en").text
+    first = json.loads(row.levers)[0]
+    assert "What would lower this risk" in english and first["sentence_en"] in english
+    assert "not a promise that the change will lower it" in english
+    chinese = client.get(f"/dashboard/dealers/{row.dealer_id}?lang=zh").text
+    assert "如何降低该风险" in chinese and first["sentence_zh"] in chinese
+    calm = new[new["churn_probability"] < settings.levers.min_probability].iloc[0]
+    page = client.get(f"/dashboard/dealers/{calm.dealer_id}?lang=en").text
+    assert "Levers are worked out for dealers at 25% churn risk or more." in page
+    client.cookies.clear()

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from serve.api.deps import AppSettings, JsonBody, Reader, State
 from serve.api.render import factors, meta, pick_lang
 from serve.api.responses import JSON, json_response
-from serve.api.schemas import WhatIfAnswer
+from serve.api.schemas import LeverList, WhatIfAnswer
 from serve.api.state import ServingState, population_contributions
 from serve.settings import Settings
 from serve.whatif import WhatIfError, rescore, resolve_changes
@@ -78,6 +78,50 @@ def what_if_document(state: ServingState, settings: Settings, dealer_id: str,
         "factors_after": factors(json.dumps(after.factors, default=_plain), lang),
         "note": HONESTY,
     }
+
+
+def levers_document(state: ServingState, settings: Settings, dealer_id: str,
+                     lang: str) -> dict:
+    snap = state.current
+    at = snap.position.get(dealer_id)
+    if at is None:
+        raise HTTPException(404, f"dealer {dealer_id} is not in the snapshot of {snap.as_of}")
+    row = snap.records[at]
+    if "levers" not in row:
+        raise HTTPException(404, "this snapshot was scored before levers existed: score again")
+    levers = json.loads(row["levers"])
+    probability = _plain(row["churn_probability"])
+    at_risk = probability is not None and probability >= settings.levers.min_probability
+    return {
+        "meta": meta(settings, snap.as_of, snap.versions, snap.model_status),
+        "dealer_id": dealer_id, "churn_probability": probability,
+        "computed": at_risk,
+        "levers": [{"kind": x["kind"], "name": x["name"], "changes": x["changes"],
+                    "churn_before": x["churn_before"], "churn_after": x["churn_after"],
+                    "points": x["points"],
+                    "sentence": x["sentence_zh"] if lang == "zh" else x["sentence_en"]}
+                   for x in levers],
+        "note": HONESTY if at_risk else (
+            f"Levers are computed in the batch for dealers at or above "
+            f"{settings.levers.min_probability:.0%} churn risk (levers.min_probability); "
+            "ask POST /v1/dealers/{dealer_id}/what-if for any other change. " + HONESTY),
+    }
+
+
+@router.get("/dealers/{dealer_id}/levers", response_model=LeverList, response_class=JSON,
+            responses={404: {"description": "Not in the snapshot"}})
+def get_levers(
+    state: State, settings: AppSettings, _: Reader,
+    dealer_id: Annotated[str, Path(max_length=200)],
+    lang: Annotated[Literal["en", "zh"] | None, Query()] = None,
+    accept_language: Annotated[str | None, Header()] = None,
+):
+    """The changes the models associate with the largest drop in this dealer's churn
+    risk: the settings' scenarios, and each actionable feature raising its risk moved to
+    its own level 12 months earlier or its peers' median; computed in the batch for the
+    dealers at risk, the largest drop first."""
+    return json_response(levers_document(state, settings, dealer_id,
+                                         pick_lang(lang, accept_language)))
 
 
 def _plain(value):
