@@ -94,7 +94,9 @@ def _float(value) -> float | None:
 def _with_sentences(lever: dict) -> dict:
     """The lever in both languages: "If its overdue requests were answered as its peers'
     are, its churn risk would fall from 42% to 27%"."""
-    a, b = f"{lever['churn_before']:.0%}", f"{lever['churn_after']:.0%}"
+    a, b = (f"{lever[k]:.0%}" for k in ("churn_before", "churn_after"))
+    if a == b:  # a drop of a point or less: one decimal, never "from 30% to 30%"
+        a, b = (f"{lever[k]:.1%}" for k in ("churn_before", "churn_after"))
     if lever["kind"] == "scenario":
         en = f"{lever['title_en']}: its churn risk would fall from {a} to {b}"
         zh = f"{lever['title_zh']}：流失风险将从{a}降至{b}"

@@ -47,17 +47,27 @@ def _lost_text(lost: float | None, expected: float | None, lang: str) -> str:
     return translate("lost_vs_expected", lang, n=f"{lost:,.0f}", e=f"{expected:.1f}")
 
 
+def _ready(request: Request, lang: str | None):
+    """(language, state, the page to show instead when nothing is loaded yet or the
+    snapshot has no scorecard)."""
+    lang = language(request, lang)
+    state = _state(request)
+    if state is None:
+        return lang, None, _not_ready(request, lang)
+    if state.current.reps is None:
+        return lang, state, _page(request, "reps.html", lang, rows_missing=True,
+                                  **_common(request, lang))
+    return lang, state, None
+
+
 @router.get("/reps", response_class=HTMLResponse, dependencies=[Depends(signed_in)])
 def reps_page(request: Request, lang: Annotated[str | None, Query()] = None,
               sort: Annotated[str, Query(max_length=30)] = "score"):
     """Every rep's scorecard line, the weakest maintenance first."""
-    lang = language(request, lang)
-    state = _state(request)
-    if state is None:
-        return _not_ready(request, lang)
+    lang, state, early = _ready(request, lang)
+    if early is not None:
+        return early
     settings = request.app.state.holder.settings
-    if state.current.reps is None:
-        return _page(request, "reps.html", lang, rows_missing=True, **_common(request, lang))
     if sort not in SORTS:
         return error_page(request, 422, [("sort", sort)])
     card = rep_card(state, settings)
@@ -75,13 +85,10 @@ def reps_page(request: Request, lang: Annotated[str | None, Query()] = None,
 def rep_page(request: Request, rep_id: str, lang: Annotated[str | None, Query()] = None):
     """One rep: the score with its parts, the figures, their dealers by revenue at risk, and
     the dealers they lost in the year."""
-    lang = language(request, lang)
-    state = _state(request)
-    if state is None:
-        return _not_ready(request, lang)
+    lang, state, early = _ready(request, lang)
+    if early is not None:
+        return early
     settings = request.app.state.holder.settings
-    if state.current.reps is None:
-        return _page(request, "reps.html", lang, rows_missing=True, **_common(request, lang))
     try:
         doc = rep_document(state, settings, rep_id, lang, limit=200)
     except HTTPException:

@@ -70,6 +70,17 @@ def served(network, tmp_path_factory):  # noqa: F811  (the imported fixture)
 
 
 
+@pytest.fixture(scope="module")
+def client(served):
+    """The real app on the served snapshot, through Starlette's test client."""
+    from fastapi.testclient import TestClient
+
+    from serve.api.app import create_app
+    settings, _, _ = served
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -177,16 +177,6 @@ def test_nothing_dated_after_the_cutoff_moves_the_rows(network):  # noqa: F811
 
 # --- through the real app, on the served snapshot (trained models, real MLflow) ---
 
-@pytest.fixture(scope="module")
-def client(served):
-    from fastapi.testclient import TestClient
-
-    from serve.api.app import create_app
-    settings, _, _ = served
-    with TestClient(create_app(settings)) as c:
-        yield c
-
-
 def test_the_reps_endpoint_sorts_filters_and_exports(client, served):
     from tests.serve.conftest import READER
     settings, new, _ = served

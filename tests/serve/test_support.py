@@ -80,16 +80,6 @@ def test_an_empty_window_gives_an_empty_board():
 
 # --- through the real app, on the served snapshot (trained models, real MLflow) ---
 
-@pytest.fixture(scope="module")
-def client(served):
-    from fastapi.testclient import TestClient
-
-    from serve.api.app import create_app
-    settings, _, _ = served
-    with TestClient(create_app(settings)) as c:
-        yield c
-
-
 def test_the_support_endpoint_groups_filters_and_lists_the_late(client, served, network):
     from serve.support import snapshot_support
     from tests.serve.conftest import READER
