@@ -50,6 +50,30 @@ def lever_cause(lever: dict) -> str | None:
     return max(set(causes), key=causes.count) if causes else None
 
 
+def true_causes(months: pd.DataFrame, cutoff: pd.Timestamp) -> pd.Series:
+    """Dealer -> the cause whose footprint is strongest in the month before the cutoff, if
+    it is at least ACTIVE; None otherwise. `months`: the truth's dealer_months."""
+    before = months[pd.to_datetime(months["month"]) == cutoff - pd.DateOffset(months=1)]
+    ramps = before[[f"ramp_{c}" for c in CAUSES]].to_numpy()
+    return pd.Series(np.where(ramps.max(axis=1) >= ACTIVE,
+                              np.array(CAUSES, dtype=object)[ramps.argmax(axis=1)], None),
+                     index=before["dealer_id"].to_numpy())
+
+
+def hit_rates(records: pd.DataFrame) -> dict:
+    """Over the dealers with levers and a true active cause: how often the top lever names
+    it, one of the levers does, and always naming the commonest cause would."""
+    caused = records[records["true_cause"].notna()]
+    if caused.empty:
+        return {"dealers": 0, "hit": np.nan, "any": np.nan, "naive": np.nan,
+                "visit_top": np.nan}
+    return {"dealers": len(caused),
+            "hit": float((caused["top_cause"] == caused["true_cause"]).mean()),
+            "any": float(caused["any_cause"].mean()),
+            "naive": float(caused["true_cause"].value_counts(normalize=True).iloc[0]),
+            "visit_top": float((caused["top_cause"] == "neglect").mean())}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path(".dealer-risk"))
@@ -80,12 +104,7 @@ def main() -> None:
     rows = []
     for cutoff in cutoffs:
         snapshot = score_batch(loaded.tables, champions, cutoff, settings).snapshot
-        before = months[months["month"] == cutoff - pd.DateOffset(months=1)].set_index(
-            "dealer_id")
-        ramps = before[[f"ramp_{c}" for c in CAUSES]].to_numpy()
-        strongest = pd.Series(np.where(ramps.max(axis=1) >= ACTIVE,
-                                       np.array(CAUSES)[ramps.argmax(axis=1)], None),
-                              index=before.index)
+        strongest = true_causes(months, cutoff)
         oracle = months.set_index(["dealer_id", "month"])["oracle_churn"]
         for row in snapshot.itertuples():
             levers = json.loads(row.levers)

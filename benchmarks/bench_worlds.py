@@ -50,11 +50,15 @@ from features.simulator.worlds import WORLDS
 from features.validation import load_data
 from models.backtest import run_backtest
 from models.card import with_section
-from models.explain import CONTEXT_GROUPS, grouped_contributions, reason_groups
+from models.explain import CONTEXT_GROUPS, Context, explain, grouped_contributions, reason_groups
 from models.fidelity import fidelity_table, rows_for_churners
 from models.metrics import expected_calibration_error
 from models.pipeline import explanation_fidelity
+from serve.levers import batch_levers
 from serve.settings import Settings
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_levers import hit_rates, lever_cause, true_causes  # noqa: E402
 
 SHOCK_GROUPS = {"price_war": "price", "logistics_disruption": "logistics",
                 "channel_slump": "orders"}
@@ -71,7 +75,10 @@ the oracle's; mean probability within 15% of the observed rate at every origin; 
 group among a dealer's top-3 reasons at most twice as often in the shocked region (channel)
 as elsewhere; the true cause among the top-3 risk-raising reasons for at least 75% of
 churners with a cause. "naive" is the ranking shipped before (raw contributions against the
-average dealer, any direction, fixed attributes included)."""
+average dealer, any direction, fixed attributes included). The levers table asks of each
+world what bench_levers.py asks of the demo: does an at-risk dealer's top lever name the
+cause the simulator put on it, against always naming the commonest cause (no target: a
+lever is association, not cause; model card "Levers")."""
 
 
 def world_data(name: str, root: Path, dealers: int, months: int, fresh: bool) -> Path:
@@ -241,8 +248,48 @@ def judge_world(name: str, folder: Path, settings: Settings, origins: int) -> di
         out["naive_first_fixed"] = float(np.mean([t[0] in CONTEXT_GROUPS
                                                   for t in naive_first]))
     out["first_reason_fixed"] = first_reason_fixed
+    out["levers"] = lever_hits(panel, bt, folder, settings)
     out["seconds"] = time.perf_counter() - t0
     return out
+
+
+def lever_hits(panel: pd.DataFrame, bt, folder: Path, settings: Settings,
+               origins: int = 3) -> dict:
+    """Levers as `dealer-risk score` computes them, from each of the newest `origins`
+    backtest models (out of time): how often an at-risk dealer's top lever names the
+    cause whose footprint the simulator put on it (bench_levers.py, on every world)."""
+    ramps = [f"ramp_{c}" for c in ("service", "quality", "logistics", "price", "competitor",
+                                   "neglect")]
+    months = pd.read_parquet(folder / TRUTH_DIR / "dealer_months.parquet",
+                             columns=["dealer_id", "month", *ramps])
+    explain_settings = settings.models.explain
+    records = []
+    for origin in bt.origins[-origins:]:
+        bundle = bt.bundles[origin]["churn"]
+        rows = panel[(panel["cutoff"] == origin) & panel["active"]].reset_index(drop=True)
+        past = panel[panel["cutoff"] == origin - pd.DateOffset(
+            months=explain_settings.past_months)].reset_index(drop=True)
+        contributions = bundle.contributions(rows)
+        churn_p = bundle.calibrator(contributions.sum(axis=1))
+        context = Context(rows, past, min_peer_group=settings.panel.min_peer_group,
+                          months=explain_settings.past_months,
+                          peer_keys=explain_settings.peer_keys)
+        explained = explain(bundle, rows, context=context, top=explain_settings.top_factors,
+                            top_lowering=explain_settings.top_lowering,
+                            notes=explain_settings.context_notes,
+                            note_min=explain_settings.context_min_logodds,
+                            contributions=contributions,
+                            population_contributions=contributions)
+        levers = batch_levers(rows, churn_p, [[f.to_dict() for f in e.factors]
+                                              for e in explained], bundle, settings)
+        causes = true_causes(months, origin)
+        for dealer, found in zip(rows["dealer_id"], levers, strict=True):
+            if found:
+                records.append({"true_cause": causes.get(dealer),
+                                "top_cause": lever_cause(found[0]),
+                                "any_cause": causes.get(dealer) in {lever_cause(x)
+                                                                    for x in found}})
+    return hit_rates(pd.DataFrame(records, columns=["true_cause", "top_cause", "any_cause"]))
 
 
 def verdicts(r: dict) -> list[str]:
@@ -283,9 +330,16 @@ def markdown(results: list[dict], command: str) -> str:
             f"{verdict} |")
     per_origin = "\n".join(f"- {r['world']}: mean probability / oracle / observed rate: "
                            + ", ".join(r["per_origin"]) for r in results)
+    levers = ("Levers (the newest 3 origins' models, dealers at risk with a true active "
+              "cause):\n\n| world | dealers | top lever names the cause | one of the 3 does | "
+              "always the commonest cause | top lever is \"visit more\" |\n"
+              "|---|---:|---:|---:|---:|---:|\n" + "\n".join(
+                  f"| {r['world']} | {r['levers']['dealers']} | {r['levers']['hit']:.2f} | "
+                  f"{r['levers']['any']:.2f} | {r['levers']['naive']:.2f} | "
+                  f"{r['levers']['visit_top']:.2f} |" for r in results if "levers" in r))
     return (f"`{command}` ({platform.node()}, {date.today()}, "
             f"{sum(r['seconds'] for r in results):.0f} s)\n\n" + head + "\n".join(lines)
-            + "\n\n" + per_origin + "\n")
+            + "\n\n" + per_origin + "\n\n" + levers + "\n")
 
 
 def main() -> int:
