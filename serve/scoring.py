@@ -208,14 +208,16 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
                settings: Settings, previous: pd.DataFrame | None,
                earlier: pd.DataFrame | None = None,
                outputs: ModelOutputs | None = None,
-               peer_contributions: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+               peer_contributions: dict[str, np.ndarray] | None = None,
+               levers: bool = True) -> pd.DataFrame:
     """Score panel rows: the one path of batch scoring and POST /v1/score.
 
     `peers` are the active dealers the explanations' peer medians come from, `past` the
     same dealers' rows `past_months` earlier; `outputs` the champions' outputs on `rows`
     when they were computed elsewhere (on Spark); `peer_contributions` the risk models'
     contributions on `peers`, row for row, when the caller has them (POST /v1/score keeps
-    the snapshot population's).
+    the snapshot population's); `levers`: work out the dealers' levers (the batch stores
+    them; POST /v1/score's answer has none, so it skips the model calls).
     """
     rows = rows.reset_index(drop=True)
     explain_settings = settings.models.explain
@@ -278,7 +280,7 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
                                            contributions)],
         "levers": [_json(x) for x in batch_levers(
             rows, churn_p, [[f.to_dict() for f in e.factors] for e in explained["churn"]],
-            champions.churn, settings)],
+            champions.churn, settings)] if levers else "[]",
         "model_versions": json.dumps(champions.versions, sort_keys=True),
         "model_status": json.dumps(champions.status(), sort_keys=True, ensure_ascii=False),
     })

@@ -136,10 +136,12 @@ class Scenario(BaseModel):
 
     def applied_to(self, current: dict[str, float]) -> dict[str, float]:
         """The values after the scenario, from the dealer's current ones."""
-        out = {f: max(v, current[f]) if current.get(f) == current.get(f) and
-               current.get(f) is not None else v for f, v in self.at_least.items()}
-        out.update({f: min(v, current[f]) if current.get(f) == current.get(f) and
-                    current.get(f) is not None else v for f, v in self.at_most.items()})
+        def known(f: str) -> bool:  # a missing or NaN value is simply set
+            return current.get(f) is not None and current[f] == current[f]
+
+        out = {f: max(v, current[f]) if known(f) else v for f, v in self.at_least.items()}
+        out.update({f: min(v, current[f]) if known(f) else v
+                    for f, v in self.at_most.items()})
         return out
 
 

@@ -99,11 +99,11 @@ def rescore(population: pd.DataFrame, past: pd.DataFrame | None, dealer_id: str,
     outputs = model_outputs(both, champions)
     active = np.flatnonzero(population["active"].to_numpy(dtype=bool))
     me = int(np.flatnonzero(active == at[0])[0])
+    explain_settings = settings.models.explain
+    peers = population.iloc[active].reset_index(drop=True)
     results = []
     for k, frame in ((0, row), (1, changed)):
-        peers = population.iloc[active].reset_index(drop=True)
-        peers.iloc[me] = frame.iloc[0]
-        explain_settings = settings.models.explain
+        peers.iloc[me] = frame.iloc[0]  # the snapshot's peers, this dealer as it stands
         context = Context(peers, past, min_peer_group=settings.panel.min_peer_group,
                           months=explain_settings.past_months,
                           peer_keys=explain_settings.peer_keys)

@@ -158,7 +158,7 @@ def score_posted(body: ScoreRequest, state: ServingState, settings: Settings) ->
     scored = score_rows(mine, peers=peers, past=past, tables=loaded.tables, cutoff=as_of,
                         champions=state.champions, settings=settings, previous=previous,
                         earlier=then.frame if then is not None else None, outputs=outputs,
-                        peer_contributions=peer_contributions)
+                        peer_contributions=peer_contributions, levers=False)
     return scored.iloc[0]
 
 
