@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from features.contract import TABLES
+from features.events import EventRows, reduce_events
 from features.orderlines import ORDER_KEY_BASE as _KEY_BASE
 from features.orderlines import OrderLines, aggregate_orders
 
-QUALITY_COMPLAINTS = ("quality", "installation")
+EVENT_TABLES = ("tickets", "complaints", "deliveries", "visits")
 ORDER_KEY_BASE = np.int64(_KEY_BASE)
 
 
@@ -100,14 +102,6 @@ class Monthly:
                                freq="M").to_timestamp()
 
 
-def month_index(dates: pd.Series, first: pd.Period) -> np.ndarray:
-    """Months since `first` (NaT -> a large sentinel so intervals stay open)."""
-    values = dates.to_numpy(dtype="datetime64[M]")
-    out = values.astype("int64") - np.int64(first.ordinal)
-    out[np.isnat(values)] = np.iinfo(np.int32).max
-    return out
-
-
 def build_monthly(tables: dict[str, pd.DataFrame], last_cutoff: pd.Timestamp,
                   first_month: pd.Period | None = None) -> Monthly:
     """Aggregate every event table per dealer and month, up to the month before last_cutoff.
@@ -127,14 +121,9 @@ def build_monthly(tables: dict[str, pd.DataFrame], last_cutoff: pd.Timestamp,
                 tables=frozenset(name for name, t in tables.items() if t is not None),
                 opened_on=dealers["opened_on"].reset_index(drop=True))
     _orders(m, orders)
-    if tables.get("tickets") is not None:
-        _tickets(m, tables["tickets"])
-    if tables.get("complaints") is not None:
-        _complaints(m, tables["complaints"])
-    if tables.get("deliveries") is not None:
-        _deliveries(m, tables["deliveries"])
-    if tables.get("visits") is not None:
-        _visits(m, tables["visits"])
+    for name in EVENT_TABLES:
+        if tables.get(name) is not None:
+            _events(m, name, tables[name])
     return m
 
 
@@ -152,37 +141,6 @@ def order_dates(tables: dict[str, pd.DataFrame | OrderLines]) -> tuple[pd.Timest
     return orders["order_date"].min(), orders["order_date"].max()
 
 
-def dealer_codes(m: Monthly, dealer_id: pd.Series) -> np.ndarray:
-    """Each row's dealer as its position in m.dealer_ids (-1 if unknown)."""
-    return m.dealer_ids.get_indexer(dealer_id).astype(np.int64)
-
-
-class _Binner:
-    """Sums values into [dealer, month] cells for events inside the aggregated range."""
-
-    def __init__(self, m: Monthly, codes: np.ndarray, dates: pd.Series) -> None:
-        self.m = m
-        month = month_index(dates, m.first_month)
-        self.keep = (codes >= 0) & (month >= 0) & (month < m.n_months)
-        self.key = codes[self.keep] * m.n_months + month[self.keep]
-        self.codes, self.month = codes, month
-
-    def sum(self, weights: np.ndarray | pd.Series | None = None) -> np.ndarray:
-        size = len(self.m.dealer_ids) * self.m.n_months
-        w = None if weights is None else np.asarray(weights, dtype="float64")[self.keep]
-        if w is not None:
-            w = np.nan_to_num(w)
-        return np.bincount(self.key, weights=w, minlength=size).reshape(
-            len(self.m.dealer_ids), self.m.n_months)
-
-    def last_day(self, dates: pd.Series, mask: np.ndarray) -> np.ndarray:
-        """[dealer, cutoff]: the latest event day strictly before each cutoff."""
-        day = dates.to_numpy(dtype="datetime64[D]").astype("int64").astype("float64")
-        sel = self.keep & mask
-        return latest_before_cutoff(self.codes[sel] * self.m.n_months + self.month[sel],
-                                    day[sel], len(self.m.dealer_ids), self.m.n_months)
-
-
 def latest_before_cutoff(cell: np.ndarray, values: np.ndarray, n: int, months: int,
                          none: float = np.nan) -> np.ndarray:
     """[dealer, cutoff]: the largest value in any dealer-month cell before each cutoff
@@ -195,23 +153,13 @@ def latest_before_cutoff(cell: np.ndarray, values: np.ndarray, n: int, months: i
     return out
 
 
-def _running(m: Monthly, codes: np.ndarray, start: pd.Series, end: pd.Series,
-             mask: np.ndarray | None = None) -> np.ndarray:
-    """[dealer, cutoff]: how many items started before the cutoff and had not ended before it
-    (start month < c <= end month; a missing end is still running)."""
-    n, months = len(m.dealer_ids), m.n_months
-    s = month_index(start, m.first_month) + 1
-    e = np.minimum(month_index(end, m.first_month), months) + 1
-    keep = (codes >= 0) & (s <= months) & (e > s)
-    if mask is not None:
-        keep &= mask
-    s = np.maximum(s[keep], 0)
-    e = np.maximum(e[keep], 0)
-    codes = codes[keep]
-    width = months + 2
-    diff = np.bincount(codes * width + s, minlength=n * width).astype(float)
-    diff -= np.bincount(codes * width + e, minlength=n * width)
-    return np.cumsum(diff.reshape(n, width), axis=1)[:, : months + 1]
+def _before_cutoff(monthly_max: np.ndarray) -> np.ndarray:
+    """[dealer, cutoff]: the largest of a [dealer, month] maximum (-inf: none) over the
+    months before each cutoff; NaN where there is none yet."""
+    best = np.maximum.accumulate(monthly_max, axis=1)
+    out = np.full((best.shape[0], best.shape[1] + 1), np.nan)
+    out[:, 1:] = np.where(np.isinf(best), np.nan, best)
+    return out
 
 
 def _orders(m: Monthly, orders: OrderLines) -> None:
@@ -220,69 +168,21 @@ def _orders(m: Monthly, orders: OrderLines) -> None:
     m.sums.update(agg.sums)
     m.sums["active_month"] = (m.sums["gross"] > 0).astype(float)
     # the last order day before each cutoff, and every (dealer, day) with an order for labels
-    best = np.maximum.accumulate(agg.last_day, axis=1)
-    last = np.full((len(m.dealer_ids), m.n_months + 1), np.nan)
-    last[:, 1:] = np.where(np.isinf(best), np.nan, best)
-    m.last_day["order"] = last
+    m.last_day["order"] = _before_cutoff(agg.last_day)
     m.order_keys = agg.dealer_days
     m.category_pairs = agg.category_pairs
 
 
-def _tickets(m: Monthly, t: pd.DataFrame) -> None:
-    codes = dealer_codes(m, t["dealer_id"])
-    opened = _Binner(m, codes, t["opened_at"])
-    m.sums["tickets"] = opened.sum()
-    m.sums["escalated"] = opened.sum(t["escalated"].fillna(False).to_numpy(dtype=float))
-    late = (t["closed_at"].isna() | (t["closed_at"] > t["due_at"])).to_numpy()
-    due = _Binner(m, codes, t["due_at"])
-    m.sums["tickets_due"] = due.sum()
-    m.sums["tickets_overdue"] = due.sum(late.astype(float))
-    closed = _Binner(m, codes, t["closed_at"])
-    hours = (t["closed_at"] - t["opened_at"]).dt.total_seconds().to_numpy() / 3600
-    m.sums["tickets_closed"] = closed.sum(np.isfinite(hours).astype(float))
-    m.sums["resolution_hours"] = closed.sum(hours)
-    m.running["tickets_open"] = _running(m, codes, t["opened_at"], t["closed_at"])
-    m.running["tickets_overdue_open"] = _running(m, codes, t["due_at"], t["closed_at"],
-                                                 mask=late)
-
-
-def _complaints(m: Monthly, c: pd.DataFrame) -> None:
-    codes = dealer_codes(m, c["dealer_id"])
-    bins = _Binner(m, codes, c["received_on"])
-    m.sums["complaints"] = bins.sum()
-    m.sums["complaints_severe"] = bins.sum((c["severity"] == 3).to_numpy(dtype=float,
-                                                                         na_value=0))
-    m.sums["complaints_quality"] = bins.sum(c["category"].isin(QUALITY_COMPLAINTS).to_numpy(
-        dtype=float))
-    m.running["complaints_open"] = _running(m, codes, c["received_on"], c["resolved_on"])
-
-
-def _deliveries(m: Monthly, d: pd.DataFrame) -> None:
-    codes = dealer_codes(m, d["dealer_id"])
-    promised = _Binner(m, codes, d["promised_on"])
-    late = (d["delivered_on"].isna() | (d["delivered_on"] > d["promised_on"])).to_numpy()
-    m.sums["deliveries_due"] = promised.sum()
-    m.sums["deliveries_late"] = promised.sum(late.astype(float))
-    delivered = _Binner(m, codes, d["delivered_on"])
-    delay = (d["delivered_on"] - d["promised_on"]).dt.days.to_numpy(dtype=float, na_value=np.nan)
-    m.sums["delivered"] = delivered.sum(np.isfinite(delay).astype(float))
-    m.sums["delay_days"] = delivered.sum(np.clip(delay, 0, None))
-    m.sums["damaged"] = delivered.sum(d["damaged"].fillna(False).to_numpy(dtype=float))
-
-
-def _visits(m: Monthly, v: pd.DataFrame) -> None:
-    bins = _Binner(m, dealer_codes(m, v["dealer_id"]), v["visited_on"])
-    m.sums["visits"] = bins.sum()
-    m.last_day["visit"] = bins.last_day(v["visited_on"], np.ones(len(v), dtype=bool))
-    # rep changes: a visit by another rep than the dealer's previous visit
+def _events(m: Monthly, name: str, rows: EventRows | pd.DataFrame) -> None:
+    """An event table's measures (features.events: the SQL both engines run)."""
+    cells = reduce_events(EventRows.of(TABLES[name], rows), m.dealer_ids, m.first_month,
+                          m.n_months)
+    m.sums.update(cells.sums)
+    m.running.update(cells.running)
     n, months = len(m.dealer_ids), m.n_months
-    frame = pd.DataFrame({"dealer": bins.codes, "month": bins.month, "day": v["visited_on"],
-                          "rep": v["sales_rep_id"]})[bins.keep & v["sales_rep_id"].notna()
-                                                     .to_numpy()]
-    frame = frame.sort_values(["dealer", "day"], kind="stable")
-    changed = (frame["rep"] != frame.groupby("dealer")["rep"].shift()) & frame.duplicated(
-        "dealer")
-    hits = frame[changed.to_numpy()]
-    month = hits["month"].to_numpy()
-    m.rep_change_month = latest_before_cutoff(hits["dealer"].to_numpy() * months + month,
-                                              month.astype(float), n, months, none=-1.0)
+    if "visit_last_day" in cells.monthly_max:
+        m.last_day["visit"] = _before_cutoff(cells.monthly_max["visit_last_day"])
+    if cells.rep_changes is not None:
+        dealer, month = cells.rep_changes[:, 0], cells.rep_changes[:, 1]
+        m.rep_change_month = latest_before_cutoff(dealer * months + month,
+                                                  month.astype(float), n, months, none=-1.0)

@@ -50,23 +50,29 @@ class ParquetLines:
     rows: int
     """How many lines are left in the file (accepted)."""
     stamp: tuple[int, int]
+    types: dict[str, str] = field(default_factory=lambda: dict(LINE_COLUMNS))
+    """What a query reads of a row, with its SQL type (an event table has its own)."""
 
     @staticmethod
     def stamp_of(path: Path) -> tuple[int, int]:
         stat = Path(path).stat()
         return stat.st_mtime_ns, stat.st_size
 
-    def select(self, d: Dialect = DUCKDB, table: str | None = None) -> str:
+    def select(self, d: Dialect = DUCKDB, table: str | None = None,
+               position: bool = False) -> str:
         """SQL: the file's lines but the suspects (in the view `suspect_rows`), typed;
-        `table` names the file's view where the engine has one (Spark)."""
+        `table` names the file's view where the engine has one (Spark); `position` adds
+        each row's place in the file as `row__` (the tie-break of file order)."""
         if self.stamp_of(self.path) != self.stamp:
             raise ContractError(f"{self.path}: the file changed while it was being read; "
                                 "run again")
         cols = []
-        for name, sql_type in LINE_COLUMNS.items():
+        for name, sql_type in self.types.items():
             source = self.columns.get(name)
             value = "NULL" if source is None else "p." + d.quote(source)
             cols.append(f"CAST({value} AS {d.types[sql_type]}) AS {name}")
+        if position:
+            cols.append("CAST(p.file_row_number AS BIGINT) AS row__")
         return (f"SELECT {', '.join(cols)} FROM {table or scan(self.path)} p "
                 "ANTI JOIN suspect_rows s ON p.file_row_number = s.row")
 

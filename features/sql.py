@@ -39,6 +39,13 @@ class Dialect:
             return f"unix_date({column})"
         return f"(epoch_ms({column}) // 86400000)"
 
+    def micros(self, column: str) -> str:
+        """Microseconds since 1970 of a TIMESTAMP: differences are elapsed time (on Spark
+        in the session's time zone, which has no daylight saving in China)."""
+        if self.name == "spark":
+            return f"unix_micros({column})"
+        return f"epoch_us({column})"
+
     def finite(self, column: str) -> str:
         if self.name == "spark":
             return f"(NOT isnan({column}) AND abs({column}) != double('Infinity'))"
@@ -59,10 +66,12 @@ class Dialect:
 
 
 DUCKDB = Dialect(name="duckdb", types={"STRING": "VARCHAR", "DATE": "DATE",
-                                        "DOUBLE": "DOUBLE", "TIMESTAMP": "TIMESTAMP"},
+                                        "DOUBLE": "DOUBLE", "TIMESTAMP": "TIMESTAMP",
+                                        "BIGINT": "BIGINT", "BOOLEAN": "BOOLEAN"},
                  exact_sum="fsum", hash_function="hash")
 SPARK = Dialect(name="spark", types={"STRING": "STRING", "DATE": "DATE", "DOUBLE": "DOUBLE",
-                                      "TIMESTAMP": "TIMESTAMP"},
+                                      "TIMESTAMP": "TIMESTAMP", "BIGINT": "BIGINT",
+                                      "BOOLEAN": "BOOLEAN"},
                 exact_sum="sum", hash_function="xxhash64")
 DIALECTS = {"duckdb": DUCKDB, "spark": SPARK}
 
@@ -131,12 +140,22 @@ class SparkRunner(Runner):
 
     def __init__(self, spark) -> None:
         self.spark = spark
+        self.cached: list = []
 
     def define(self, name: str, sql: str) -> None:
         self.spark.sql(sql).createOrReplaceTempView(name)
 
     def materialize(self, name: str, sql: str) -> None:
-        self.spark.sql(sql).cache().createOrReplaceTempView(name)
+        frame = self.spark.sql(sql).cache()
+        self.cached.append(frame)
+        frame.createOrReplaceTempView(name)
+
+    def __exit__(self, *exc) -> None:
+        """Cached results are let go with the block (spilled to the executors' disks
+        while it runs, never kept for the session's life)."""
+        for frame in self.cached:
+            frame.unpersist()
+        self.cached.clear()
 
     def fetch(self, sql: str) -> dict:
         frame = self.frame(sql)
