@@ -76,10 +76,24 @@ class EventRows:
         runner.define("events", " UNION ALL ".join(parts))
         return runner
 
+    def date_range(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """First and last day of the table's event date (NaT, NaT without rows)."""
+        column = self.table.event_date
+        if self.parquet is None:
+            dates = self.frame[column].dropna()
+            return (dates.min(), dates.max()) if len(dates) else (pd.NaT, pd.NaT)
+        with self.query() as q:
+            got = q.fetch(f"SELECT min({column}) AS low, max({column}) AS high FROM events")
+        low, high = got["low"][0], got["high"][0]
+        return (pd.Timestamp(low) if low is not None else pd.NaT,
+                pd.Timestamp(high) if high is not None else pd.NaT)
+
     def to_frame(self, where: str | None = None) -> pd.DataFrame:
-        """The rows (all, or those meeting the SQL condition `where`) as one pandas frame
-        with the contract's columns: for what is small after the filter."""
-        if self.parquet is None and where is None:
+        """The rows as one pandas frame with the contract's columns: for what is small.
+        `where` (SQL) is a prefilter pushed into the file: every row meeting it is
+        returned, and rows that do not may be (a checked frame comes back whole), so the
+        caller still applies its own rule."""
+        if self.parquet is None:
             return self.frame
         with self.query() as q:
             out = q.frame("SELECT * FROM events" + (f" WHERE {where}" if where else "")
@@ -93,6 +107,22 @@ class EventRows:
 def moment(day: pd.Timestamp) -> str:
     """SQL: a timestamp literal both engines read the same way."""
     return f"TIMESTAMP '{pd.Timestamp(day):%Y-%m-%d %H:%M:%S}'"
+
+
+def window_counts(rows: EventRows, windows: dict[str, tuple[pd.Timestamp, pd.Timestamp]]
+                  ) -> pd.DataFrame:
+    """Per dealer (the index), how many rows the event date puts in each [start, end)
+    window (a column per window); dealers with none in any window are left out."""
+    when = rows.table.event_date
+    counts = ", ".join(
+        f"count(*) FILTER (WHERE {when} >= {moment(a)} AND {when} < {moment(b)}) AS {name}"
+        for name, (a, b) in windows.items())
+    low, high = min(a for a, _ in windows.values()), max(b for _, b in windows.values())
+    with rows.query() as q:
+        got = q.frame(f"SELECT dealer_id, {counts} FROM events WHERE dealer_id IS NOT NULL "
+                      f"AND {when} >= {moment(low)} AND {when} < {moment(high)} "
+                      "GROUP BY dealer_id")
+    return got.set_index(got["dealer_id"].astype(str))[list(windows)].astype(np.int64)
 
 
 @dataclass(frozen=True)

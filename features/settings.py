@@ -67,6 +67,13 @@ class ContractSettings(BaseModel):
         "finds the lines that could fail a check, only those are checked row by row, the "
         "rest are read from the file when aggregated. Results do not depend on it.",
     )
+    stream_event_rows: int = Field(
+        default=1_000_000,
+        ge=0,
+        description="The same for a Parquet file of tickets, complaints, deliveries or "
+        "visits: above this many rows only the rows that could fail a check are loaded. "
+        "Results do not depend on it.",
+    )
     sql_memory_mb: int = Field(
         default=2048,
         ge=256,

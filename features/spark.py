@@ -1,7 +1,7 @@
 """Apache Spark as the engine of the heavy passes, for networks one machine cannot hold.
 
 Only what is large runs on Spark: finding the order lines that need a row-level look
-(features.large_orders, the same SQL as DuckDB's) and reducing the lines to dealer x
+(features.suspects, the same SQL as DuckDB's) and reducing the lines to dealer x
 month aggregates (features.orderlines). What is small after that (the suspect lines'
 checks, the dealer x month arrays, the catalog's features, labels, peers) runs on the
 driver with the code every engine shares, so there is one definition of each.

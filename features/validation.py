@@ -26,8 +26,8 @@ from features.contract import (
     Table,
 )
 from features.duck import parquet_key_candidates, parquet_row_hashes
+from features.events import EventRows
 from features.io import write_csv_atomically
-from features.large_orders import SuspectSplit, streamable
 from features.orderlines import OrderLines, orders_per_dealer
 from features.reading import (
     ContractError,
@@ -38,6 +38,7 @@ from features.reading import (
     read_table,
 )
 from features.settings import ContractSettings
+from features.suspects import SuspectSplit, streamable
 
 REJECT_COLUMNS = ["row", "reason", "column", "value", "detail"]
 REJECT_REASONS = frozenset({
@@ -114,8 +115,9 @@ class ValidationReport:
 class LoadedData:
     """Accepted rows per table (typed), rejected rows per table, and the report."""
 
-    tables: dict[str, pd.DataFrame | OrderLines]
-    """"orders" is an OrderLines when a large Parquet file was left on disk."""
+    tables: dict[str, pd.DataFrame | OrderLines | EventRows]
+    """"orders" is an OrderLines, an event table an EventRows, when a large Parquet file
+    was left on disk (or the engine is Spark); frames otherwise."""
     rejects: dict[str, pd.DataFrame]
     report: ValidationReport
 
@@ -186,15 +188,18 @@ def check_tables(readers: dict[str, Callable[[], RawTable]], settings: ContractS
             absent.append(name)
             continue
         raw = readers[name]()
-        if name == "orders" and streamable(raw, settings, any_size=spark is not None):
+        if streamable(raw, settings, any_size=spark is not None):
             accepted, rejected, table_report = _check_streamed(
                 raw, as_of, settings, dealer_ids, rejected_dealers, opened, spark)
         else:
             checker = _TableCheck(raw, as_of, settings, dealer_ids, rejected_dealers, opened)
             accepted, rejected, table_report = checker.run()
-            if name == "orders" and spark is not None:
+            if spark is not None and name == "orders":
                 accepted = OrderLines(frame=accepted, memory_mb=settings.sql_memory_mb,
                                       spark=spark)
+            elif spark is not None and name != "dealers":  # reduced on Spark all the same
+                accepted = EventRows(table=table, frame=accepted,
+                                     memory_mb=settings.sql_memory_mb, spark=spark)
         if table.required and table_report.rows_read == 0:
             raise ContractError(f"{raw.path}: required table '{name}' has no rows")
         if table.required and table_report.accepted == 0:
@@ -237,9 +242,9 @@ def _no_usable_rows(path: Path | str, name: str, report: TableReport) -> str:
 def _check_streamed(raw: RawTable, as_of: date, settings: ContractSettings,
                     dealer_ids: pd.Index, rejected_dealers: dict[str, int],
                     opened: pd.Series | None = None, spark=None
-                    ) -> tuple[OrderLines, pd.DataFrame, TableReport]:
-    """A large Parquet orders file: only the suspect lines are checked here (see
-    features.large_orders); the others are counted as accepted and stay in the file."""
+                    ) -> tuple[OrderLines | EventRows, pd.DataFrame, TableReport]:
+    """A large Parquet file (or any, on Spark): only the suspect rows are checked here
+    (see features.suspects); the others are counted as accepted and stay in the file."""
     _TableCheck(raw, as_of, settings, dealer_ids, rejected_dealers)._require_columns(
         raw.columns)
     suspects, clean, cancelled = SuspectSplit(raw, as_of, settings, dealer_ids, opened,
@@ -247,8 +252,12 @@ def _check_streamed(raw: RawTable, as_of: date, settings: ContractSettings,
     checked = replace(raw, frame=suspects, num_rows=None)
     accepted, rejected, report = _TableCheck(checked, as_of, settings, dealer_ids,
                                              rejected_dealers, opened).run()
-    lines = OrderLines(frame=accepted, parquet=clean, memory_mb=settings.sql_memory_mb,
-                       spark=spark)
+    if raw.table.name == "orders":
+        lines = OrderLines(frame=accepted, parquet=clean, memory_mb=settings.sql_memory_mb,
+                           spark=spark)
+    else:
+        lines = EventRows(table=raw.table, frame=accepted, parquet=clean,
+                          memory_mb=settings.sql_memory_mb, spark=spark)
     low, high = lines.date_range()
     report.rows_read += clean.rows
     report.accepted += clean.rows
@@ -343,6 +352,8 @@ class _TableCheck:
         accepted = concat_frames(accepted_parts)
         rejected = pd.concat([*rejected_parts, malformed], ignore_index=True)
         rejected = rejected.sort_values("row", kind="stable").reset_index(drop=True)
+        for column in ("column", "value", "detail"):  # missing is <NA>, however concatenated
+            rejected[column] = rejected[column].astype("string").astype(object)
 
         dates = accepted[table.event_date].dropna()
         report = TableReport(
@@ -733,6 +744,8 @@ class _FirstPass:
         each one's first use: one factorization (a hash pass over the strings), then
         integer work."""
         code, uniques = pd.factorize(coerce(raw, Kind.ID, many_values=True)[0])
+        if not len(uniques):  # every key missing (rejected as such): none used again
+            return
         first = np.full(len(uniques), -1, dtype=np.int64)
         known = code >= 0
         first[code[known][::-1]] = np.flatnonzero(known)[::-1]

@@ -28,6 +28,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from features.contract import VISITS
+from features.events import EventRows, moment
 from serve.settings import MAINTENANCE_PARTS, RepSettings
 
 QUARTER_MONTHS = 3
@@ -144,7 +146,8 @@ def _lost(active: np.ndarray, after: pd.DataFrame, info: pd.DataFrame, start: pd
 
 
 def _held_by(ids: np.ndarray, start: pd.Timestamp, snapshot: pd.DataFrame | None,
-             visits: pd.DataFrame | None, info: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+             visits: pd.DataFrame | EventRows | None, info: pd.DataFrame
+             ) -> tuple[np.ndarray, np.ndarray]:
     """(rep, source) of each dealer when `start` began: the snapshot of that day, else the
     last visit before it, else today's dealers table."""
     rep = pd.Series(pd.NA, index=ids, dtype="string")
@@ -154,18 +157,29 @@ def _held_by(ids: np.ndarray, start: pd.Timestamp, snapshot: pd.DataFrame | None
             "dealer_id")["sales_rep_id"].astype("string")
         known = then.reindex(ids)
         rep, how = rep.fillna(known), how.mask(known.notna(), "snapshot")
-    if visits is not None and "sales_rep_id" in visits:
-        before = visits[(visits["visited_on"] < start) & visits["sales_rep_id"].notna()]
-        last = before.sort_values("visited_on", kind="stable").drop_duplicates(
-            "dealer_id", keep="last")
-        by_visit = last.assign(dealer_id=last["dealer_id"].astype(str)).set_index(
-            "dealer_id")["sales_rep_id"].astype("string").reindex(ids)
+    if visits is not None:
+        by_visit = _last_visit_rep(EventRows.of(VISITS, visits), start).reindex(ids)
         fill = rep.isna() & by_visit.notna()
         rep, how = rep.fillna(by_visit), how.mask(fill, "visit")
     today = info["sales_rep_id"].astype("string").reindex(ids) if "sales_rep_id" in info \
         else pd.Series(pd.NA, index=ids, dtype="string")
     rep = rep.fillna(today).fillna(UNKNOWN)
     return rep.to_numpy(dtype=object), how.to_numpy(dtype=object)
+
+
+def _last_visit_rep(visits: EventRows, start: pd.Timestamp) -> pd.Series:
+    """Per dealer, the rep of its last visit before `start` naming one (the later in the
+    file of two on the same day), in SQL: the visits may be a file scanned by Spark."""
+    with visits.query() as q:
+        got = q.frame(f"""
+            SELECT dealer_id, sales_rep_id FROM (
+                SELECT dealer_id, sales_rep_id, row_number() OVER (
+                    PARTITION BY dealer_id ORDER BY visited_on DESC, row__ DESC) AS n
+                FROM events WHERE visited_on < {moment(start)} AND dealer_id IS NOT NULL
+                  AND sales_rep_id IS NOT NULL) AS ranked
+            WHERE n = 1""")
+    return pd.Series(got["sales_rep_id"].to_numpy(dtype=object),
+                     index=got["dealer_id"].astype(str).to_numpy(), dtype="string")
 
 
 def scorecard(rows: pd.DataFrame, support: pd.DataFrame | None, settings: RepSettings

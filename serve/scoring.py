@@ -17,6 +17,7 @@ import orjson
 import pandas as pd
 
 from features.contract import TABLES
+from features.events import EventRows, window_counts
 from features.orderlines import OrderLines, monthly_amounts
 from features.panel import CutoffError, build_panel, default_cutoffs, parse_cutoffs
 from models.alerts import PAST_FORECAST, SCORE_COLUMNS, band_constants, fire
@@ -436,12 +437,10 @@ def _flags(tables: dict[str, pd.DataFrame], rows: pd.DataFrame, cutoff: pd.Times
     for name, table in TABLES.items():
         if table.required or name not in tables:
             continue
-        events = tables[name]
-        when = events[table.event_date]
-        dealer = events["dealer_id"].astype(str)
-        recent = set(dealer[(when >= quiet_since) & (when < cutoff)])
-        before = dealer[(when >= reported_since) & (when < quiet_since)].value_counts()
-        expected = set(before.index[before.to_numpy() >= least]) - recent
+        counts = window_counts(EventRows.of(table, tables[name]), {
+            "recent": (quiet_since, cutoff), "before": (reported_since, quiet_since)})
+        expected = set(counts.index[(counts["before"].to_numpy() >= least)
+                                    & (counts["recent"].to_numpy() == 0)])
         for i in np.flatnonzero(ids.isin(expected).to_numpy()):
             flags[i].append(f"no_{name}_in_{cfg.quiet_days}_days")
     reference = champions.reference

@@ -15,6 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from features.contract import TICKETS
+from features.events import EventRows, moment
+
 DIMENSIONS = ("category", "channel", "region", "sales_rep_id")
 """What the board groups by; `channel` only when the tickets carry one."""
 UNKNOWN = "unknown"
@@ -118,4 +121,9 @@ def snapshot_support(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp,
     """What a snapshot stores for its board: support_rows, or None without a tickets table."""
     if "tickets" not in tables:
         return None
-    return support_rows(tables["tickets"], tables["dealers"], cutoff, window_days)
+    start = cutoff - pd.Timedelta(days=window_days)
+    # only what the board can hold leaves a large file (support_rows decides exactly)
+    tickets = EventRows.of(TICKETS, tables["tickets"]).to_frame(
+        f"opened_at < {moment(cutoff)} AND (opened_at >= {moment(start)} "
+        f"OR due_at >= {moment(start)} OR closed_at IS NULL OR closed_at >= {moment(start)})")
+    return support_rows(tickets, tables["dealers"], cutoff, window_days)

@@ -271,3 +271,10 @@ def test_dealers_without_orders_and_orders_per_dealer(folder, settings):
     assert report.dealers_without_orders == 1
     assert report.orders_per_dealer == {"min": 1.0, "p25": 1.0, "median": 1.0, "p75": 1.0,
                                         "max": 1.0}
+
+
+def test_a_table_whose_every_record_id_is_missing_rejects_each_row(folder, settings):
+    visits = "visit_id,dealer_id,visited_on,kind,sales_rep_id\n,D1,2024-03-01,visit,R1\n"
+    loaded = load_data(folder({"visits.csv": visits}), settings)
+    assert list(loaded.rejects["visits"]["reason"]) == ["missing_id"]
+    assert loaded.report.tables["visits"].accepted == 0

@@ -10,10 +10,12 @@ import pytest
 
 pytest.importorskip("pyspark", reason="the spark extra is not installed")
 
+from features.events import EventRows  # noqa: E402
 from features.orderlines import OrderLines, monthly_amounts, orders_per_dealer  # noqa: E402
 from features.panel import build_panel  # noqa: E402
 from features.settings import ContractSettings, SparkSettings  # noqa: E402
 from features.validation import load_data  # noqa: E402
+from tests.features.test_large_events import EVENTS, messy_events, rows_of  # noqa: E402, F401
 from tests.features.test_large_orders import LINE, messy  # noqa: E402, F401  (a fixture)
 
 
@@ -76,5 +78,22 @@ def test_a_csv_orders_table_is_reduced_on_spark_too(folder, spark):
     data = folder()
     embedded, on_spark = engines(data, pd.Timestamp("2024-07-01").date(), spark)
     assert on_spark.tables["orders"].spark is spark
+    pd.testing.assert_frame_equal(build_panel(embedded.tables), build_panel(on_spark.tables),
+                                  check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+def test_event_tables_are_checked_and_reduced_on_spark(messy_events, spark):  # noqa: F811
+    """Tickets, complaints, deliveries and visits seeded with every rule's failure: the
+    same report, rejects, rows and panel as the embedded engine's."""
+    embedded, on_spark = engines(*messy_events, spark)
+    for name in EVENTS:
+        rows = on_spark.tables[name]
+        assert isinstance(rows, EventRows) and rows.parquet is not None and rows.spark is spark
+    assert embedded.report.to_dict() == on_spark.report.to_dict()
+    for name in embedded.rejects:
+        pd.testing.assert_frame_equal(embedded.rejects[name], on_spark.rejects[name])
+    for name in EVENTS:
+        pd.testing.assert_frame_equal(rows_of(name, embedded.tables[name]),
+                                      rows_of(name, on_spark.tables[name]))
     pd.testing.assert_frame_equal(build_panel(embedded.tables), build_panel(on_spark.tables),
                                   check_exact=False, rtol=1e-9, atol=1e-9)
