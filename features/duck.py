@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.sql import DUCKDB, Dialect, plain_ends
+from features.storage import parquet_file
 
 
 def connect(memory_mb: int) -> duckdb.DuckDBPyConnection:
@@ -48,7 +49,7 @@ def row_hash_sql(path: Path, columns: list[str], d: Dialect = DUCKDB) -> str:
     """SQL: one 64-bit hash of a row's values in `columns` (the file's own names). NaN
     hashes as missing, as pandas reads both as NaN: rows pandas would call equal always
     hash equal (unequal rows may collide; callers compare candidates exactly)."""
-    types = pq.ParquetFile(path).schema_arrow
+    types = parquet_file(path).schema_arrow
     parts = []
     for name in columns:
         c = d.quote(name)

@@ -4,14 +4,14 @@ the date range; logged with every MLflow run so a model can be traced to its inp
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
+from features.storage import Location, as_location
 from features.validation import ValidationReport
 
 HASH_BLOCK = 1 << 20
 
 
-def file_sha256(path: Path) -> str:
+def file_sha256(path: Location) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while block := handle.read(HASH_BLOCK):
@@ -24,7 +24,8 @@ def data_fingerprint(report: ValidationReport) -> dict:
     plus one hash over them all (the data's identity)."""
     tables = {}
     for name, t in report.tables.items():
-        tables[name] = {"file": Path(t.file).name, "sha256": file_sha256(Path(t.file)),
+        tables[name] = {"file": as_location(t.file).name,
+                        "sha256": file_sha256(as_location(t.file)),
                         "rows_read": t.rows_read, "accepted": t.accepted,
                         "rejected": t.rejected, "date_min": t.date_min, "date_max": t.date_max}
     combined = hashlib.sha256("".join(f"{k}:{v['sha256']};" for k, v in sorted(

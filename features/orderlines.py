@@ -12,7 +12,6 @@ and large files take the same aggregation code.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -23,6 +22,7 @@ from features.duck import connect, scan
 from features.reading import ContractError
 from features.settings import ContractSettings
 from features.sql import DUCKDB, SPARK, Dialect, DuckRunner, Runner, SparkRunner, month_number
+from features.storage import Location, as_location
 
 LINE_COLUMNS = {
     "dealer_id": "STRING",
@@ -44,7 +44,7 @@ class ParquetLines:
     contract's names to the file's own; `stamp` (modification time, size) refuses a file
     replaced while the run still reads it."""
 
-    path: Path
+    path: Location
     columns: dict[str, str]
     suspect_rows: pa.Table
     rows: int
@@ -54,8 +54,8 @@ class ParquetLines:
     """What a query reads of a row, with its SQL type (an event table has its own)."""
 
     @staticmethod
-    def stamp_of(path: Path) -> tuple[int, int]:
-        stat = Path(path).stat()
+    def stamp_of(path: Location) -> tuple[int, int]:
+        stat = as_location(path).stat()
         return stat.st_mtime_ns, stat.st_size
 
     def select(self, d: Dialect = DUCKDB, table: str | None = None,

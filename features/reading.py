@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from features.contract import TABLES, Table
+from features.storage import Location, parquet_file
 
 SUFFIXES = (".csv", ".csv.gz", ".parquet")
 DELIMITERS = (",", ";", "\t", "|")
@@ -40,7 +40,7 @@ class RawTable:
     demand (`chunks`), so a large table never has to be in memory twice."""
 
     table: Table
-    path: Path
+    path: Location
     columns: list[str]
     """Column names, trimmed and lower-cased."""
     file_format: str
@@ -58,7 +58,7 @@ class RawTable:
 
     def file_columns(self, names: list[str]) -> list[str]:
         """The file's own spelling of (trimmed, lower-cased) column names."""
-        spelled = pq.ParquetFile(self.path).schema_arrow.names
+        spelled = parquet_file(self.path).schema_arrow.names
         return [dict(zip(self.columns, spelled, strict=True))[n] for n in names]
 
     def chunks(self, rows: int | None = None) -> Iterator[pd.DataFrame]:
@@ -67,7 +67,7 @@ class RawTable:
             yield self.frame
             return
         try:
-            parquet = pq.ParquetFile(self.path, read_dictionary=self.dictionary_columns)
+            parquet = parquet_file(self.path, read_dictionary=self.dictionary_columns)
             total = parquet.metadata.num_rows
             offset = 0
             for batch in parquet.iter_batches(batch_size=rows or max(total, 1)):
@@ -84,13 +84,13 @@ class RawTable:
             raise ContractError(f"{self.path}: not a readable Parquet file ({exc})") from None
 
 
-def find_table_files(data_dir: Path) -> tuple[dict[str, Path], list[str]]:
+def find_table_files(data_dir: Location) -> tuple[dict[str, Location], list[str]]:
     """Map each contract table to its file; list the files that belong to no table."""
     if not data_dir.exists():
         raise ContractError(f"{data_dir}: data folder does not exist")
     if not data_dir.is_dir():
         raise ContractError(f"{data_dir}: is not a folder")
-    found: dict[str, list[Path]] = {}
+    found: dict[str, list[Location]] = {}
     ignored: list[str] = []
     for path in sorted(p for p in data_dir.iterdir() if p.is_file()):
         name = path.name
@@ -107,7 +107,7 @@ def find_table_files(data_dir: Path) -> tuple[dict[str, Path], list[str]]:
     return {t: ps[0] for t, ps in found.items()}, ignored
 
 
-def missing_table_message(data_dir: Path, table: str, ignored: list[str]) -> str:
+def missing_table_message(data_dir: Location, table: str, ignored: list[str]) -> str:
     msg = f"{data_dir}: required table '{table}' is missing (expected {table}.csv, "
     msg += f"{table}.csv.gz or {table}.parquet)"
     near = difflib.get_close_matches(table, [n.split(".")[0] for n in ignored], n=1, cutoff=0.6)
@@ -117,7 +117,7 @@ def missing_table_message(data_dir: Path, table: str, ignored: list[str]) -> str
     return msg
 
 
-def read_table(table: Table, path: Path) -> RawTable:
+def read_table(table: Table, path: Location) -> RawTable:
     """Read a file as the given contract table; raise ContractError if it is unusable."""
     try:
         if path.stat().st_size == 0:
@@ -129,9 +129,9 @@ def read_table(table: Table, path: Path) -> RawTable:
         raise ContractError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
 
 
-def _read_parquet(table: Table, path: Path) -> RawTable:
+def _read_parquet(table: Table, path: Location) -> RawTable:
     try:
-        parquet = pq.ParquetFile(path)
+        parquet = parquet_file(path)
         schema, num_rows = parquet.schema_arrow, parquet.metadata.num_rows
     except (pa.ArrowException, OSError) as exc:
         raise ContractError(f"{path}: not a readable Parquet file ({exc})") from None
@@ -151,7 +151,7 @@ def _read_parquet(table: Table, path: Path) -> RawTable:
                     dictionary_columns=text, num_rows=num_rows)
 
 
-def _read_csv(table: Table, path: Path) -> RawTable:
+def _read_csv(table: Table, path: Location) -> RawTable:
     data = path.read_bytes()
     if path.name.lower().endswith(".gz"):
         try:

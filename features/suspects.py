@@ -20,7 +20,6 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from features.coercion import coerce, map_text
 from features.contract import CANCELLED_STATUSES, COMPLAINT_CATEGORIES, Kind, Table
@@ -30,6 +29,7 @@ from features.orderlines import ParquetLines
 from features.reading import RawTable
 from features.settings import ContractSettings
 from features.sql import Dialect, DuckRunner, Runner, SparkRunner, plain_ends
+from features.storage import is_local, parquet_file
 
 EARLIEST_DAY, LATEST_DAY = "1900-01-01", "2200-01-01"
 """Dates outside go to the row-level checks (pandas' nanosecond timestamps span 1677 to
@@ -45,11 +45,13 @@ def streamable(raw: RawTable, settings: ContractSettings, *, any_size: bool = Fa
     the split knows, with the contract's plain types."""
     if raw.file_format != "parquet" or raw.num_rows is None or raw.table.name not in STREAMED:
         return False
+    if not is_local(raw.path) and not any_size:  # DuckDB is given local files only
+        return False
     limit = (settings.stream_order_lines if raw.table.name == "orders"
              else settings.stream_event_rows)
     if raw.num_rows <= limit and not any_size:
         return False
-    schema = pq.ParquetFile(raw.path).schema_arrow
+    schema = parquet_file(raw.path).schema_arrow
     for field_, name in zip(schema, raw.columns, strict=True):
         if name in raw.table.column_names and not _plain_type(
                 raw.table.column(name).kind, field_.type):
@@ -92,7 +94,7 @@ class SuspectSplit:
         self.settings = settings
         self.as_of = pd.Timestamp(as_of)
         self.dealer_ids = dealer_ids
-        self.schema = pq.ParquetFile(raw.path).schema_arrow
+        self.schema = parquet_file(raw.path).schema_arrow
         self.source = dict(zip(raw.columns, self.schema.names, strict=True))
         """Contract (normalized) name -> the file's own column name."""
         self.present = [c for c in self.table.column_names if c in self.source]

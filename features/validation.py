@@ -38,6 +38,7 @@ from features.reading import (
     read_table,
 )
 from features.settings import ContractSettings
+from features.storage import as_location, is_local
 from features.suspects import SuspectSplit, streamable
 
 REJECT_COLUMNS = ["row", "reason", "column", "value", "detail"]
@@ -123,14 +124,15 @@ class LoadedData:
 
 
 def load_data(
-    data_dir: Path, settings: ContractSettings, *, today: date | None = None, spark=None
-) -> LoadedData:
+    data_dir: Path | str, settings: ContractSettings, *, today: date | None = None,
+    spark=None) -> LoadedData:
     """Read and check every table in a folder. Raises ContractError for table-level problems.
 
     With a Spark session (engine 'spark'), a Parquet orders file of any size is scanned
     on Spark for the lines that need a row-level look, and the accepted lines are reduced
-    there too (features.spark); everything else is the same code."""
-    data_dir = Path(data_dir)
+    there too (features.spark); everything else is the same code. The folder may be a
+    path or a URI (s3://, gs://, abfs://, hdfs://, file://: features.storage)."""
+    data_dir = as_location(data_dir)
     files, ignored = find_table_files(data_dir)
     missing = [name for name, table in TABLES.items() if table.required and name not in files]
     if missing:  # every one of them at once: a user fixes the folder in one go
@@ -323,7 +325,7 @@ class _TableCheck:
         once = self.raw.num_rows is None or rows is None or self.raw.num_rows <= rows
         chunks = list(self.raw.chunks(rows)) if once else None
         hashes = keys = None
-        if self.raw.frame is None:  # a Parquet file: DuckDB reads it on both cores
+        if self.raw.frame is None and is_local(self.raw.path):  # DuckDB, on both cores
             memory = self.settings.sql_memory_mb
             hashes = parquet_row_hashes(self.raw.path, self.raw.file_columns(present), memory)
             if table.key is not None:
@@ -723,7 +725,7 @@ class _FirstPass:
         parts = [] if hashes is None else [hashes]
         for chunk in chunks:
             if not given:
-                parts.append(pd.util.hash_pandas_object(chunk, index=False).to_numpy())
+                parts.append(_row_hashes(chunk))
             if key is not None and key_candidates is None:
                 keys.append(chunk[key])
                 rows.append(chunk.index.to_numpy() + 1)
@@ -768,6 +770,14 @@ class _FirstPass:
             else:
                 seen.append(row)
         return out
+
+
+def _row_hashes(chunk: pd.DataFrame) -> np.ndarray:
+    """Each row's 64-bit hash, by the text of its values (as rows are compared): two chunks
+    of a Parquet file (its row groups) may type the same values differently (a dictionary
+    of their own, booleans as bool in one and object with a None in another), which
+    pandas would hash differently."""
+    return pd.util.hash_pandas_object(chunk.astype("string"), index=False).to_numpy()
 
 
 def _repeated(values: np.ndarray) -> np.ndarray:

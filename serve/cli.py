@@ -24,6 +24,7 @@ from features.panel import CutoffError, build_panel, feature_columns, parse_cuto
 from features.reading import ContractError
 from features.simulator import simulate as run_simulation
 from features.simulator.worlds import WORLDS
+from features.storage import Location, as_location
 from features.validation import NoUsableRows, load_data, write_rejects
 from serve.report import catalog_markdown, catalog_rows, print_report, report_json
 from serve.settings import ConfigError, Settings, load_settings
@@ -122,13 +123,15 @@ def _print_toml(values: dict, prefix: str = "") -> None:
 
 
 EngineOption = Annotated[str | None, typer.Option(
-    "--engine", help="Where the heavy passes over order lines run: duckdb (in this process) "
-    "or spark (docs/scale.md). Default: settings' engine.")]
+    "--engine", help="Where the heavy passes over order lines and events run: duckdb (in "
+    "this process) or spark (docs/scale.md). Default: settings' engine.")]
 SparkMaster = Annotated[str | None, typer.Option(
     "--spark-master", help="With --engine spark: local[*], yarn, spark://host:7077 ... "
     "Default: settings' spark.master, else $SPARK_REMOTE (Spark Connect), else local[*].")]
-DataDir = Annotated[Path | None, typer.Argument(
-    help="Folder with the contract's tables. Default: settings' data_dir.")]
+DataDir = Annotated[str | None, typer.Argument(
+    metavar="DATA",
+    help="Folder with the contract's tables: a path, or a URI (s3://, gs://, abfs://, "
+    "hdfs://; large files there want --engine spark). Default: settings' data_dir.")]
 AsOf = Annotated[str | None, typer.Option(
     help="The data's as-of date YYYY-MM-DD for validation. Default: today.")]
 """The arguments most commands share."""
@@ -197,7 +200,7 @@ def validate(
 ) -> None:
     """Check a data folder against the contract; write rejected rows to <work>/rejects/."""
     cfg = with_engine(settings(), engine, spark_master)
-    _validate(data_dir or cfg.effective_data_dir, cfg, as_of=_date(as_of), as_json=as_json)
+    _validate(_folder(data_dir, cfg), cfg, as_of=_date(as_of), as_json=as_json)
 
 
 def _date(text: str | None) -> date | None:
@@ -209,7 +212,12 @@ def _date(text: str | None) -> date | None:
         raise fail(f"'{text}' is not a date (expected YYYY-MM-DD)") from None
 
 
-def _validate(data_dir: Path, cfg: Settings, *, as_of: date | None, as_json: bool,
+def _folder(data_dir: str | None, cfg: Settings) -> Location:
+    """The data folder a command was given (a path or a URI), else the settings' one."""
+    return as_location(data_dir) if data_dir else cfg.effective_data_dir
+
+
+def _validate(data_dir: Location, cfg: Settings, *, as_of: date | None, as_json: bool,
               quiet: bool = False):
     contract = cfg.contract.model_copy(update={"as_of": as_of}) if as_of else cfg.contract
     try:
@@ -254,7 +262,7 @@ def features(
 ) -> None:
     """Build the dealer x cutoff panel (keys, features, labels) and write it as Parquet."""
     cfg = with_engine(settings(), engine, spark_master)
-    loaded = _validate(data_dir or cfg.effective_data_dir, cfg, as_of=_date(as_of),
+    loaded = _validate(_folder(data_dir, cfg), cfg, as_of=_date(as_of),
                        as_json=False, quiet=True)
     _build_features(loaded, cfg, cutoffs, out)
 
@@ -313,12 +321,12 @@ def catalog(
     console.print(table)
 
 
-def _run_inputs(loaded, cfg: Settings, data_dir: Path):
+def _run_inputs(loaded, cfg: Settings, data_dir: Location):
     from features.fingerprint import data_fingerprint
     from models.pipeline import RunInputs
     return RunInputs(settings=cfg.public_dump(),
                      fingerprint=data_fingerprint(loaded.report),
-                     data_dir=str(Path(data_dir).resolve()))
+                     data_dir=str(data_dir.resolve()))
 
 
 def _quiet_mlflow() -> None:
@@ -356,7 +364,8 @@ def train(
     if from_run is not None:
         from serve.reproduce import RunMismatch, settings_of_run
         try:
-            cfg, folder, as_of, notes = settings_of_run(from_run, cfg, data_dir)
+            given = as_location(data_dir) if data_dir else None
+            cfg, folder, as_of, notes = settings_of_run(from_run, cfg, given)
         except RunMismatch as exc:
             raise fail(str(exc)) from None
         for note in notes:
@@ -368,12 +377,12 @@ def train(
         except RunMismatch as exc:
             raise fail(str(exc)) from None
     else:
-        folder = data_dir or cfg.effective_data_dir
+        folder = _folder(data_dir, cfg)
         loaded = _validate(folder, cfg, as_of=_date(as_of), as_json=False, quiet=True)
     _train(folder, cfg, loaded, _panel(loaded, cfg), as_json)
 
 
-def _train(folder: Path, cfg: Settings, loaded, panel, as_json: bool, show: bool = True):
+def _train(folder: Location, cfg: Settings, loaded, panel, as_json: bool, show: bool = True):
     from models.dataset import TrainingDataError
     from models.pipeline import train as run_train
     _quiet_mlflow()
@@ -402,7 +411,7 @@ def _train(folder: Path, cfg: Settings, loaded, panel, as_json: bool, show: bool
     return result
 
 
-def _next_steps(result, folder: Path, cfg: Settings) -> list[str]:
+def _next_steps(result, folder: Location, cfg: Settings) -> list[str]:
     """What to do after `train`, in the words of what just happened."""
     from models.tracking import CHAMPION, alias_metrics, registered_name
     lines = []
@@ -468,7 +477,7 @@ def retrain(
     import fcntl
 
     cfg = settings()
-    folder = data_dir or cfg.effective_data_dir
+    folder = _folder(data_dir, cfg)
     cfg.work_dir.mkdir(parents=True, exist_ok=True)
     with open(cfg.work_dir / "retrain.lock", "w") as lock:
         try:
@@ -513,7 +522,7 @@ def retrain(
         console.print(f"Kept the champions (see the reasons above). Rescored as of {day}.")
 
 
-def _recalibrate_drifting(loaded, cfg: Settings, folder: Path, result) -> dict[str, str]:
+def _recalibrate_drifting(loaded, cfg: Settings, folder: Location, result) -> dict[str, str]:
     """Champions kept by the gate whose calibration drifts on the newest matured months get
     a calibrator refitted on them (same booster); returns model -> new version."""
     from models.pipeline import recalibrate
@@ -556,7 +565,7 @@ def monitor(
     from serve.monitor import log_and_write
     from serve.monitor import monitor as run_monitor
     cfg = settings()
-    folder = data_dir or cfg.effective_data_dir
+    folder = _folder(data_dir, cfg)
     loaded = _validate(folder, cfg, as_of=_date(as_of), as_json=False, quiet=True)
     panel = _panel(loaded, cfg)
     _quiet_mlflow()
@@ -647,7 +656,7 @@ def backtest(
         if origins < 1:
             raise fail("--origins must be at least 1")
         cfg.models.backtest.origins = origins
-    folder = data_dir or cfg.effective_data_dir
+    folder = _folder(data_dir, cfg)
     loaded = _validate(folder, cfg, as_of=_date(as_of), as_json=False, quiet=True)
     panel = _panel(loaded, cfg)
     _quiet_mlflow()
@@ -753,7 +762,7 @@ def score(
     cfg = with_engine(settings(), engine, spark_master)
     if out is not None and out.suffix.lower() not in (".csv", ".parquet"):
         raise fail(f"{out}: --out must end in .csv or .parquet")
-    folder = data_dir or cfg.effective_data_dir
+    folder = _folder(data_dir, cfg)
     loaded = _validate(folder, cfg, as_of=None, as_json=False, quiet=True)
     _score(loaded, cfg, as_of, out, history)
 
@@ -868,7 +877,8 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 @app.command()
 def serve(
-    data_dir: Annotated[Path | None, typer.Argument(
+    data_dir: Annotated[str | None, typer.Argument(
+        metavar="DATA",
         help="Score this data folder first (with the champions), then serve. Default: serve "
         "the snapshots already written by `dealer-risk score`.")] = None,
     host: Annotated[str | None, typer.Option(help="Address to bind. Default: settings' "
@@ -880,7 +890,7 @@ def serve(
     """Start the risk API (FastAPI on uvicorn): /v1 for CRMs, /docs for its reference."""
     cfg = settings()
     if data_dir is not None:
-        loaded = _validate(data_dir, cfg, as_of=None, as_json=False, quiet=True)
+        loaded = _validate(as_location(data_dir), cfg, as_of=None, as_json=False, quiet=True)
         _score(loaded, cfg, None, None)
     _serve(cfg, host or cfg.api.host, port or cfg.api.port, workers or cfg.api.workers)
 

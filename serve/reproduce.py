@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from features.storage import Location, as_location
 from serve.settings import Settings
 
 LOCAL_SECTIONS = ("work_dir", "api", "api_keys")
@@ -42,8 +43,8 @@ def _artifact(run_id: str, name: str) -> dict:
                           f"`dealer-risk train` ({exc})") from None
 
 
-def settings_of_run(run_id: str, current: Settings, data_dir: Path | None
-                    ) -> tuple[Settings, Path, str, list[str]]:
+def settings_of_run(run_id: str, current: Settings, data_dir: Location | None
+                    ) -> tuple[Settings, Location, str, list[str]]:
     """(the run's settings on this machine, its data folder, the data's as-of date, notes)."""
     from models.pipeline import provenance
     from models.tracking import configure
@@ -63,7 +64,7 @@ def settings_of_run(run_id: str, current: Settings, data_dir: Path | None
         repeated = Settings(**merged)
     except ValueError as exc:
         raise RunMismatch(f"the settings of run {run_id} no longer load: {exc}") from None
-    folder = data_dir or Path(run.data.tags.get("data.dir", ""))
+    folder = data_dir or as_location(run.data.tags.get("data.dir", ""))
     if not folder.is_dir():
         raise RunMismatch(f"the data folder of run {run_id} ({folder}) is not here: pass "
                           "the folder that holds the same data")

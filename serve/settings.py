@@ -23,6 +23,7 @@ from pydantic_settings import (
 
 from features.settings import ContractSettings, LabelSettings, PanelSettings, SparkSettings
 from features.simulator.settings import SimulatorSettings
+from features.storage import Location, as_location
 from models.alerts import AlertSettings, RuleError, band_constants, check_rules
 from models.settings import ModelSettings
 from serve.actions import PlaybookSettings
@@ -235,15 +236,16 @@ class Settings(BaseSettings):
         default=Path(".dealer-risk"),
         description="Where generated artefacts go: rejects, panels, MLflow store, snapshots.",
     )
-    data_dir: Path | None = Field(
+    data_dir: str | None = Field(
         default=None,
-        description="The data folder to use when a command is given none. "
+        description="The data folder to use when a command is given none: a path, or a "
+        "URI Spark and pyarrow read (s3://, gs://, abfs://, hdfs://). "
         "Empty means the sample network under the work directory.",
     )
     engine: Literal["duckdb", "spark"] = Field(
         default="duckdb",
-        description="Where the heavy passes over order lines run: duckdb (in this process, "
-        "up to about 50M lines) or spark (a cluster; docs/scale.md).")
+        description="Where the heavy passes over order lines and events run: duckdb (in "
+        "this process, up to about 50M lines) or spark (a cluster; docs/scale.md).")
     spark: SparkSettings = Field(default_factory=SparkSettings)
     contract: ContractSettings = Field(default_factory=ContractSettings)
     panel: PanelSettings = Field(default_factory=PanelSettings)
@@ -292,8 +294,8 @@ class Settings(BaseSettings):
         return self.work_dir / "sample-data"
 
     @property
-    def effective_data_dir(self) -> Path:
-        return self.data_dir if self.data_dir is not None else self.sample_data_dir
+    def effective_data_dir(self) -> Location:
+        return as_location(self.data_dir) if self.data_dir else self.sample_data_dir
 
     @classmethod
     def settings_customise_sources(

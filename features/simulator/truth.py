@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from features.storage import as_location, parquet_file
+
 TRUTH_DIR = "_truth"
 CAUSE_GROUPS: dict[str, frozenset[str]] = {
     "service": frozenset({"service"}),
@@ -26,10 +28,10 @@ CAUSE_GROUPS: dict[str, frozenset[str]] = {
 def read_churners(data_dir: Path) -> pd.DataFrame | None:
     """Churners with their primary cause and first month without orders; None when the
     folder holds no simulator truth (real data)."""
-    path = Path(data_dir) / TRUTH_DIR / "dealers.parquet"
+    path = as_location(data_dir) / TRUTH_DIR / "dealers.parquet"
     if not path.is_file():
         return None
-    truth = pd.read_parquet(path)
+    truth = parquet_file(path).read().to_pandas()
     churned = truth[truth["churned"] & truth["primary_cause"].notna()]
     return pd.DataFrame({"dealer_id": churned["dealer_id"].astype(str).to_numpy(),
                          "cause": churned["primary_cause"].astype(str).to_numpy(),

@@ -6,7 +6,9 @@ exact repeats, unknown dealers, events long before the dealer opened, future dat
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -166,3 +168,18 @@ def test_a_prefilter_pushed_into_the_file_keeps_every_row_meeting_it(messy_event
     assert sorted(got["visit_id"]) == sorted(wanted["visit_id"].astype(str))
     assert 0 < len(got) < len(every)
     assert list(got.index) == sorted(got.index)  # file order, by row position
+
+
+def test_a_folder_given_as_a_uri_gives_the_same_tables(messy_events):
+    """Read through pyarrow's file systems (file:// here, s3:// in a lake): the same
+    report but for the names, rejects and panel as the local path."""
+    out, as_of = messy_events
+    local = load_data(out, ContractSettings(as_of=as_of))
+    remote = load_data(out.resolve().as_uri(), ContractSettings(as_of=as_of))
+    assert remote.report.data_dir == out.resolve().as_uri()
+    for name, t in local.report.tables.items():
+        there = remote.report.tables[name]
+        assert there.file == Path(t.file).resolve().as_uri()
+        assert {**asdict(there), "file": t.file} == asdict(t)
+        pd.testing.assert_frame_equal(local.rejects[name], remote.rejects[name])
+    pd.testing.assert_frame_equal(build_panel(local.tables), build_panel(remote.tables))

@@ -97,3 +97,18 @@ def test_event_tables_are_checked_and_reduced_on_spark(messy_events, spark):  # 
                                       rows_of(name, on_spark.tables[name]))
     pd.testing.assert_frame_equal(build_panel(embedded.tables), build_panel(on_spark.tables),
                                   check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+def test_a_lake_folder_given_as_a_uri_is_scanned_by_spark(messy_events, spark):  # noqa: F811
+    """The folder as a URI (file:// here; s3://, abfs:// in a lake): Spark reads the
+    files itself, the driver only their footers; same rejects and panel."""
+    out, as_of = messy_events
+    embedded = load_data(out, ContractSettings(as_of=as_of))
+    on_spark = load_data(out.resolve().as_uri(), ContractSettings(as_of=as_of), spark=spark)
+    for name in EVENTS:
+        assert on_spark.tables[name].parquet is not None
+        assert str(on_spark.tables[name].parquet.path).startswith("file://")
+    for name in embedded.rejects:
+        pd.testing.assert_frame_equal(embedded.rejects[name], on_spark.rejects[name])
+    pd.testing.assert_frame_equal(build_panel(embedded.tables), build_panel(on_spark.tables),
+                                  check_exact=False, rtol=1e-9, atol=1e-9)

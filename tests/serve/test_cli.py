@@ -242,3 +242,19 @@ def test_the_readme_settings_example_is_valid(workdir):
     values = json.loads(result.output)
     assert values["labels"]["decline"]["drop"] == 0.3
     assert values["panel"]["min_peer_group"] == 10
+
+
+def test_validate_reads_a_folder_given_as_a_uri(workdir):
+    """A lake's folder is named by a URI (s3://, gs://, abfs://, hdfs://); file:// takes
+    the same path through pyarrow's file systems, so the CLI is tested on it."""
+    orders = ORDERS + "O9,D1,2024-02-30,doors,1,10,10,completed\n"
+    data = make_folder(workdir, {"dealers.csv": DEALERS, "orders.csv": orders})
+    result = runner.invoke(app, ["validate", data.resolve().as_uri(), "--as-of", "2024-07-01",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["data_dir"] == data.resolve().as_uri()
+    assert report["tables"]["orders"]["rejected_by_reason"] == {"unparseable_date": 1}
+    assert report["tables"]["orders"]["file"] == (data / "orders.csv").resolve().as_uri()
+    missing = runner.invoke(app, ["validate", (data / "nowhere").resolve().as_uri()])
+    assert missing.exit_code == 2 and "data folder does not exist" in missing.stderr
