@@ -99,8 +99,8 @@ class EventRows:
             out = q.frame("SELECT * FROM events" + (f" WHERE {where}" if where else "")
                           + " ORDER BY row__")
         for name, kind in column_types(self.table).items():
-            if kind in ("DATE", "TIMESTAMP"):
-                out[name] = pd.to_datetime(out[name])
+            if kind in ("DATE", "TIMESTAMP"):  # as the checks type them
+                out[name] = pd.to_datetime(out[name]).astype("datetime64[ns]")
         return out.set_index(out.pop("row__").to_numpy(dtype=np.int64))
 
 

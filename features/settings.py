@@ -68,11 +68,12 @@ class ContractSettings(BaseModel):
         "rest are read from the file when aggregated. Results do not depend on it.",
     )
     stream_event_rows: int = Field(
-        default=1_000_000,
+        default=100_000,
         ge=0,
         description="The same for a Parquet file of tickets, complaints, deliveries or "
-        "visits: above this many rows only the rows that could fail a check are loaded. "
-        "Results do not depend on it.",
+        "visits: above this many rows only the rows that could fail a check are loaded "
+        "(on the demo's 0.94M event rows the checks take half the time and 14% less "
+        "memory than loading them whole). Results do not depend on it.",
     )
     sql_memory_mb: int = Field(
         default=2048,

@@ -6,7 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from serve.support import board, overdue, support_rows
+from features.contract import TABLES
+from features.events import EventRows, window_counts
+from serve.reps import _last_visit_rep, quarter_starts
+from serve.support import board, overdue, snapshot_support, support_rows
+from tests.features.test_large_events import both, messy_events  # noqa: F401  (a fixture)
 
 CUTOFF = pd.Timestamp("2025-04-01")
 DEALERS = pd.DataFrame({"dealer_id": ["A", "B"], "name": ["甲", "乙"],
@@ -135,3 +139,26 @@ def test_the_support_page_in_both_languages(client, served):
     bad = client.get("/dashboard/support?by=colour&lang=en")
     assert bad.status_code == 422 and "by (&#39;colour&#39;)" in bad.text
     client.cookies.clear()
+
+
+def test_what_scoring_reads_of_events_is_the_same_from_a_split_file(messy_events):  # noqa: F811
+    """Tickets and visits left in their files (a large Parquet file, or Spark) give the
+    support board, the silent-feed counts and each dealer's last visiting rep that the
+    checked frames give."""
+    whole, streamed = both(*messy_events)
+    cutoff = pd.Timestamp(messy_events[1]).replace(day=1)
+    a = snapshot_support(whole.tables, cutoff, 90)
+    b = snapshot_support(streamed.tables, cutoff, 90)
+    assert len(a) > 10
+    pd.testing.assert_frame_equal(a, b)
+    windows = {"recent": (cutoff - pd.Timedelta(days=60), cutoff),
+               "before": (cutoff - pd.Timedelta(days=240), cutoff - pd.Timedelta(days=60))}
+    for name in ("tickets", "complaints", "deliveries", "visits"):
+        x = window_counts(EventRows.of(TABLES[name], whole.tables[name]), windows)
+        y = window_counts(streamed.tables[name], windows)
+        pd.testing.assert_frame_equal(x.sort_index(), y.sort_index())
+    for start in quarter_starts(cutoff):
+        x = _last_visit_rep(EventRows.of(TABLES["visits"], whole.tables["visits"]), start)
+        y = _last_visit_rep(streamed.tables["visits"], start)
+        assert len(x) > 10
+        pd.testing.assert_series_equal(x.sort_index(), y.sort_index())
