@@ -64,10 +64,7 @@ def _plain_type(kind: Kind, kind_type: pa.DataType) -> bool:
         kind_type = kind_type.value_type
     if kind in (Kind.ID, Kind.TEXT):
         return pa.types.is_string(kind_type) or pa.types.is_large_string(kind_type)
-    if kind == Kind.DATE:
-        return pa.types.is_date(kind_type) or (pa.types.is_timestamp(kind_type)
-                                              and kind_type.tz is None)
-    if kind == Kind.TIMESTAMP:
+    if kind in (Kind.DATE, Kind.TIMESTAMP):  # a time zone is converted, with a notice
         return pa.types.is_date(kind_type) or (pa.types.is_timestamp(kind_type)
                                               and kind_type.tz is None)
     if kind == Kind.NUMBER:
