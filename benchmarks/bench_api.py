@@ -108,7 +108,8 @@ def dealer_history(data: Path, dealer: str, as_of: str, months: int = 24) -> str
     from features.settings import ContractSettings
     from features.validation import load_data
 
-    loaded = load_data(data, ContractSettings(stream_order_lines=10**12))  # every column
+    loaded = load_data(data, ContractSettings(stream_order_lines=10**12,  # every column
+                                              stream_event_rows=10**12))
     body: dict = {"as_of": as_of}
     start = pd.Timestamp(as_of) - pd.DateOffset(months=months)
     for name, table in loaded.tables.items():

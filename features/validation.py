@@ -122,6 +122,12 @@ class LoadedData:
     rejects: dict[str, pd.DataFrame]
     report: ValidationReport
 
+    def frame(self, name: str) -> pd.DataFrame:
+        """One table's accepted rows as a pandas frame, wherever they are (rows left in a
+        large file are read in full: for exploring, not for a network's worth of lines)."""
+        table = self.tables[name]
+        return table.to_frame() if isinstance(table, OrderLines | EventRows) else table
+
 
 def load_data(
     data_dir: Path | str, settings: ContractSettings, *, today: date | None = None,

@@ -91,7 +91,7 @@ def test_network_shape(world):
     per_rep = dealers.groupby("sales_rep_id").size()
     assert 15 <= per_rep.mean() <= 40
     # reps leave and are replaced: some dealers were visited by more than one rep
-    reps_seen = loaded.tables["visits"].groupby("dealer_id")["sales_rep_id"].nunique()
+    reps_seen = loaded.frame("visits").groupby("dealer_id")["sales_rep_id"].nunique()
     assert (reps_seen > 1).mean() > 0.1
     # new dealers open throughout the period
     opened = dealers["opened_on"]
@@ -172,7 +172,7 @@ class Windows:
     itself without seasonality getting in the way."""
 
     def __init__(self, loaded, truth: pd.DataFrame) -> None:
-        self.tables = loaded.tables
+        self.loaded = loaded
         end = pd.to_datetime(truth.set_index("dealer_id")["last_order_date"])
         still = ~truth.set_index("dealer_id")["churned"]
         end[still] = pd.Timestamp("2024-07-01")
@@ -185,7 +185,7 @@ class Windows:
         self.cause = truth.set_index("dealer_id")["primary_cause"].where(~still, "none")
 
     def frame(self, table: str, date_col: str, year_earlier: bool = False) -> pd.DataFrame:
-        data = self.tables[table]
+        data = self.loaded.frame(table)  # a large event file stays split: its rows
         end = data["dealer_id"].astype(str).map(self.end) - pd.DateOffset(months=12 * year_earlier)
         keep = (data[date_col] < end) & (data[date_col] >= end - WINDOW)
         return data[keep.fillna(False)]

@@ -32,7 +32,8 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 def history(network, dealer: str) -> dict:
     body = {}
-    for name, table in network.loaded.tables.items():
+    for name in network.loaded.tables:
+        table = network.loaded.frame(name)
         rows = table[table["dealer_id"].astype(str) == dealer]
         if name == "dealers":
             body["dealer"] = _records(rows)[0]
