@@ -4,6 +4,7 @@
     python benchmarks/bench_api.py             # uses .dealer-risk/ (or --work DIR)
     python benchmarks/bench_api.py --connections 32 --duration 20 --workers 2
     python benchmarks/bench_api.py --batch-only    # only the batch scoring figure
+    python benchmarks/bench_api.py --post-only     # only POST /v1/score's work in process
     python benchmarks/bench_api.py --peer      # also `mlflow models serve` (older target)
 
 First, in this process, POST /v1/score's own work (score_posted: the contract checks of
@@ -164,10 +165,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch-only", action="store_true", help="only the batch figure")
     parser.add_argument("--peer", action="store_true", help="also mlflow models serve")
+    parser.add_argument("--post-only", action="store_true",
+                        help="only POST /v1/score's work in this process (no wrk)")
     args = parser.parse_args()
     if args.batch_only:
         work = args.work.resolve()
         report_batch(work, (args.data or work / "sample-data").resolve())
+        return
+    if args.post_only:
+        report_post(args.work.resolve(), args.data)
         return
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install -y wrk")
@@ -221,6 +227,19 @@ def main() -> None:
         if not name.startswith("lookup"):
             print(f"{name}: {r['rps'] / lookup:.4f}x the lookup's throughput")
     report_batch(work, data)
+
+
+def report_post(work: Path, data: Path | None) -> None:
+    """The in-process POST figure alone (for A/B runs of two trees via PYTHONPATH)."""
+    snaps = sorted((work / "snapshots").glob("????-??-??.parquet"))
+    if not snaps:
+        raise SystemExit(f"no snapshot in {work}/snapshots: run ./run demo --no-serve first")
+    snapshot, as_of = pd.read_parquet(snaps[-1]), snaps[-1].stem
+    median = snapshot.sort_values("orders_amount_12m")["dealer_id"].iloc[len(snapshot) // 2]
+    body = dealer_history((data or work / "sample-data").resolve(), median, as_of)
+    print(f"# {' '.join(['python', *sys.argv])}")
+    print(f"in process, POST /v1/score's work on {median}'s history: "
+          f"median {in_process_post(work, body, calls=9) * 1000:.0f} ms of 9 calls")
 
 
 def in_process_post(work: Path, body: str, calls: int = 7) -> float:
