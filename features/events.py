@@ -248,13 +248,20 @@ def reduce_events(rows: EventRows, dealer_ids: pd.Index, first_month: pd.Period,
         facts = _facts(sums, intervals, n_months)
         # each fact's month, value and whether it counts, computed in one pass over the
         # rows; then one GROUP BY over their union (cheap to plan: plain columns)
+        # (a month that is a plain column is read from it, not computed again)
+        months = {i: sql[0] for i, sql in enumerate(facts.values())
+                  if not sql[0].startswith("month__")}
         q.materialize("projected", "SELECT code, " + ", ".join(
-            f"{sql[0]} AS m{i}, CAST({sql[1]} AS DOUBLE) AS v{i}, {sql[2]} AS k{i}"
-            for i, sql in enumerate(facts.values())) + " FROM known")
+            [f"{sql[0]} AS m{i}" for i, sql in enumerate(facts.values()) if i in months]
+            + [f"CASE WHEN {sql[2]} THEN CAST({sql[1]} AS DOUBLE) END AS v{i}"
+               for i, sql in enumerate(facts.values())]
+            + sorted({sql[0] for sql in facts.values() if sql[0].startswith("month__")}))
+            + " FROM known")
         query = (f"SELECT name, code, month, {d.sum('value')} AS total, max(value) AS top "
                  "FROM (" + " UNION ALL ".join(
-                     f"SELECT '{name}' AS name, code, m{i} AS month, v{i} AS value "
-                     f"FROM projected WHERE k{i}" for i, name in enumerate(facts))
+                     f"SELECT '{name}' AS name, code, {f'm{i}' if i in months else sql[0]} "
+                     f"AS month, v{i} AS value FROM projected WHERE v{i} IS NOT NULL"
+                     for i, (name, sql) in enumerate(facts.items()))
                  + ") AS facts GROUP BY name, code, month")
         if rows.table.name == "visits":
             month = "month__visited_on"
