@@ -78,15 +78,8 @@ class EventRows:
 
     def date_range(self) -> tuple[pd.Timestamp, pd.Timestamp]:
         """First and last day of the table's event date (NaT, NaT without rows)."""
-        column = self.table.event_date
-        if self.parquet is None:
-            dates = self.frame[column].dropna()
-            return (dates.min(), dates.max()) if len(dates) else (pd.NaT, pd.NaT)
         with self.query() as q:
-            got = q.fetch(f"SELECT min({column}) AS low, max({column}) AS high FROM events")
-        low, high = got["low"][0], got["high"][0]
-        return (pd.Timestamp(low) if low is not None else pd.NaT,
-                pd.Timestamp(high) if high is not None else pd.NaT)
+            return q.first_and_last(self.table.event_date, "events")
 
     def to_frame(self, where: str | None = None) -> pd.DataFrame:
         """The rows as one pandas frame with the contract's columns: for what is small.

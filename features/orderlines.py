@@ -126,11 +126,7 @@ class OrderLines:
         """First and last order day (NaT, NaT without lines)."""
         if self._range is None:
             with self.query() as q:
-                got = q.fetch("SELECT min(order_date) AS low, max(order_date) AS high "
-                              "FROM lines")
-            low, high = got["low"][0], got["high"][0]
-            self._range = (pd.Timestamp(low) if low is not None else pd.NaT,
-                           pd.Timestamp(high) if high is not None else pd.NaT)
+                self._range = q.first_and_last("order_date", "lines")
         return self._range
 
     def to_frame(self) -> pd.DataFrame:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
+
 
 @dataclass(frozen=True)
 class Dialect:
@@ -102,6 +104,13 @@ class Runner:
 
     def __enter__(self) -> Runner:
         return self
+
+    def first_and_last(self, column: str, view: str):
+        """The smallest and largest value of a date column (NaT, NaT when it has none)."""
+        got = self.fetch(f"SELECT min({column}) AS low, max({column}) AS high FROM {view}")
+        low, high = got["low"][0], got["high"][0]
+        return (pd.Timestamp(low) if low is not None else pd.NaT,
+                pd.Timestamp(high) if high is not None else pd.NaT)
 
     def __exit__(self, *exc) -> None:
         pass

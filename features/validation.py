@@ -28,7 +28,7 @@ from features.contract import (
 from features.duck import parquet_key_candidates, parquet_row_hashes
 from features.events import EventRows
 from features.io import write_csv_atomically
-from features.orderlines import OrderLines, orders_per_dealer
+from features.orderlines import OrderLines, ParquetLines, orders_per_dealer
 from features.reading import (
     ContractError,
     RawTable,
@@ -202,12 +202,8 @@ def check_tables(readers: dict[str, Callable[[], RawTable]], settings: ContractS
         else:
             checker = _TableCheck(raw, as_of, settings, dealer_ids, rejected_dealers, opened)
             accepted, rejected, table_report = checker.run()
-            if spark is not None and name == "orders":
-                accepted = OrderLines(frame=accepted, memory_mb=settings.sql_memory_mb,
-                                      spark=spark)
-            elif spark is not None and name != "dealers":  # reduced on Spark all the same
-                accepted = EventRows(table=table, frame=accepted,
-                                     memory_mb=settings.sql_memory_mb, spark=spark)
+            if spark is not None and name != "dealers":  # reduced on Spark all the same
+                accepted = _rows(table, accepted, None, settings, spark)
         if table.required and table_report.rows_read == 0:
             raise ContractError(f"{raw.path}: required table '{name}' has no rows")
         if table.required and table_report.accepted == 0:
@@ -260,12 +256,7 @@ def _check_streamed(raw: RawTable, as_of: date, settings: ContractSettings,
     checked = replace(raw, frame=suspects, num_rows=None)
     accepted, rejected, report = _TableCheck(checked, as_of, settings, dealer_ids,
                                              rejected_dealers, opened).run()
-    if raw.table.name == "orders":
-        lines = OrderLines(frame=accepted, parquet=clean, memory_mb=settings.sql_memory_mb,
-                           spark=spark)
-    else:
-        lines = EventRows(table=raw.table, frame=accepted, parquet=clean,
-                          memory_mb=settings.sql_memory_mb, spark=spark)
+    lines = _rows(raw.table, accepted, clean, settings, spark)
     low, high = lines.date_range()
     report.rows_read += clean.rows
     report.accepted += clean.rows
@@ -274,6 +265,17 @@ def _check_streamed(raw: RawTable, as_of: date, settings: ContractSettings,
     report.date_min = None if pd.isna(low) else low.date().isoformat()
     report.date_max = None if pd.isna(high) else high.date().isoformat()
     return lines, rejected, report
+
+
+def _rows(table: Table, checked: pd.DataFrame, left: ParquetLines | None,
+          settings: ContractSettings, spark) -> OrderLines | EventRows:
+    """A table's accepted rows, checked in pandas and (`left`) left in their file, read
+    by SQL on the engine."""
+    if table.name == "orders":
+        return OrderLines(frame=checked, parquet=left, memory_mb=settings.sql_memory_mb,
+                          spark=spark)
+    return EventRows(table=table, frame=checked, parquet=left,
+                     memory_mb=settings.sql_memory_mb, spark=spark)
 
 
 def _first_row_per_id(rejected: pd.DataFrame) -> dict[str, int]:
