@@ -16,7 +16,7 @@ calls after a warm-up. Then the service on loopback with uvicorn workers, loaded
 - POST /v1/score with that dealer's posted history;
 - with --peer: `mlflow models serve` on models:/dealer-risk-churn@champion, one dealer's
   feature row per request (probability only).
-Also, in this process: batch scoring with contributions and factors (serve.scoring) of
+Also, in this process: batch scoring with contributions and factors (serve.batch.scoring) of
 the snapshot's active dealers, in dealers per second.
 """
 
@@ -137,7 +137,8 @@ def batch_rate(work: Path, data: Path) -> tuple[int, float, float]:
     from features.settings import ContractSettings
     from features.validation import load_data
     from models.tracking import configure, load_registered
-    from serve.scoring import Champions, panel_for_scoring, score_rows, scoring_cutoff
+    from serve.batch.champions import Champions
+    from serve.batch.scoring import panel_for_scoring, score_rows, scoring_cutoff
     from serve.settings import Settings
 
     settings = Settings(work_dir=work)
@@ -244,8 +245,8 @@ def report_post(work: Path, data: Path | None) -> None:
 
 def in_process_post(work: Path, body: str, calls: int = 7) -> float:
     """Median seconds of score_posted (what POST /v1/score runs) after one warm-up call."""
-    from serve.api.routes.score import ScoreRequest, score_posted
-    from serve.api.state import load_state
+    from serve.service.score import ScoreRequest, score_posted
+    from serve.service.state import load_state
     from serve.settings import Settings
 
     settings = Settings(work_dir=work)

@@ -83,7 +83,8 @@ def main() -> None:
                                                          "2025-07-01"])]
     from features.settings import ContractSettings
     from features.validation import load_data
-    from serve.scoring import load_champions, score_batch
+    from serve.batch.champions import load_champions
+    from serve.batch.scoring import score_batch
     from serve.settings import Settings
 
     work = args.work.resolve()

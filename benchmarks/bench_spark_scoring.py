@@ -4,8 +4,8 @@
 
 Needs the demo's work folder (champions in its MLflow registry, its sample data). In one
 process, one engine at a time: the panel at the newest cutoff, then per run the models'
-outputs in process (serve.scoring.model_outputs: TreeSHAP of churn and decline, the
-forecast's quantiles) and on Spark (serve.spark_scoring.model_outputs_on_spark:
+outputs in process (serve.batch.scoring.model_outputs: TreeSHAP of churn and decline, the
+forecast's quantiles) and on Spark (serve.batch.spark_scoring.model_outputs_on_spark:
 mapInPandas by partitions of dealers), then the rest of scoring on the driver
 (explanations against peers and own past, alerts, flags) from those outputs. Prints the
 median of the runs, the ratio Spark / in process, and checks that the outputs are equal.
@@ -36,15 +36,10 @@ def main() -> None:
     from features.spark import session
     from features.validation import load_data
     from models.tracking import configure, load_registered
-    from serve.scoring import (
-        Champions,
-        model_outputs,
-        panel_for_scoring,
-        score_rows,
-        scoring_cutoff,
-    )
+    from serve.batch.champions import Champions, model_outputs
+    from serve.batch.scoring import panel_for_scoring, score_rows, scoring_cutoff
+    from serve.batch.spark_scoring import model_outputs_on_spark
     from serve.settings import Settings
-    from serve.spark_scoring import model_outputs_on_spark
 
     work = args.work.resolve()
     settings = Settings(work_dir=work)

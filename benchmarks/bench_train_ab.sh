@@ -24,7 +24,7 @@ for i in 1 2 3; do
     src="$repo"; [ "$version" = base ] && src="$work/base"
     start=$(date +%s.%N)
     PYTHONPATH="$src" "$py" -c "import sys; sys.argv = ['dealer-risk', 'train', 'net', '--as-of', '2024-07-01', '--json']
-from serve.cli import run; run()" >/dev/null 2>&1
+from serve.cli.main import run; run()" >/dev/null 2>&1
     seconds=$(echo "$(date +%s.%N) - $start" | bc)
     times[$version]+="$seconds "
     printf '%s run %d: %.1f s\n' "$version" "$i" "$seconds"

@@ -54,7 +54,7 @@ from models.explain import CONTEXT_GROUPS, Context, explain, grouped_contributio
 from models.fidelity import fidelity_table, rows_for_churners
 from models.metrics import expected_calibration_error
 from models.pipeline import explanation_fidelity
-from serve.levers import batch_levers
+from serve.batch.levers import batch_levers
 from serve.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).parent))

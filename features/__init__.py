@@ -1,2 +1,3 @@
-"""Data in: the contract, loading and validation, the simulator, and (next) point-in-time
-dealer x month features and labels. Imports nothing from models or serve."""
+"""Data in: the data contract, loading and validation (rejects with their reasons), the
+simulator, and the point-in-time dealer x month panel (the feature catalog, features and
+labels), on DuckDB in this process or on Spark. Imports nothing from models or serve."""

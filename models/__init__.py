@@ -1,2 +1,3 @@
-"""Models over the features layer: training, calibration, backtests, explanations and the
-MLflow registry. Imports features, never serve."""
+"""Models over the features layer: time splits, LightGBM training and calibration,
+baselines, rolling-origin backtests, explanations (TreeSHAP reasons), alert rules,
+monitoring, and MLflow tracking with the promotion gate. Imports features, never serve."""

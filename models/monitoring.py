@@ -1,7 +1,7 @@
 """Is the champion still fit for the data? Drift of the inputs and scores since training, and
 how past scores turned out once their horizon passed.
 
-Pure functions over DataFrames; `dealer-risk monitor` (serve/cli.py) reads the data, the
+Pure functions over DataFrames; `dealer-risk monitor` (serve/cli/) reads the data, the
 champions and the snapshots, and logs what these return to MLflow.
 
 Population stability index (PSI): sum over bins of (current share - reference share) x

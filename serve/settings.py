@@ -26,7 +26,7 @@ from features.simulator.settings import SimulatorSettings
 from features.storage import Location, as_location
 from models.alerts import AlertSettings, RuleError, band_constants, check_rules
 from models.settings import ModelSettings
-from serve.actions import PlaybookSettings
+from serve.playbook import PlaybookSettings
 
 CONFIG_ENV = "DEALER_RISK_CONFIG"
 DEFAULT_CONFIG = Path("dealer-risk.toml")
@@ -79,18 +79,18 @@ class ScoringSettings(BaseModel):
 
 
 class SupportSettings(BaseModel):
-    """The support board (serve/support.py, GET /v1/support, /dashboard/support)."""
+    """The support board (serve/batch/support.py, GET /v1/support, /dashboard/support)."""
 
     window_days: int = Field(default=90, gt=0, description="Requests raised, due or "
                              "answered in this many days before the cutoff make the board.")
 
 
 MAINTENANCE_PARTS = ("visited", "on_time", "kept", "growth", "safe")
-"""The maintenance score's parts (serve/reps.py), each from 0 (worst) to 1 (best)."""
+"""The maintenance score's parts (serve/batch/reps.py), each from 0 (worst) to 1 (best)."""
 
 
 class RepSettings(BaseModel):
-    """The sales reps' scorecard (serve/reps.py, GET /v1/reps, /dashboard/reps)."""
+    """The sales reps' scorecard (serve/batch/reps.py, GET /v1/reps, /dashboard/reps)."""
 
     not_visited_days: int = Field(default=90, gt=0, description="A dealer with no visit for "
                                   "this many days counts as not visited.")
@@ -182,7 +182,7 @@ class WhatIfSettings(BaseModel):
 
 
 class LeverSettings(BaseModel):
-    """Levers computed in the batch for the dealers at risk (serve/levers.py)."""
+    """Levers computed in the batch for the dealers at risk (serve/batch/levers.py)."""
 
     min_probability: float = Field(default=0.25, ge=0, le=1, description="Dealers at or "
                                    "above this churn probability get their levers in the "

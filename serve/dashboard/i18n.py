@@ -351,7 +351,7 @@ def label(kind: str, value: str | None, lang: str) -> str:
 
 
 def flag_sentence(code: str, lang: str) -> str:
-    """A data-quality flag's code (serve.scoring._flags) in the reader's words."""
+    """A data-quality flag's code (serve.batch.scoring._flags) in the reader's words."""
     silent = re.fullmatch(r"no_([a-z]+)_in_(\d+)_days", code)
     if silent:
         return translate("flag_silent", lang, table=translate(f"table_{silent[1]}", lang),

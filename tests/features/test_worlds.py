@@ -119,7 +119,7 @@ def test_the_oracle_matches_the_label_rate_within_noise(oracle_world):
 
 
 def test_named_worlds_from_the_command_line(tmp_path):
-    from serve.cli import app
+    from serve.cli.main import app
 
     runner = CliRunner()
     result = runner.invoke(app, ["simulate", str(tmp_path / "w"), "--dealers", "60",

@@ -16,10 +16,11 @@ import uvicorn
 from features.fingerprint import data_fingerprint
 from features.monthly import history_start
 from models.pipeline import RunInputs, train
-from serve.scoring import Champions, score_batch
+from serve.batch.champions import Champions
+from serve.batch.scoring import score_batch
+from serve.batch.snapshots import write_snapshot
+from serve.batch.support import snapshot_support
 from serve.settings import Settings
-from serve.snapshots import write_snapshot
-from serve.support import snapshot_support
 from tests.models.conftest import network, small_settings  # noqa: F401  (network: a fixture)
 
 READER = {"X-API-Key": "reader-key-123"}
@@ -75,7 +76,7 @@ def client(served):
     """The real app on the served snapshot, through Starlette's test client."""
     from fastapi.testclient import TestClient
 
-    from serve.api.app import create_app
+    from serve.app import create_app
     settings, _, _ = served
     with TestClient(create_app(settings)) as c:
         yield c

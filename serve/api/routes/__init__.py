@@ -1,0 +1,2 @@
+"""One router per resource: thin handlers that parse the request and answer with a
+serve.service document."""

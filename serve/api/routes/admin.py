@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 from starlette.concurrency import run_in_threadpool
 
-from serve.api.deps import Admin, Holder
-from serve.api.responses import JSON
-from serve.api.state import describe
-from serve.api.telemetry import RELOADS
+from serve.service.state import describe
+from serve.web.deps import Admin, Holder
+from serve.web.responses import JSON
+from serve.web.telemetry import RELOADS
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 

@@ -1,4 +1,5 @@
-"""Alerts: the rule-based early warnings, open and closed, for worklists and CRMs."""
+"""Alerts (GET /v1/alerts): the rule-based early warnings, open and closed, for worklists
+and CRMs; the selection is serve.service.alerts'."""
 
 from __future__ import annotations
 
@@ -8,43 +9,15 @@ from typing import Annotated, Literal
 import pandas as pd
 from fastapi import APIRouter, Header, HTTPException, Query
 
-from serve.api.choices import check_alert_filters
 from serve.api.cursors import cursor_matches, decode_cursor, encode_cursor, filters_stamp
-from serve.api.deps import AppSettings, Reader, State
-from serve.api.render import alert_doc, meta, pick_lang
-from serve.api.responses import JSON, json_response
 from serve.api.schemas import AlertList
-from serve.api.state import ServingState
+from serve.service.alerts import select_alerts
+from serve.service.choices import check_alert_filters
+from serve.service.render import alert_doc, meta, pick_lang
+from serve.web.deps import AppSettings, Reader, State
+from serve.web.responses import JSON, json_response
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
-
-
-def select_alerts(state: ServingState, *, status: str = "open",
-                  severity: list[str] | None = None, rule: list[str] | None = None,
-                  group: list[str] | None = None, region: list[str] | None = None,
-                  tier: list[str] | None = None, sales_rep: list[str] | None = None,
-                  dealer_id: str | None = None, since: date | None = None) -> pd.DataFrame:
-    """Alerts matching the filters, newest first, with the dealer's keys from the current
-    snapshot (empty for dealers no longer in it)."""
-    alerts = state.alerts
-    if alerts.empty:
-        return alerts.assign(dealer_name=None, region=None, tier=None, sales_rep_id=None)
-    keys = state.current.frame.set_index("dealer_id")[
-        ["dealer_name", "region", "tier", "sales_rep_id"]]
-    frame = alerts.join(keys, on="dealer_id")
-    mask = pd.Series(True, index=frame.index)
-    if status != "all":
-        mask &= frame["status"] == status
-    for col, wanted in (("severity", severity), ("rule", rule), ("group", group),
-                        ("region", region), ("tier", tier), ("sales_rep_id", sales_rep)):
-        if wanted:
-            mask &= frame[col].isin(wanted)
-    if dealer_id:
-        mask &= frame["dealer_id"] == dealer_id
-    if since is not None:
-        day = since.isoformat()
-        mask &= (frame["last_seen"] >= day) | (frame["closed_at"].fillna("") >= day)
-    return frame[mask]
 
 
 @router.get("/alerts", response_model=AlertList, response_class=JSON,

@@ -1,4 +1,5 @@
-"""One dealer: its current risk with reasons, and its history over snapshots."""
+"""One dealer: its current risk with reasons, and its history over snapshots
+(serve.service.dealers' documents, which the dealer page shows too)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
 
-from serve.api.deps import AppSettings, Reader, State
-from serve.api.render import dealer_risk, meta, pick_lang
-from serve.api.responses import JSON, json_response
 from serve.api.schemas import DealerHistory, DealerRiskResponse
+from serve.service.dealers import dealer_document, dealer_history
+from serve.service.render import meta, pick_lang
+from serve.web.deps import AppSettings, Reader, State
+from serve.web.responses import JSON, json_response
 
 router = APIRouter(prefix="/v1/dealers", tags=["dealers"])
 DealerId = Annotated[str, Path(description="The dealer's id, as in the dealers table.",
@@ -27,24 +29,13 @@ async def get_dealer_risk(dealer_id: DealerId, state: State, settings: AppSettin
     change since the previous snapshot, and data-quality flags."""
     # async: a cached document is a dict lookup, and a first render a few ms of CPU, so
     # the event loop answers it directly instead of handing it to the thread pool
-    snap = state.current
     language = pick_lang(lang, accept_language)
     cached = state.documents.get((dealer_id, language))
     if cached is None:
-        at = snap.position.get(dealer_id)
-        if at is None:
-            raise HTTPException(404, f"dealer {dealer_id} is not in the snapshot of "
-                                     f"{snap.as_of} (unknown, or not active)")
-        cached = JSON({"meta": meta(settings, snap.as_of, snap.versions, snap.model_status),
-                       "dealer": dealer_risk(snap.records[at], language, settings,
-                                             state.open_alerts.get(dealer_id, []))}).body
+        cached = JSON(dealer_document(state, settings, dealer_id, language)).body
         if len(state.documents) < settings.api.document_cache:
             state.documents[(dealer_id, language)] = cached
     return Response(cached, media_type="application/json")
-
-
-HISTORY_COLUMNS = ("churn_probability", "decline_probability", "band", "forecast_p10",
-                   "forecast_p50", "forecast_p90", "orders_amount_12m", "revenue_at_risk")
 
 
 @router.get("/{dealer_id}/history", response_model=DealerHistory, response_class=JSON,
@@ -52,14 +43,7 @@ HISTORY_COLUMNS = ("churn_probability", "decline_probability", "band", "forecast
 def get_dealer_history(dealer_id: DealerId, state: State, settings: AppSettings, _: Reader):
     """The dealer's scores and orders (last 12 months at each as-of date) in every
     snapshot, oldest first."""
-    points = []
-    for as_of in sorted(state.snapshots):
-        snap = state.snapshots[as_of]
-        at = snap.position.get(dealer_id)
-        if at is None:
-            continue
-        row = snap.records[at]
-        points.append({"as_of": as_of, **{c: row[c] for c in HISTORY_COLUMNS}})
+    points = dealer_history(state, dealer_id)
     if not points:
         raise HTTPException(404, f"dealer {dealer_id} is in no snapshot")
     return json_response({"meta": meta(settings, state.current.as_of, state.current.versions,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from serve.api.deps import Holder
-from serve.api.responses import JSON
-from serve.api.state import describe
+from serve.service.state import describe
+from serve.web.deps import Holder
+from serve.web.responses import JSON
 
 router = APIRouter(tags=["operations"])
 
@@ -32,7 +32,7 @@ def ready(holder: Holder):
 @router.get("/metrics", response_class=Response)
 def metrics(holder: Holder) -> Response:
     """Prometheus text format: requests, latencies, model versions, snapshot age."""
-    from serve.api.telemetry import refresh_gauges
+    from serve.web.telemetry import refresh_gauges
 
     refresh_gauges(holder)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

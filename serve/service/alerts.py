@@ -1,0 +1,38 @@
+"""Alerts with their dealer's keys, filtered: what GET /v1/alerts pages through and the
+dashboard counts."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from serve.service.state import ServingState
+
+
+def select_alerts(state: ServingState, *, status: str = "open",
+                  severity: list[str] | None = None, rule: list[str] | None = None,
+                  group: list[str] | None = None, region: list[str] | None = None,
+                  tier: list[str] | None = None, sales_rep: list[str] | None = None,
+                  dealer_id: str | None = None, since: date | None = None) -> pd.DataFrame:
+    """Alerts matching the filters, newest first, with the dealer's keys from the current
+    snapshot (empty for dealers no longer in it)."""
+    alerts = state.alerts
+    if alerts.empty:
+        return alerts.assign(dealer_name=None, region=None, tier=None, sales_rep_id=None)
+    keys = state.current.frame.set_index("dealer_id")[
+        ["dealer_name", "region", "tier", "sales_rep_id"]]
+    frame = alerts.join(keys, on="dealer_id")
+    mask = pd.Series(True, index=frame.index)
+    if status != "all":
+        mask &= frame["status"] == status
+    for col, wanted in (("severity", severity), ("rule", rule), ("group", group),
+                        ("region", region), ("tier", tier), ("sales_rep_id", sales_rep)):
+        if wanted:
+            mask &= frame[col].isin(wanted)
+    if dealer_id:
+        mask &= frame["dealer_id"] == dealer_id
+    if since is not None:
+        day = since.isoformat()
+        mask &= (frame["last_seen"] >= day) | (frame["closed_at"].fillna("") >= day)
+    return frame[mask]

@@ -1,0 +1,77 @@
+"""Dependencies shared by the routers: the serving state, the settings, the caller's role.
+
+All are `async def`: they only read memory, and FastAPI runs a plain `def` dependency on
+its thread pool, a hand-off per dependency per request that cost the lookup more than
+its own work."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request, Security
+from fastapi.security import APIKeyHeader
+
+from serve.service.state import ServingState, StateHolder
+from serve.settings import Settings
+
+ROLE_RANK = {"reader": 1, "admin": 2}
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
+                              description="Your API key (roles: reader, admin).")
+
+
+async def get_holder(request: Request) -> StateHolder:
+    return request.app.state.holder
+
+
+async def get_settings(request: Request) -> Settings:
+    return request.app.state.holder.settings
+
+
+async def get_state(holder: Annotated[StateHolder, Depends(get_holder)]) -> ServingState:
+    state = holder.state  # one read: the whole request sees one state
+    if state is None:
+        raise HTTPException(503, f"not ready: {holder.error or 'still loading'}")
+    return state
+
+
+def role_of(key: str | None, keys: dict[str, str]) -> str | None:
+    """The key's role; every configured key is compared in constant time."""
+    found = None
+    for known, role in keys.items():
+        if key is not None and hmac.compare_digest(key.encode(), known.encode()):
+            found = role
+    return found
+
+
+def require(role: str):
+    async def check(settings: Annotated[Settings, Depends(get_settings)],
+              key: Annotated[str | None, Security(api_key_header)]) -> str:
+        if not settings.api_keys:
+            return "admin"  # no keys configured: open, loopback only (see serve command)
+        found = role_of(key, settings.api_keys)
+        if found is None:
+            raise HTTPException(401, "missing or unknown API key (send it in X-API-Key)")
+        if ROLE_RANK[found] < ROLE_RANK[role]:
+            raise HTTPException(403, f"this endpoint needs the {role} role")
+        return found
+    return check
+
+
+State = Annotated[ServingState, Depends(get_state)]
+AppSettings = Annotated[Settings, Depends(get_settings)]
+Holder = Annotated[StateHolder, Depends(get_holder)]
+Reader = Annotated[str, Depends(require("reader"))]
+Admin = Annotated[str, Depends(require("admin"))]
+
+
+async def json_only(content_type: Annotated[str | None, Header()] = None) -> None:
+    """415 for a body that is not JSON (before it is parsed as something it is not)."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media != "application/json" and not (media.startswith("application/")
+                                            and media.endswith("+json")):
+        raise HTTPException(415, f"the body must be JSON (Content-Type: application/json), "
+                                 f"not {media or 'without a content type'}")
+
+
+JsonBody = Depends(json_only)
