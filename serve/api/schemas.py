@@ -3,6 +3,8 @@ documents against them."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -177,12 +179,44 @@ class RiskItem(DealerKeys):
     open_alerts: int
 
 
+class RemovedDealer(BaseModel):
+    """A dealer an incremental pull must delete from the CRM's copy."""
+
+    dealer_id: str
+    dealer_name: str | None
+    region: str
+    tier: str
+    sales_rep_id: str | None
+    reason: Literal["closed", "inactive", "filtered", "unknown"] = Field(description=(
+        "closed: its contract ended; inactive: no positive order in the activity window "
+        "(labels.churn.active_days), or silent long enough to leave the panel; filtered: "
+        "still scored, no longer matching your filters; unknown: no longer in the data, or "
+        "scored before the roster existed"))
+    last_as_of: str = Field(description="The last snapshot that held it in your selection")
+    removed_as_of: str = Field(description="The first snapshot after that one")
+
+
+class Changes(BaseModel):
+    """What an incremental pull (`changed_since`) is relative to, and what to delete."""
+
+    since: str = Field(description="The changed_since asked for")
+    reference_as_of: str | None = Field(description="The snapshot compared with: the newest "
+                                        "on or before `since`; null when every snapshot is "
+                                        "newer")
+    complete: bool = Field(description="true: no snapshot to compare with, so the pages list "
+                           "every matching dealer: replace your copy with them")
+    removed: list[RemovedDealer] = Field(description="Dealers that left your selection since "
+                                         "the reference snapshot (on the first page only; "
+                                         "empty on the others)")
+
+
 class RiskList(BaseModel):
     meta: Meta
     total: int = Field(description="Dealers matching the filters")
     items: list[RiskItem]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null "
                                     "on the last page")
+    changes: Changes | None = Field(default=None, description="With changed_since only")
 
 
 class AlertItem(Alert):

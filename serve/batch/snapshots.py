@@ -20,6 +20,7 @@ SNAPSHOT_DIR = "snapshots"
 POPULATION_SUFFIX = ".population.parquet"
 SUPPORT_SUFFIX = ".support.parquet"
 REPS_SUFFIX = ".reps.parquet"
+ROSTER_SUFFIX = ".roster.parquet"
 MANIFEST_SUFFIX = ".json"
 _NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.parquet$")
 
@@ -54,10 +55,12 @@ def snapshot_on(work_dir: Path, as_of: str) -> pd.DataFrame | None:
 def write_snapshot(frame: pd.DataFrame, work_dir: Path, as_of: str,
                    population: pd.DataFrame | None = None, history_from: str | None = None,
                    support: pd.DataFrame | None = None,
-                   reps: pd.DataFrame | None = None) -> Path:
+                   reps: pd.DataFrame | None = None,
+                   roster: pd.DataFrame | None = None) -> Path:
     """Write the snapshot, and what POST /v1/score needs to score like it: the panel
     population at its cutoff (the peers) and the month the data's history starts; the
-    support board's requests (serve.batch.support) and the reps' scorecard rows (serve.batch.reps).
+    support board's requests (serve.batch.support), the reps' scorecard rows
+    (serve.batch.reps) and where every dealer stands (serve.batch.roster).
     Each goes to a temporary file renamed into place, the snapshot last, so a visible
     snapshot always has its companions."""
     folder = snapshot_dir(work_dir)
@@ -65,6 +68,8 @@ def write_snapshot(frame: pd.DataFrame, work_dir: Path, as_of: str,
         write_parquet_atomically(support, folder / f"{as_of}{SUPPORT_SUFFIX}")
     if reps is not None:
         write_parquet_atomically(reps, folder / f"{as_of}{REPS_SUFFIX}")
+    if roster is not None:
+        write_parquet_atomically(roster, folder / f"{as_of}{ROSTER_SUFFIX}")
     if population is not None:
         write_parquet_atomically(population, folder / f"{as_of}{POPULATION_SUFFIX}")
     if history_from is not None:
@@ -85,6 +90,10 @@ def read_support(work_dir: Path, as_of: str) -> pd.DataFrame | None:
 
 def read_reps(work_dir: Path, as_of: str) -> pd.DataFrame | None:
     return _companion(work_dir, as_of, REPS_SUFFIX)
+
+
+def read_roster(work_dir: Path, as_of: str) -> pd.DataFrame | None:
+    return _companion(work_dir, as_of, ROSTER_SUFFIX)
 
 
 def _companion(work_dir: Path, as_of: str, suffix: str) -> pd.DataFrame | None:

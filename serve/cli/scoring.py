@@ -58,13 +58,14 @@ def score(
 
 
 def score_shown(loaded, cfg: Settings, as_of: str | None, out: Path | None,
-           history: int = 1, show: bool = True) -> str:
+                history: int = 1, show: bool = True) -> str:
     """Write the snapshots; returns the newest as-of date."""
     import pandas as pd
 
     from features.monthly import history_start
     from features.panel import default_cutoffs
     from serve.batch.reps import quarter_starts
+    from serve.batch.roster import roster
     from serve.batch.scoring import calibration_check, score_batch, scoring_cutoff
     from serve.batch.snapshots import export_rows, previous_snapshot, snapshot_on, write_snapshot
     from serve.batch.support import snapshot_support
@@ -94,7 +95,8 @@ def score_shown(loaded, cfg: Settings, as_of: str | None, out: Path | None,
             path = write_snapshot(snapshot, cfg.work_dir, day, population,
                                   str(history_start(loaded.tables)),
                                   snapshot_support(loaded.tables, cutoff,
-                                                   cfg.support.window_days), reps)
+                                                   cfg.support.window_days), reps,
+                                  roster(loaded.tables["dealers"], snapshot, cutoff))
             bar.advance(task)
     check = calibration_check(loaded.tables, champions, newest, cfg)
     write_text_atomically(json.dumps(check, indent=1), path.with_name(f"{day}.calibration.json"))

@@ -24,6 +24,7 @@ from serve.batch.snapshots import (
     read_history_from,
     read_population,
     read_reps,
+    read_roster,
     read_snapshot,
     read_support,
     snapshot_dir,
@@ -66,14 +67,17 @@ class Snapshot:
     reps: pd.DataFrame | None = None
     """What the reps' scorecard at this cutoff is made of (serve.batch.reps.rep_rows); None for a
     snapshot scored before the scorecard existed."""
-
+    roster: pd.DataFrame | None = None
+    """Where every dealer stands at this cutoff (serve.batch.roster): why one left the
+    snapshot. None for a snapshot scored before the roster existed."""
 
     @classmethod
     def from_frame(cls, as_of: str, frame: pd.DataFrame,
                    population: pd.DataFrame | None = None,
                    history_from: str | None = None,
                    support: pd.DataFrame | None = None,
-                   reps: pd.DataFrame | None = None) -> Snapshot:
+                   reps: pd.DataFrame | None = None,
+                   roster: pd.DataFrame | None = None) -> Snapshot:
         frame = frame.reset_index(drop=True)
         past = None
         if population is not None and "cutoff" in population.columns:
@@ -86,7 +90,8 @@ class Snapshot:
                    past_population=past if past is not None and len(past) else None,
                    history_from=history_from,
                    versions=json.loads(frame["model_versions"].iloc[0]) if len(frame) else {},
-                   model_status=_model_status(frame), support=support, reps=reps)
+                   model_status=_model_status(frame), support=support, reps=reps,
+                   roster=roster)
 
 
 def _model_status(frame: pd.DataFrame) -> dict[str, dict]:
@@ -164,7 +169,8 @@ def load_state(settings: Settings) -> ServingState:
                                         read_population(settings.work_dir, d),
                                         read_history_from(settings.work_dir, d),
                                         read_support(settings.work_dir, d),
-                                        read_reps(settings.work_dir, d))
+                                        read_reps(settings.work_dir, d),
+                                        read_roster(settings.work_dir, d))
                  for d in dates}
     alerts = alert_timeline(snapshots, settings)
     return ServingState(champions=champions, snapshots=snapshots,

@@ -17,6 +17,7 @@ from features.fingerprint import data_fingerprint
 from features.monthly import history_start
 from models.pipeline import RunInputs, train
 from serve.batch.champions import Champions
+from serve.batch.roster import roster
 from serve.batch.scoring import score_batch
 from serve.batch.snapshots import write_snapshot
 from serve.batch.support import snapshot_support
@@ -63,7 +64,8 @@ def served(network, tmp_path_factory):  # noqa: F811  (the imported fixture)
                             scored.get(previous), quarter_snapshots=scored)
         write_snapshot(batch.snapshot, work, f"{cutoff:%Y-%m-%d}", batch.population, start,
                        snapshot_support(network.loaded.tables, cutoff,
-                                        settings.support.window_days), batch.reps)
+                                        settings.support.window_days), batch.reps,
+                       roster(network.loaded.tables["dealers"], batch.snapshot, cutoff))
         scored[cutoff] = batch.snapshot
     new, old = scored[newest], scored[before]
     return settings, new, old

@@ -13,7 +13,13 @@ from serve.api.cursors import cursor_matches, decode_cursor, encode_cursor, filt
 from serve.api.schemas import RiskList
 from serve.service.choices import check_dealer_filters
 from serve.service.render import meta, pick_lang, summary
-from serve.service.risk import ordered, select_dealers, worklist_csv
+from serve.service.risk import (
+    ordered,
+    reference_snapshot,
+    removed_dealers,
+    select_dealers,
+    worklist_csv,
+)
 from serve.web.deps import AppSettings, Reader, State
 from serve.web.responses import JSON, csv_response, json_response
 
@@ -40,9 +46,11 @@ def list_risk(
     = None,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")]
     = None,
-    changed_since: Annotated[date | None, Query(description="Only dealers whose scores "
-                                                "changed since the snapshot of this date "
-                                                "(incremental pulls)")] = None,
+    changed_since: Annotated[date | None, Query(description="Incremental pull: only the "
+                                                "dealers new or changed since the snapshot "
+                                                "of this date (pass the meta.as_of of your "
+                                                "last pull), and on the first page those "
+                                                "that left (`changes.removed`)")] = None,
     q: Annotated[str | None, Query(max_length=100, description="Search: part of the "
                                    "dealer's id or name")] = None,
     format: Annotated[Literal["json", "csv"], Query(description="csv: every matching "
@@ -59,9 +67,10 @@ def list_risk(
     filters = {"region": region, "tier": tier, "sales_rep": sales_rep, "band": band,
                "stage": stage, "min_probability": min_probability,
                "changed_since": changed_since and changed_since.isoformat(), "q": q}
-    chosen = ordered(select_dealers(state, snap, region=region, tier=tier, sales_rep=sales_rep,
-                              band=band, stage=stage, min_probability=min_probability,
-                              changed_since=changed_since, search=q), sort)
+    selection = {"region": region, "tier": tier, "sales_rep": sales_rep, "band": band,
+                 "stage": stage, "min_probability": min_probability, "search": q}
+    chosen = ordered(select_dealers(state, snap, changed_since=changed_since, **selection),
+                     sort)
     language = pick_lang(lang, accept_language)
     if format == "csv":
         return csv_response(worklist_csv(chosen, language, snap, state.open_alerts))
@@ -82,5 +91,13 @@ def list_risk(
                                      "key": float(last["_key"]), "id": str(last["dealer_id"])})
     items = [summary(r, language, len(state.open_alerts.get(r["dealer_id"], ())))
              for r in page.drop(columns="_key").to_dict("records")]
-    return json_response({"meta": meta(settings, snap.as_of, snap.versions, snap.model_status),
-                          "total": len(chosen), "items": items, "next_cursor": next_cursor})
+    answer = {"meta": meta(settings, snap.as_of, snap.versions, snap.model_status),
+              "total": len(chosen), "items": items, "next_cursor": next_cursor}
+    if changed_since is not None:
+        ref = reference_snapshot(state, changed_since)
+        removed = (removed_dealers(state, ref, **selection) if ref is not None
+                   and cursor is None else [])
+        answer["changes"] = {"since": changed_since.isoformat(),
+                             "reference_as_of": ref.as_of if ref is not None else None,
+                             "complete": ref is None, "removed": removed}
+    return json_response(answer)

@@ -150,21 +150,27 @@ def test_csv_export_parses(client, served):
 
 
 def test_changed_since_for_incremental_pulls(client, served):
+    """Every dealer whose scores moved is listed (the item's other fields are checked in
+    test_crm_mirror.py); the reference is the snapshot of `since`; since the current
+    snapshot, nothing changed and nothing left."""
     _, new, old = served
     since = old["as_of"].iloc[0]
     body = client.get("/v1/risk", params={"changed_since": since, "limit": 1000},
                       headers=READER).json()
     ref = old.set_index("dealer_id")
-    changed = [d for d, p, b in zip(new["dealer_id"], new["churn_probability"], new["band"],
-                                    strict=True)
-               if d not in ref.index or abs(ref.at[d, "churn_probability"] - p) > 1e-12
-               or ref.at[d, "band"] != b or abs(ref.at[d, "decline_probability"]
-                                                - new.set_index("dealer_id").at[
-                                                    d, "decline_probability"]) > 1e-12]
-    assert {i["dealer_id"] for i in body["items"]} == set(changed)
+    moved = [d for d, p, b in zip(new["dealer_id"], new["churn_probability"], new["band"],
+                                  strict=True)
+             if d not in ref.index or abs(ref.at[d, "churn_probability"] - p) > 1e-12
+             or ref.at[d, "band"] != b or abs(ref.at[d, "decline_probability"]
+                                              - new.set_index("dealer_id").at[
+                                                  d, "decline_probability"]) > 1e-12]
+    assert moved and set(moved) <= {i["dealer_id"] for i in body["items"]}
+    assert body["changes"]["reference_as_of"] == since
+    assert {r["dealer_id"] for r in body["changes"]["removed"]} == \
+        set(old["dealer_id"]) - set(new["dealer_id"])
     nothing = client.get("/v1/risk", params={"changed_since": new["as_of"].iloc[0]},
                          headers=READER).json()
-    assert nothing["total"] == 0
+    assert nothing["total"] == 0 and nothing["changes"]["removed"] == []
 
 
 @pytest.mark.parametrize("query,detail", [

@@ -67,7 +67,7 @@ def test_score_writes_a_snapshot_and_exports_rows(project):
     assert sorted(p.name for p in folder.iterdir()) == [
         "2024-07-01.calibration.json", "2024-07-01.json", "2024-07-01.parquet",
         "2024-07-01.population.parquet", "2024-07-01.reps.parquet",
-        "2024-07-01.support.parquet"]
+        "2024-07-01.roster.parquet", "2024-07-01.support.parquet"]
     check = json.loads((folder / "2024-07-01.calibration.json").read_text())
     assert set(check) == {"churn", "decline"}
     # the newest months whose 90-day window ended by the as-of date
@@ -78,6 +78,10 @@ def test_score_writes_a_snapshot_and_exports_rows(project):
     rows = pd.read_csv(project / "scores.csv", encoding="utf-8-sig")
     assert {"dealer_id", "churn_probability", "band", "top_reason_zh"} <= set(rows.columns)
     assert len(rows) == len(pd.read_parquet(snapshots[0]))
+    # every dealer opened by the cutoff is on the roster; the scored ones are active
+    roster = pd.read_parquet(folder / "2024-07-01.roster.parquet")
+    assert set(roster.loc[roster["status"] == "active", "dealer_id"]) == set(rows["dealer_id"])
+    assert set(roster["status"]) <= {"active", "closed", "inactive"}
     earlier = run(["score", "net", "--as-of", "2024-05-20"], project)
     assert earlier.returncode == 0, earlier.stderr
     assert "as of 2024-05-01" in earlier.stdout
