@@ -27,6 +27,7 @@ from serve.dashboard.mount import install as install_dashboard
 from serve.service.errors import ServiceError
 from serve.service.state import StateHolder
 from serve.settings import Settings, load_settings
+from serve.web.keys import KeyRing
 from serve.web.responses import JSON
 from serve.web.telemetry import RELOADS, observe
 
@@ -112,10 +113,11 @@ class LimitsAndMetrics:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     holder = StateHolder(settings)
+    keys = KeyRing(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if not settings.api_keys:
+        if keys.open:
             log.warning("no api_keys configured: the API is open to anyone who can reach "
                         "it; bind it to loopback only")
         await run_in_threadpool(holder.reload)
@@ -135,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   lifespan=lifespan, default_response_class=JSON,
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.holder = holder
+    app.state.keys = keys
     install_api(app)
     install_dashboard(app)
     app.add_middleware(LimitsAndMetrics, max_body=settings.api.max_body_bytes,

@@ -193,6 +193,10 @@ class LeverSettings(BaseModel):
                               "risk by at least this many percentage points.")
 
 
+ROLES = ("reader", "admin")
+"""API key roles: reader (CRMs and dashboards), admin (also reload)."""
+
+
 class ApiSettings(BaseModel):
     """The risk API (dealer-risk serve)."""
 
@@ -211,9 +215,16 @@ class ApiSettings(BaseModel):
     max_page_size: int = Field(default=1000, ge=1)
     session_hours: float = Field(default=12, gt=0, description="How long a dashboard "
                                  "sign-in lasts.")
-    session_secret: str | None = Field(default=None, description="Signs dashboard session "
-                                       "cookies. Empty: derived from all api_keys (changing "
-                                       "a key signs everyone out).")
+    keys_file: Path | None = Field(default=None, description="A JSON file of API keys to "
+                                   "roles ({\"KEY\": \"reader\"}), beside api_keys; re-read "
+                                   "when it changes, so keys are added and withdrawn without "
+                                   "a restart. Set, even empty, it means keys are required.")
+    keys_check_seconds: float = Field(default=2.0, ge=0, description="How often a worker "
+                                      "looks whether keys_file changed (one stat).")
+    session_secret: str | None = Field(default=None, description="Mixed into the signature "
+                                       "of dashboard session cookies, each signed with its "
+                                       "own key. Changing it signs everyone out; withdrawing "
+                                       "a key signs out only that key's sessions.")
     behind_tls: bool = Field(default=False, description="The service is reached over HTTPS "
                              "(through a proxy): session cookies are marked Secure.")
     login_free_attempts: int = Field(default=5, ge=1, description="Failed dashboard sign-ins "

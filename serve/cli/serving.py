@@ -19,6 +19,7 @@ from serve.cli.data import (
 from serve.cli.scoring import score_shown
 from serve.cli.training import train_shown
 from serve.settings import Settings
+from serve.web.keys import KeyFileError, read_key_file
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -46,10 +47,16 @@ def _serve(cfg: Settings, host: str, port: int, workers: int) -> None:
     import os
 
     import uvicorn
-    if not cfg.api_keys and host not in LOOPBACK:
+    keyless = not cfg.api_keys and cfg.api.keys_file is None
+    if keyless and host not in LOOPBACK:
         raise fail(f"refusing to bind {host} without api_keys: anyone on the network could "
-                   "read the scores. Set DEALER_RISK_API_KEYS='{\"KEY\": \"reader\"}' or "
-                   "bind 127.0.0.1")
+                   "read the scores. Set DEALER_RISK_API_KEYS='{\"KEY\": \"reader\"}' (or "
+                   "api.keys_file) or bind 127.0.0.1")
+    if cfg.api.keys_file is not None:
+        try:
+            read_key_file(cfg.api.keys_file)
+        except KeyFileError as exc:
+            raise fail(str(exc)) from None
     if CliState.config is not None:
         os.environ["DEALER_RISK_CONFIG"] = str(CliState.config.resolve())
     from models.tracking import check_store, tracking_uri
@@ -57,7 +64,7 @@ def _serve(cfg: Settings, host: str, port: int, workers: int) -> None:
                 cfg.models.tracking.connect_timeout_seconds)
     base = f"http://{'[::1]' if host == '::1' else host}:{port}"
     console.print(f"Serving the risk API on {base} (docs: {base}/docs); Ctrl-C stops it.")
-    if not cfg.api_keys:
+    if keyless:
         console.print("[yellow]No API keys configured: the API is open, on loopback only."
                       "[/yellow]")
     uvicorn.run("serve.app:create_app", factory=True, host=host, port=port,

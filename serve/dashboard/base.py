@@ -3,9 +3,9 @@ page and error-page responses every page module uses (worklist, dealer, overview
 support, sign-in). Pages read the loaded state through serve.service, the same documents
 the API serves, rendered with Jinja2 (autoescaped) and inline SVG.
 
-Access follows the API: with no api_keys it is open (the server binds to loopback only);
-with keys, a sign-in page takes a key once and keeps an HttpOnly, SameSite=Strict session
-cookie (serve/dashboard/session.py).
+Access follows the API: with no key configured it is open (the server binds to loopback
+only); with keys (serve.web.keys), a sign-in page takes a key once and keeps an HttpOnly,
+SameSite=Lax session cookie (serve/dashboard/session.py).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from serve.dashboard.i18n import flag_sentence, label, translate
 from serve.dashboard.session import COOKIE, role_of_session
 from serve.service.state import ServingState, StateHolder
 from serve.settings import Settings
-from serve.web.deps import get_settings
+from serve.web.deps import get_keys, get_settings
+from serve.web.keys import KeyRing
 
 HERE = Path(__file__).parent
 LANG_COOKIE = "dealer_risk_lang"
@@ -80,10 +81,11 @@ def language(request: Request, lang: str | None = None) -> str:
     return "zh" if accept.startswith("zh") else "en"
 
 
-def signed_in(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> None:
-    if not settings.api_keys:
+def signed_in(request: Request, settings: Annotated[Settings, Depends(get_settings)],
+              keys: Annotated[KeyRing, Depends(get_keys)]) -> None:
+    if keys.open:
         return
-    if role_of_session(request.cookies.get(COOKIE), settings) is None:
+    if role_of_session(request.cookies.get(COOKIE), keys.keys(), settings.api) is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired(path)
 
@@ -94,7 +96,6 @@ def state_of(request: Request) -> ServingState | None:
 
 
 def html_page(request: Request, template: str, lang: str, status: int = 200, **context):
-    settings: Settings = request.app.state.holder.settings
     state = state_of(request)
 
     def t(key: str, **values: object) -> str:
@@ -108,7 +109,7 @@ def html_page(request: Request, template: str, lang: str, status: int = 200, **c
         "flag": lambda code: flag_sentence(code, lang),
         "points": lambda value: points(value, lang),
         "toggle_url": f"{request.url.path}?{urlencode(query)}",
-        "state": state, "signed": bool(settings.api_keys) and COOKIE in request.cookies,
+        "state": state, "signed": not request.app.state.keys.open and COOKIE in request.cookies,
         "csrf": csrf, **context}, status_code=status)
     if request.query_params.get("lang") in ("en", "zh"):
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax",

@@ -14,7 +14,7 @@ from serve.dashboard.guard import CSRF_COOKIE, LoginThrottle, csrf_ok
 from serve.dashboard.i18n import translate
 from serve.dashboard.session import COOKIE, issue
 from serve.settings import Settings
-from serve.web.deps import role_of
+from serve.web.keys import KeyRing
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -44,14 +44,15 @@ def login(request: Request, key: Annotated[str, Form(max_length=500)],
                          failed=translate("login_throttled", lang, seconds=seconds))
         response.headers["Retry-After"] = str(seconds)
         return response
-    if settings.api_keys and role_of(key, settings.api_keys) is None:
+    keys: KeyRing = request.app.state.keys
+    if not keys.open and keys.role_of(key) is None:
         throttle.failed(client, key)
         return html_page(request, "login.html", lang, status=401, next=_safe_next(next),
                      failed=translate("login_failed", lang))
     throttle.succeeded(client, key)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    if settings.api_keys:
-        response.set_cookie(COOKIE, issue(key, settings), httponly=True, samesite="lax",
+    if not keys.open:
+        response.set_cookie(COOKIE, issue(key, settings.api), httponly=True, samesite="lax",
                             secure=secure(request),
                             max_age=int(settings.api.session_hours * 3600), path="/")
     return response

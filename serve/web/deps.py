@@ -1,4 +1,5 @@
-"""Dependencies shared by the routers: the serving state, the settings, the caller's role.
+"""Dependencies shared by the routers: the serving state, the settings, the keys in force
+and the caller's role.
 
 All are `async def`: they only read memory, and FastAPI runs a plain `def` dependency on
 its thread pool, a hand-off per dependency per request that cost the lookup more than
@@ -6,7 +7,6 @@ its own work."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, Security
@@ -14,6 +14,7 @@ from fastapi.security import APIKeyHeader
 
 from serve.service.state import ServingState, StateHolder
 from serve.settings import Settings
+from serve.web.keys import KeyRing
 
 ROLE_RANK = {"reader": 1, "admin": 2}
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
@@ -35,21 +36,16 @@ async def get_state(holder: Annotated[StateHolder, Depends(get_holder)]) -> Serv
     return state
 
 
-def role_of(key: str | None, keys: dict[str, str]) -> str | None:
-    """The key's role; every configured key is compared in constant time."""
-    found = None
-    for known, role in keys.items():
-        if key is not None and hmac.compare_digest(key.encode(), known.encode()):
-            found = role
-    return found
+async def get_keys(request: Request) -> KeyRing:
+    return request.app.state.keys
 
 
 def require(role: str):
-    async def check(settings: Annotated[Settings, Depends(get_settings)],
-              key: Annotated[str | None, Security(api_key_header)]) -> str:
-        if not settings.api_keys:
+    async def check(keys: Annotated[KeyRing, Depends(get_keys)],
+                    key: Annotated[str | None, Security(api_key_header)]) -> str:
+        if keys.open:
             return "admin"  # no keys configured: open, loopback only (see serve command)
-        found = role_of(key, settings.api_keys)
+        found = keys.role_of(key)
         if found is None:
             raise HTTPException(401, "missing or unknown API key (send it in X-API-Key)")
         if ROLE_RANK[found] < ROLE_RANK[role]:
@@ -61,6 +57,7 @@ def require(role: str):
 State = Annotated[ServingState, Depends(get_state)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 Holder = Annotated[StateHolder, Depends(get_holder)]
+Keys = Annotated[KeyRing, Depends(get_keys)]
 Reader = Annotated[str, Depends(require("reader"))]
 Admin = Annotated[str, Depends(require("admin"))]
 

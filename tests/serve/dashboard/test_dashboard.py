@@ -73,13 +73,29 @@ def test_no_open_redirect_through_next(client):
 
 def test_sessions_expire_and_end_when_the_key_is_removed(served):
     settings, _, _ = served
-    token = issue(KEY, settings, now=1_000_000)
-    assert role_of_session(token, settings, now=1_000_000 + 60) == "reader"
-    assert role_of_session(token, settings, now=1_000_000 + 13 * 3600) is None
+    keys = settings.api_keys
+    token = issue(KEY, settings.api, now=1_000_000)
+    assert role_of_session(token, keys, settings.api, now=1_000_000 + 60) == "reader"
+    assert role_of_session(token, keys, settings.api, now=1_000_000 + 13 * 3600) is None
     tampered = token[:-1] + ("0" if token[-1] != "0" else "1")
-    assert role_of_session(tampered, settings, now=1_000_000) is None
-    without = settings.model_copy(update={"api_keys": {"other": "reader"}})
-    assert role_of_session(token, without, now=1_000_000) is None
+    assert role_of_session(tampered, keys, settings.api, now=1_000_000) is None
+    assert role_of_session(token, {"other": "reader"}, settings.api, now=1_000_000) is None
+
+
+def test_withdrawing_one_key_ends_only_its_sessions(served):
+    settings, _, _ = served
+    keys = {"team-north": "reader", "team-south": "reader", "ops": "admin"}
+    north = issue("team-north", settings.api, now=1_000_000)
+    south = issue("team-south", settings.api, now=1_000_000)
+    left = {k: r for k, r in keys.items() if k != "team-north"}
+    assert role_of_session(north, left, settings.api, now=1_000_060) is None
+    assert role_of_session(south, left, settings.api, now=1_000_060) == "reader"
+    # a cookie of one key cannot pass for another's: the fingerprint picks the key to check
+    forged = south.split(".")[0] + "." + north.split(".")[1]
+    assert role_of_session(forged, keys, settings.api, now=1_000_060) is None
+    # a new session secret signs everyone out
+    rotated = settings.api.model_copy(update={"session_secret": "new"})
+    assert role_of_session(south, keys, rotated, now=1_000_060) is None
 
 
 def test_worklist_ranks_filters_searches_and_totals(signed, served):
