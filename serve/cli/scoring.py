@@ -165,6 +165,8 @@ def monitor(
         "models.monitor.psi_alert): for cron.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
     = False,
+    engine: EngineOption = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Drift of each feature and of the scores at the newest cutoff against the champions'
     training data, and realized churn and decline against past snapshots' predictions
@@ -172,7 +174,7 @@ def monitor(
     overview shows the latest report."""
     from serve.batch.monitor import log_and_write
     from serve.batch.monitor import monitor as run_monitor
-    cfg = settings()
+    cfg = with_engine(settings(), engine, spark_master)
     folder = data_folder(data_dir, cfg)
     loaded = validate_data(folder, cfg, as_of=parse_date(as_of), as_json=False, quiet=True)
     panel = panel_shown(loaded, cfg)

@@ -154,6 +154,8 @@ def retrain(
     as_of: AsOf = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as one JSON "
                                           "line (for cron logs).")] = False,
+    engine: EngineOption = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """The monthly job, safe from cron: validate, build the panel, train and backtest the
     gate, promote or keep each champion, then rescore the newest month.
@@ -165,7 +167,7 @@ def retrain(
     """
     import fcntl
 
-    cfg = settings()
+    cfg = with_engine(settings(), engine, spark_master)
     folder = data_folder(data_dir, cfg)
     cfg.work_dir.mkdir(parents=True, exist_ok=True)
     with open(cfg.work_dir / "retrain.lock", "w") as lock:

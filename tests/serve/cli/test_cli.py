@@ -258,3 +258,11 @@ def test_validate_reads_a_folder_given_as_a_uri(workdir):
     assert report["tables"]["orders"]["file"] == (data / "orders.csv").resolve().as_uri()
     missing = runner.invoke(app, ["validate", (data / "nowhere").resolve().as_uri()])
     assert missing.exit_code == 2 and "data folder does not exist" in missing.stderr
+
+
+@pytest.mark.parametrize("command", ["validate", "features", "train", "backtest", "score",
+                                     "retrain", "monitor"])
+def test_every_command_reading_data_takes_the_engine(workdir, command):
+    result = runner.invoke(app, [command, ".", "--engine", "hadoop"])
+    assert result.exit_code == 2
+    assert "--engine must be duckdb or spark, got 'hadoop'" in result.stderr
