@@ -33,3 +33,22 @@ def test_every_reject_reason_is_documented_and_nothing_else():
 
 def test_every_conversion_notice_is_documented_and_nothing_else():
     assert first_column_names("| notice |") == set(CONVERSIONS)
+
+
+TEMPLATES = Path(__file__).parents[2] / "docs" / "templates"
+
+
+def test_the_templates_have_every_column_and_validate_clean():
+    """docs/templates/ (docs/your-data.md): each table's file has the contract's columns in
+    order, and the folder passes validation with no reject and no notice."""
+    from features.settings import ContractSettings
+    from features.validation import load_data
+
+    for table in TABLES.values():
+        header = (TEMPLATES / f"{table.name}.csv").read_text(encoding="utf-8").splitlines()[0]
+        assert header.split(",") == list(table.column_names), table.name
+    loaded = load_data(TEMPLATES, ContractSettings(as_of="2025-12-31"))
+    report = loaded.report.to_dict()
+    assert loaded.report.total_rejected == 0
+    assert all(not t.get("notices") for t in report["tables"].values()), report
+    assert report["tables"]["orders"]["cancelled"] == 1
