@@ -11,6 +11,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "title": ("Dealer risk", "经销商风险"),
     "worklist": ("Worklist", "工作清单"),
     "overview": ("Overview", "总览"),
+    "guide": ("Guide", "使用指南"),
+    "guide_rules": ("The alert rules in force", "当前启用的预警规则"),
+    "guide_rule": ("Rule", "规则"),
+    "guide_severity": ("Severity", "严重程度"),
+    "guide_rule_name": ("Name in the settings", "设置中的名称"),
     "logout": ("Sign out", "退出"),
     "as_of": ("Scores as of", "评分日期"),
     "model_provisional": ("The {model} scores come from a provisional model: the first "

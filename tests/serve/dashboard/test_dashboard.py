@@ -10,6 +10,7 @@ import re
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
 from serve.app import create_app
 from serve.dashboard import charts
@@ -370,3 +371,38 @@ def test_changes_read_in_points_without_a_negative_zero():
     assert _points(0.051) == "+5 pts" and _points(-0.03) == "−3 pts"
     assert _points(-0.001) == "0 pts" and _points(0.004, "zh") == "0个百分点"
     assert _points(float("nan")) == "–"
+
+
+@pytest.mark.parametrize("lang,heading,rules", [
+    ("zh", "经销商风险看板：渠道经理使用指南", "当前启用的预警规则"),
+    ("en", "The dealer risk dashboard: a guide for channel managers",
+     "The alert rules in force"),
+])
+def test_the_guide_covers_every_page_in_the_readers_language(signed, served, lang, heading,
+                                                              rules):
+    settings, _, _ = served
+    html = signed.get("/dashboard/guide", params={"lang": lang}).text
+    assert f"<h1>{heading}</h1>" in html and rules in html
+    # every page the header links to is explained, by its address
+    nav = signed.get("/dashboard", params={"lang": lang}).text
+    header = nav[nav.index('<header class="top">'):nav.index("</header>")]
+    pages = set(re.findall(r'href="(/dashboard[^"?]*)"', header)) - {"/dashboard/guide"}
+    assert pages >= {"/dashboard", "/dashboard/overview", "/dashboard/reps",
+                     "/dashboard/support"}
+    for page in pages:
+        assert re.search(rf"[(（]{re.escape(page)}[)）/]", html), page  # "Worklist (/dashboard)"
+    assert 'id="guide-link"' in header
+    for rule in settings.alerts.rules:  # the rules in force, from the settings
+        assert str(escape(rule.title_zh if lang == "zh" else rule.title_en)) in html
+
+
+def test_the_guide_does_not_pass_raw_html_through(tmp_path, monkeypatch):
+    from serve.dashboard import guide
+    (tmp_path / "manager.en.md").write_text("# Guide\n\n<script>alert(1)</script>\n")
+    monkeypatch.setattr(guide, "GUIDES", tmp_path)
+    guide.guide_html.cache_clear()
+    try:
+        assert "<script>" not in guide.guide_html("en")
+        assert "&lt;script&gt;" in guide.guide_html("en")
+    finally:
+        guide.guide_html.cache_clear()
