@@ -231,17 +231,18 @@ def test_catalog_lists_every_feature_in_both_languages(workdir):
     assert runner.invoke(app, ["catalog", "--lang", "fr"]).exit_code == 2
 
 
-def test_the_readme_settings_example_is_valid(workdir):
+def test_the_settings_example_is_valid(workdir):
     import re
 
-    readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
-    example = re.search(r"```toml\n(.*?)```", readme, flags=re.DOTALL).group(1)
+    doc = (Path(__file__).parents[3] / "docs" / "settings.md").read_text(encoding="utf-8")
+    example = re.search(r"```toml\n(.*?)```", doc, flags=re.DOTALL).group(1)
     (workdir / "example.toml").write_text(example, encoding="utf-8")
     result = runner.invoke(app, ["--config", "example.toml", "config", "show", "--json"])
     assert result.exit_code == 0, result.stderr
     values = json.loads(result.output)
     assert values["labels"]["decline"]["drop"] == 0.3
     assert values["panel"]["min_peer_group"] == 10
+    assert values["api"]["keys_file"] == "/etc/dealer-risk/keys.json"
 
 
 def test_validate_reads_a_folder_given_as_a_uri(workdir):
