@@ -28,6 +28,8 @@ EXIT_BAD_INPUT = 2
 
 
 class CliState:
+    """What the app's callback read before the command runs: the --config file."""
+
     config: Path | None = None
 
 
@@ -91,7 +93,7 @@ def data_folder(data_dir: str | None, cfg: Settings) -> Location:
 
 
 def validate_data(data_dir: Location, cfg: Settings, *, as_of: date | None, as_json: bool,
-              quiet: bool = False):
+                  quiet: bool = False):
     contract = cfg.contract.model_copy(update={"as_of": as_of}) if as_of else cfg.contract
     try:
         loaded = load_data(data_dir, contract, spark=spark_session(cfg))
