@@ -116,9 +116,9 @@ def _filters(choice: dict, frame: pd.DataFrame) -> dict:
     return out
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[
+@settings(max_examples=30, deadline=None, suppress_health_check=[
     HealthCheck.function_scoped_fixture])
-@given(steps=st.lists(st.tuples(st.integers(0, 2), st.booleans(), st.integers(1, 40)),
+@given(steps=st.lists(st.tuples(st.integers(0, 2), st.booleans(), st.integers(15, 150)),
                       min_size=1, max_size=8),
        choice=st.sampled_from(FILTERS))
 def test_a_mirror_of_any_pulls_equals_the_current_selection(timeline, steps, choice):
