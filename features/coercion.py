@@ -41,8 +41,8 @@ CONVERSIONS = {
     "time_zone": "a time with a UTC offset was converted into {timezone} "
                  "(contract.timezone)",
     "time_dropped": "a time of day in a date column was dropped (the day is kept)",
-    "category_alias": "a category written as an alias (质量, Quality) was read as its "
-                      "contract name",
+    "category_alias": "a category or program written as an alias (质量, Quality, 返利) was "
+                      "read as its contract name",
 }
 """Every conversion that changes a cell's text, and what it did (for the notices)."""
 

@@ -74,6 +74,44 @@ COMPLAINT_CATEGORY_ALIASES = {
     "其他": "other",
     "其它": "other",
 }
+PROGRAM_KINDS: dict[str, str] = {
+    "rebate": "返利",
+    "functional_discount": "功能性折扣",
+    "cash_discount": "现金折扣",
+    "volume_reward": "销量奖励",
+    "advertising_allowance": "广告补贴",
+    "freight_sharing": "运费分担",
+    "display_samples": "样品支持",
+    "store_fitout": "门店装修支持",
+    "sales_contest": "销售竞赛",
+    "priority_service": "优先服务",
+    "extra_visits": "加强拜访",
+}
+"""The retention programs a manufacturer gives its dealers, with their Chinese names."""
+PROGRAM_ALIASES: dict[str, str] = {
+    **{zh: kind for kind, zh in PROGRAM_KINDS.items()},
+    **{kind.replace("_", " "): kind for kind in PROGRAM_KINDS},
+    **{kind.replace("_", "-"): kind for kind in PROGRAM_KINDS},
+    "返点": "rebate", "年度返利": "rebate", "rebates": "rebate",
+    "功能折扣": "functional_discount",
+    "现金折让": "cash_discount",
+    "销量返利": "volume_reward", "volume rebate": "volume_reward",
+    "广告支持": "advertising_allowance", "联合广告": "advertising_allowance",
+    "co-op advertising": "advertising_allowance", "co_op_advertising": "advertising_allowance",
+    "运费补贴": "freight_sharing", "运费分摊": "freight_sharing",
+    "样品": "display_samples", "展示样品": "display_samples",
+    "装修支持": "store_fitout", "门店装修": "store_fitout", "store fit-out": "store_fitout",
+    "fit-out": "store_fitout",
+    "优先服务通道": "priority_service",
+    "增加拜访": "extra_visits", "visits": "extra_visits",
+}
+"""Other spellings of the program kinds (lower-cased, trimmed), read as the kind."""
+PROGRAM_ASSIGNMENTS = ("pilot", "manager", "rule")
+"""Who chose the dealer: a randomized pilot, a manager, or a rule. Only pilot rows are
+randomized: the effect models learn from them without the managers' targeting."""
+PROGRAM_ASSIGNMENT_ALIASES = {"试点": "pilot", "随机": "pilot", "randomized": "pilot",
+                              "random": "pilot", "经理": "manager", "规则": "rule"}
+
 CANCELLED_STATUSES = frozenset({"cancelled", "canceled", "取消", "已取消", "作废"})
 
 DEALERS = Table(
@@ -186,7 +224,32 @@ VISITS = Table(
     ),
 )
 
+PROGRAMS = Table(
+    name="programs",
+    required=False,
+    description="Retention programs and incentives given to dealers, and what they cost.",
+    key="program_id",
+    event_date="started_on",
+    past_only=("started_on",),
+    columns=(
+        Column("program_id", Kind.ID, True, "Program record identifier, unique.",
+               many_values=True),
+        Column("dealer_id", Kind.ID, True, "Dealer that got it."),
+        Column("program", Kind.TEXT, True, ", ".join(PROGRAM_KINDS) + " (or 返利 ...)."),
+        Column("started_on", Kind.DATE, True, "First day it ran."),
+        Column("ended_on", Kind.DATE, True, "Last day it runs; may lie ahead."),
+        Column("cost", Kind.NUMBER, True, "What it cost the manufacturer (CNY)."),
+        Column("assigned_by", Kind.TEXT, False, "pilot (randomized), manager or rule."),
+        Column("note", Kind.TEXT, False, "Free text."),
+    ),
+)
+
 TABLES: dict[str, Table] = {
-    t.name: t for t in (DEALERS, ORDERS, TICKETS, COMPLAINTS, DELIVERIES, VISITS)
+    t.name: t for t in (DEALERS, ORDERS, TICKETS, COMPLAINTS, DELIVERIES, VISITS, PROGRAMS)
 }
 """All tables in load order: dealers first, since the others refer to it."""
+
+EVENT_TABLES = ("tickets", "complaints", "deliveries", "visits")
+"""The optional tables that feed features (each reduced to dealer x month measures); a
+dealer silent in one of them for long is flagged. Programs are what was done about a
+dealer, not a signal of its state: they feed the effect models, not the risk models."""

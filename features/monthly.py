@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from features.contract import TABLES
+from features.contract import EVENT_TABLES, TABLES
 from features.events import EventRows, reduce_events
 from features.orderlines import ORDER_KEY_BASE as _KEY_BASE
 from features.orderlines import OrderLines, aggregate_orders
 
-EVENT_TABLES = ("tickets", "complaints", "deliveries", "visits")
 ORDER_KEY_BASE = np.int64(_KEY_BASE)
 
 

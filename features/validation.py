@@ -21,6 +21,10 @@ from features.contract import (
     CANCELLED_STATUSES,
     COMPLAINT_CATEGORIES,
     COMPLAINT_CATEGORY_ALIASES,
+    PROGRAM_ALIASES,
+    PROGRAM_ASSIGNMENT_ALIASES,
+    PROGRAM_ASSIGNMENTS,
+    PROGRAM_KINDS,
     TABLES,
     Kind,
     Table,
@@ -47,7 +51,8 @@ REJECT_REASONS = frozenset({
     "missing_id", "missing_value", "future_date", "closed_before_opened", "due_before_opened",
     "resolved_before_received", "negative_amount_not_return", "return_with_positive_amount",
     "absurd_quantity", "bad_severity", "unknown_category", "unknown_dealer", "duplicate_id",
-    "before_dealer_opened",
+    "before_dealer_opened", "ended_before_started", "negative_cost", "unknown_program",
+    "unknown_assignment",
 })
 """Every reason a row can be rejected for; docs/data-contract.md explains each."""
 _UNREADABLE = {
@@ -587,25 +592,37 @@ class _TableCheck:
             "severity",
             lambda r: "severity: " + _num(severity[r]) + " is not 1, 2 or 3",
         )
-        category = map_text(t["category"], lambda s: s.str.lower().replace(
-            COMPLAINT_CATEGORY_ALIASES))
-        alias = (category.astype("string") != t["category"].astype("string")).fillna(False)
-        if alias.any():
-            self.converted.setdefault("category", {})["category_alias"] = alias.astype(bool)
-        t["category"] = category
-        self._fail(
-            category.notna() & ~category.isin(COMPLAINT_CATEGORIES),
-            "unknown_category",
-            "category",
-            lambda r: "category: '" + category[r].astype("string") + "' is not one of "
-            + ", ".join(COMPLAINT_CATEGORIES),
-        )
+        self._one_of(t, "category", COMPLAINT_CATEGORIES, COMPLAINT_CATEGORY_ALIASES,
+                     "unknown_category")
 
     def _check_deliveries(self, t: pd.DataFrame) -> None:
         pass  # early, late and undelivered are all facts to learn from, not errors
 
     def _check_visits(self, t: pd.DataFrame) -> None:
         pass
+
+    def _check_programs(self, t: pd.DataFrame) -> None:
+        self._order("ended_on", "started_on", t, "ended_before_started")
+        cost = t["cost"]
+        self._fail(cost < 0, "negative_cost", "cost",
+                   lambda r: "cost: " + _num(cost[r]) + " is negative")
+        self._one_of(t, "program", tuple(PROGRAM_KINDS), PROGRAM_ALIASES, "unknown_program")
+        if "assigned_by" in t:
+            self._one_of(t, "assigned_by", PROGRAM_ASSIGNMENTS, PROGRAM_ASSIGNMENT_ALIASES,
+                         "unknown_assignment")
+
+    def _one_of(self, t: pd.DataFrame, column: str, allowed: tuple[str, ...],
+                aliases: dict[str, str], reason: str) -> None:
+        """A column of the contract's words: other spellings (Chinese, capitals) are read as
+        the word, with a notice; anything else rejects the row, naming what is allowed."""
+        value = map_text(t[column], lambda s: s.str.strip().str.lower().replace(aliases))
+        alias = (value.astype("string") != t[column].astype("string")).fillna(False)
+        if alias.any():
+            self.converted.setdefault(column, {})["category_alias"] = alias.astype(bool)
+        t[column] = value
+        self._fail(value.notna() & ~value.isin(allowed), reason, column,
+                   lambda r: column + ": '" + value[r].astype("string") + "' is not one of "
+                   + ", ".join(allowed))
 
     def _order(self, later: str, earlier: str, t: pd.DataFrame, reason: str) -> None:
         if later not in t:

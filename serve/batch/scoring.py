@@ -15,7 +15,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from features.contract import TABLES
+from features.contract import EVENT_TABLES, TABLES
 from features.events import EventRows, window_counts
 from features.orderlines import OrderLines, monthly_amounts
 from features.panel import CutoffError, build_panel, default_cutoffs, parse_cutoffs
@@ -350,10 +350,10 @@ def _flags(tables: dict[str, pd.DataFrame], rows: pd.DataFrame, cutoff: pd.Times
     least = -np.log(cfg.silence_probability) * cfg.reporting_days / cfg.quiet_days
     flags: list[list[str]] = [[] for _ in range(len(rows))]
     ids = rows["dealer_id"].astype(str)
-    for name, table in TABLES.items():
-        if table.required or name not in tables:
+    for name in EVENT_TABLES:
+        if name not in tables:
             continue
-        counts = window_counts(EventRows.of(table, tables[name]), {
+        counts = window_counts(EventRows.of(TABLES[name], tables[name]), {
             "recent": (quiet_since, cutoff), "before": (reported_since, quiet_since)})
         expected = set(counts.index[(counts["before"].to_numpy() >= least)
                                     & (counts["recent"].to_numpy() == 0)])

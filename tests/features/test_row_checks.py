@@ -221,7 +221,7 @@ def test_absent_optional_tables_and_columns_are_reported(folder, settings):
              "O1,D1,2024-01-10,doors,1,10,red\n"
     loaded = load_data(folder({"orders.csv": orders}), settings)
     report = loaded.report
-    assert report.absent_tables == ["tickets", "complaints", "deliveries", "visits"]
+    assert report.absent_tables == ["tickets", "complaints", "deliveries", "visits", "programs"]
     assert report.tables["orders"].ignored_columns == ["color"]
     assert report.tables["orders"].absent_optional_columns == ["sku", "list_amount", "status"]
     assert loaded.tables["orders"]["list_amount"].isna().all()

@@ -112,3 +112,28 @@ def test_a_lake_folder_given_as_a_uri_is_scanned_by_spark(messy_events, spark): 
         pd.testing.assert_frame_equal(embedded.rejects[name], on_spark.rejects[name])
     pd.testing.assert_frame_equal(build_panel(embedded.tables), build_panel(on_spark.tables),
                                   check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+def test_programs_are_checked_alike_on_both_engines(tmp_path, spark):
+    """The programs table is small: on Spark too the driver checks it with the same code."""
+    from tests.features.conftest import DEALERS, ORDERS
+    from tests.features.test_programs_contract import HEADER
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "dealers.csv").write_text(DEALERS, encoding="utf-8")
+    (data / "orders.csv").write_text(ORDERS, encoding="utf-8")
+    pd.DataFrame({"program_id": ["P1", "P2", "P3", "P4"], "dealer_id": ["D1", "D2", "D9", "D1"],
+                  "program": ["rebate", "优先服务", "rebate", "free lunch"],
+                  "started_on": pd.to_datetime(["2024-03-01"] * 4).date,
+                  "ended_on": pd.to_datetime(["2024-05-31", "2024-02-01", "2024-05-31",
+                                              "2024-05-31"]).date,
+                  "cost": [100.0, 5.0, 1.0, 2.0], "assigned_by": ["pilot"] * 4}
+                 ).to_parquet(data / "programs.parquet")
+    assert list(pd.read_parquet(data / "programs.parquet").columns) == HEADER.strip().split(
+        ",")[:7]
+    embedded, on_spark = engines(data, "2024-07-01", spark)
+    assert embedded.report.to_dict() == on_spark.report.to_dict()
+    pd.testing.assert_frame_equal(embedded.rejects["programs"], on_spark.rejects["programs"])
+    assert set(embedded.rejects["programs"]["reason"]) == {
+        "ended_before_started", "unknown_dealer", "unknown_program"}
