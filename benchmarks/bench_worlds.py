@@ -46,7 +46,7 @@ from features.settings import ContractSettings
 from features.simulator import simulate
 from features.simulator.settings import SimulatorSettings
 from features.simulator.truth import CAUSE_GROUPS, TRUTH_DIR, read_churners
-from features.simulator.worlds import WORLDS
+from features.simulator.worlds import ROBUSTNESS, WORLDS
 from features.validation import load_data
 from models.backtest import run_backtest
 from models.card import with_section
@@ -344,7 +344,7 @@ def markdown(results: list[dict], command: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--worlds", nargs="+", default=list(WORLDS), choices=list(WORLDS))
+    parser.add_argument("--worlds", nargs="+", default=list(ROBUSTNESS), choices=list(WORLDS))
     parser.add_argument("--dealers", type=int, default=2000)
     parser.add_argument("--months", type=int, default=48)
     parser.add_argument("--origins", type=int, default=6)

@@ -291,6 +291,9 @@ def _visits(ctx: _Context, rng: np.random.Generator, chunk: int) -> pa.Table:
     rep = net.rep_of[ctx.dealer, ctx.month]
     base = np.array([w.visits_by_tier[t] for t in ctx.tier])
     rate = base * net.rep_diligence[rep] * (1 - w.neglect_visit_cut * ctx.ramp("neglect"))
+    visiting = net.program_on[ctx.dealer, ctx.month] == net.inputs.programs.kinds.index(
+        "extra_visits")
+    rate = rate * np.where(visiting, 1 + w.program_visit_lift, 1.0)
     row = np.repeat(np.arange(len(rate)), rng.poisson(rate))
     kinds = np.array(list(VISIT_KINDS))
     kind = rng.choice(len(kinds), len(row), p=list(VISIT_KINDS.values()))

@@ -11,6 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from features.simulator.programs import (
+    CAUSE_PROGRAM,
+    MANAGER_HABITS,
+    ProgramInputs,
+    program_inputs,
+)
 from features.simulator.seasons import monthly_calendar
 from features.simulator.world import (
     CATEGORIES,
@@ -52,6 +58,8 @@ class Network:
     calendar: dict[str, dict]
     shocks: Shocks
     paused: np.ndarray  # bool [dealer, month]: a pause (refit) runs
+    program_on: np.ndarray  # int [dealer, month]: the program running (index of its kind), -1
+    programs: pd.DataFrame  # one row per program given: dealer, kind, start, assigned_by
     states: list[LatentState]  # each month's latent state at its start (the oracle's input)
     inputs: StepInputs
 
@@ -79,6 +87,8 @@ class LatentState:
     last_onset: np.ndarray
     churned: np.ndarray
     pause_left: np.ndarray  # months of a running pause still to come (0: not paused)
+    prog_kind: np.ndarray  # the program given (index of its kind), -1: none
+    prog_month: np.ndarray  # months since it started (it keeps counting through after_months)
 
     def take(self, rows: np.ndarray) -> LatentState:
         """The state of the given rows (copies: stepping them leaves this one untouched)."""
@@ -95,6 +105,7 @@ class StepInputs:
     region: np.ndarray
     rep_changed: np.ndarray  # bool [dealer, month]
     service_level: np.ndarray  # [region, month]
+    programs: ProgramInputs  # each dealer's true response to each program
 
 
 @dataclass
@@ -110,6 +121,8 @@ class StepResult:
     running: np.ndarray
     second_now: np.ndarray  # the secondary episode's cause when the churn was decided
     paused: np.ndarray  # a pause runs this month
+    program_orders: np.ndarray  # orders multiplier of the programs this month (1: none)
+    program_on: np.ndarray  # the program running this month (index of its kind), -1
 
 
 def step_month(s: LatentState, t: int, dealer: np.ndarray, inputs: StepInputs,
@@ -145,16 +158,23 @@ def step_month(s: LatentState, t: int, dealer: np.ndarray, inputs: StepInputs,
     ep_cause[1, second], ep_onset[1, second] = _draw_rows(rates2, rng), t
     ep_sev[1, second] = rng.uniform(*world.severity_range, second.sum())
 
+    # a program running relieves the trouble it can reach (or harms), differently per dealer
+    progs = inputs.programs
+    running_program = (s.prog_kind >= 0) & (s.prog_month < progs.months[s.prog_kind])
+    kind = np.where(running_program, s.prog_kind, 0)
+
     # footprints ramp in while an episode runs and fade once it is over
     s.ramp *= 0.5
-    pressure = np.zeros(n)
+    pressure = np.where(running_program, progs.harm[kind, dealer], 0.0)
     for slot in (0, 1):
         on = ep_cause[slot] != NO_CAUSE
         strength = np.minimum(1.0, (t - ep_onset[slot] + 1) / world.ramp_months)
         idx = np.flatnonzero(on)
         s.ramp[ep_cause[slot, idx], idx] = np.maximum(s.ramp[ep_cause[slot, idx], idx],
                                                       strength[idx])
-        pressure += np.where(on, ep_sev[slot] * strength, 0.0)
+        relief = np.where(running_program & on,
+                          progs.relief[kind, np.maximum(ep_cause[slot], 0), dealer], 0.0)
+        pressure += np.where(on, ep_sev[slot] * strength * (1 - relief), 0.0)
 
     target = inputs.h0[dealer] - pressure
     s.h = world.health_persistence * s.h + (1 - world.health_persistence) * target
@@ -184,11 +204,16 @@ def step_month(s: LatentState, t: int, dealer: np.ndarray, inputs: StepInputs,
                                            begin.sum())
     paused = s.pause_left > 0
     s.pause_left = np.maximum(s.pause_left - 1, 0)
+    program_orders = _program_orders(s, progs)
+    program_on = np.where(running_program, s.prog_kind, -1)
 
     # episodes end in recovery, or with the dealer; the simulation logs them either way
     for slot in (1, 0):
         on = ep_cause[slot] != NO_CAUSE
-        recover = on & ~gone & (t - ep_onset[slot] >= 3) & (rng.random(n) < world.recovery_rate)
+        boost = np.where(running_program & on,
+                         progs.recovery[kind, np.maximum(ep_cause[slot], 0), dealer], 0.0)
+        recover = on & ~gone & (t - ep_onset[slot] >= 3) & (
+            rng.random(n) < world.recovery_rate + boost)
         if log is not None:
             for outcome, mask in (("recovered", recover), ("churned", on & gone)):
                 for i in np.flatnonzero(mask):
@@ -202,9 +227,35 @@ def step_month(s: LatentState, t: int, dealer: np.ndarray, inputs: StepInputs,
     for arr in (ep_cause, ep_onset, ep_sev):
         arr[0, promote] = arr[1, promote]
     ep_cause[1, promote] = NO_CAUSE
+    # a program counts its months through its after-effects on orders, then is over
+    given = s.prog_kind >= 0
+    s.prog_month = np.where(given, s.prog_month + 1, 0)
+    span = progs.months + np.array([e.after_months for e in progs.effects])
+    s.prog_kind = np.where(given & (s.prog_month >= span[np.maximum(s.prog_kind, 0)]), -1,
+                           s.prog_kind)
     return StepResult(live=live, hazard=haz, leaving=leaving, closing=closing, gone=gone,
                       explained=explained, cause_now=cause_now, onset_now=onset_now,
-                      running=running, second_now=second_now, paused=paused)
+                      running=running, second_now=second_now, paused=paused,
+                      program_orders=program_orders, program_on=program_on)
+
+
+def _program_orders(s: LatentState, progs: ProgramInputs) -> np.ndarray:
+    """This month's orders multiplier of each row's program: its pause (a store being
+    refitted), its pull-forward while it runs, the pull-forward paid back after it."""
+    out = np.ones(len(s.prog_kind))
+    for k, effect in enumerate(progs.effects):
+        mine = s.prog_kind == k
+        if not mine.any():
+            continue
+        month = s.prog_month[mine]
+        factor = np.where(month < effect.months, effect.order_factor, effect.after_factor)
+        factor = np.where(month < effect.pause_months, _PAUSE_LEVEL, factor)
+        out[mine] = factor
+    return out
+
+
+_PAUSE_LEVEL = 0.05
+"""Orders while a store is refitted under a fit-out program: a few small lines."""
 
 
 def simulate_network(
@@ -231,14 +282,22 @@ def simulate_network(
     ramps = np.zeros((k, n, m), dtype=np.float32)
     paused = np.zeros((n, m), dtype=bool)
 
+    # programs draw from a stream of their own too: who gets one never moves other draws
+    program_rng = np.random.default_rng([seed, 8])
     inputs = StepInputs(open_month=dealers["open_month"].to_numpy(),
                         h0=dealers["h0"].to_numpy(), region=dealers["region_idx"].to_numpy(),
-                        rep_changed=rep_changed, service_level=service_level)
+                        rep_changed=rep_changed, service_level=service_level,
+                        programs=program_inputs(dealers, world.program_effects, CAUSES,
+                                                program_rng, world.program_response_spread))
     state = LatentState(
         h=inputs.h0 + rng.normal(0, world.health_noise, n),
         ep_cause=np.full((2, n), NO_CAUSE), ep_onset=np.full((2, n), -1), ep_sev=np.zeros((2, n)),
         ramp=np.zeros((k, n)), last_cause=np.full(n, NO_CAUSE), last_onset=np.full(n, NO_MONTH),
-        churned=np.zeros(n, dtype=bool), pause_left=np.zeros(n, dtype=np.int64))
+        churned=np.zeros(n, dtype=bool), pause_left=np.zeros(n, dtype=np.int64),
+        prog_kind=np.full(n, -1), prog_month=np.zeros(n, dtype=np.int64))
+    program_on = np.full((n, m), -1, dtype=np.int8)
+    program_orders = np.ones((n, m))
+    given: list[tuple[int, int, int, str]] = []  # dealer, kind, month, assigned_by
     churn_month = np.full(n, NO_MONTH)
     churn_cause = np.full(n, NO_CAUSE)
     churn_secondary = np.full(n, NO_CAUSE)
@@ -250,6 +309,7 @@ def simulate_network(
 
     for t in range(-world.burn_in_months, m):
         if t >= 0:
+            given += assign_programs(state, t, inputs, program_rng, world)
             states.append(state.take(everyone))
         step = step_month(state, t, everyone, inputs, rng, world, log=episode_log)
         gone = step.gone
@@ -266,6 +326,8 @@ def simulate_network(
             hazard[:, t] = np.where(step.live, step.hazard, 0.0)
             ramps[:, :, t] = state.ramp
             paused[:, t] = step.paused
+            program_on[:, t] = step.program_on
+            program_orders[:, t] = step.program_orders
 
     for slot in (0, 1):
         for d in np.flatnonzero(state.ep_cause[slot] != NO_CAUSE):
@@ -283,8 +345,8 @@ def simulate_network(
     d, t = np.arange(n)[:, None], np.arange(m)[None, :]
     level = order_level(dealers, d, t, market, calendar, health,
                         ramps[CAUSES.index("competitor")], world)
-    expected = np.where(alive, level * noise * shock_factor(dealers, d, t, shocks, paused, world),
-                        0.0).astype(np.float64)
+    expected = np.where(alive, level * noise * shock_factor(dealers, d, t, shocks, paused, world)
+                        * program_orders, 0.0).astype(np.float64)
     episodes = pd.DataFrame(episode_log,
                             columns=["dealer", "cause", "onset", "end", "severity", "outcome"])
     return Network(
@@ -308,9 +370,44 @@ def simulate_network(
         calendar=calendar,
         shocks=shocks,
         paused=paused,
+        program_on=program_on,
+        programs=pd.DataFrame(given, columns=["dealer", "kind", "start", "assigned_by"]),
         states=states,
         inputs=inputs,
     )
+
+
+def assign_programs(s: LatentState, t: int, inputs: StepInputs, rng: np.random.Generator,
+                    world: World) -> list[tuple[int, int, int, str]]:
+    """The programs that start this month, set in the state: (dealer, kind, month, by).
+
+    Pilots: at each quarter's start, a share of the live dealers without a program, each
+    given a program drawn at random (randomized). Managers: every month, dealers that look
+    at risk from what a manager sees (the footprints of their trouble, not their hazard)
+    get a program, the one their symptom suggests or, as often, a habitual one
+    (confounded). The same draws each month whatever the state, so the stream stays put."""
+    n = len(s.h)
+    kinds = inputs.programs.kinds
+    live = (inputs.open_month <= t) & ~s.churned
+    free = live & (s.prog_kind < 0)
+    pilot_draw, pilot_kind = rng.random(n), rng.integers(0, len(kinds), n)
+    pilot = free & (t % 3 == 0) & (pilot_draw < world.program_pilot_share)
+    visible = s.ramp.max(axis=0)
+    thr = world.program_manager_threshold
+    chance = world.program_manager_rate * np.clip((visible - thr) / (1 - thr), 0.0, 1.0)
+    manager_draw, skill_draw = rng.random(n), rng.random(n)
+    habit = np.array([kinds.index(h) for h in MANAGER_HABITS])[
+        rng.integers(0, len(MANAGER_HABITS), n)]
+    matched = np.array([kinds.index(CAUSE_PROGRAM[c]) for c in CAUSES])[
+        s.ramp.argmax(axis=0)]
+    manager = free & ~pilot & (manager_draw < chance)
+    manager_kind = np.where(skill_draw < world.program_manager_skill, matched, habit)
+    out = []
+    for mask, kind, by in ((pilot, pilot_kind, "pilot"), (manager, manager_kind, "manager")):
+        rows = np.flatnonzero(mask)
+        s.prog_kind[rows], s.prog_month[rows] = kind[rows], 0
+        out += [(int(d), int(kind[d]), t, by) for d in rows]
+    return out
 
 
 def _draw_rows(rates: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -7,7 +7,8 @@ multiplies the chances of a month with no positive order (orders are Poisson lin
 value: events.line_value) over the months the dealer is still open, joined with the chance
 that its contract is formally closed inside the horizon. The exogenous path (markets,
 seasons, shared shocks, reps) is the one the world drew: the oracle knows the world, not the
-future draws of any dealer. A model that reached the oracle's ROC AUC would rank as well as
+future draws of any dealer; a program already given runs its course in every path, one not
+yet given does not. A model that reached the oracle's ROC AUC would rank as well as
 anything can from the data; benchmarks/bench_worlds.py measures ours as a share of it.
 """
 
@@ -63,7 +64,8 @@ def churn_oracle(net: Network, world: World, seed: int,
             level = order_level(net.dealers, d, month, net.market, net.calendar, s.h,
                                 s.ramp[competitor], world)
             amount = (level * np.exp(rng.normal(0, world.month_noise_sigma, len(d)))
-                      * shock_factor(net.dealers, d, month, net.shocks, step.paused, world))
+                      * shock_factor(net.dealers, d, month, net.shocks, step.paused, world)
+                      * step.program_orders)
             lines = inside * amount / value[d]
             p_none = np.where(project[d], 1 - q + q * np.exp(-lines / q), np.exp(-lines))
             open_now = step.live & ~step.gone
@@ -85,3 +87,43 @@ def _closes_inside(planned: np.ndarray, world: World, days_left: int) -> np.ndar
     p_lag = np.clip((lag_room - lo) / (hi - lo + 1), 0.0, 1.0)
     formal = np.where(planned, 1.0, world.closed_on_share)
     return formal * p_lag
+
+
+NO_PROGRAM = "none"
+
+
+def program_oracle(net: Network, world: World, seed: int) -> pd.DataFrame:
+    """The programs' truth: for the newest `world.program_truth_months` months whose
+    horizon the period covers, each live dealer's (without a program running or paying
+    back its orders, so free to be given one) chance of truly leaving (churning, not a
+    quiet spell) within `program_truth_horizon_months`, if no new program starts that month
+    ("none") and if each program does. Every scenario restarts the month transition from
+    the same state with the same random numbers, so a program that changes nothing has an
+    uplift of exactly zero. Rows: dealer_id, month, program, p_leave."""
+    months = world.program_truth_months
+    h = world.program_truth_horizon_months
+    m = len(net.month_starts)
+    last = m - h  # the newest month whose horizon fits
+    if months == 0 or last < 1:
+        return pd.DataFrame(columns=["dealer_id", "month", "program", "p_leave"])
+    progs = net.inputs.programs
+    paths = world.program_oracle_paths
+    ids = net.dealers["dealer_id"].to_numpy()
+    frames = []
+    for t in range(max(0, last - months), last):
+        state = net.states[t]
+        rows = np.flatnonzero((net.inputs.open_month <= t) & ~state.churned
+                              & (state.prog_kind < 0))  # free for a new program
+        d = np.repeat(rows, paths)
+        for k, name in [(-1, NO_PROGRAM), *enumerate(progs.kinds)]:
+            rng = np.random.default_rng([seed, 9, t])  # the same draws in every scenario
+            s = state.take(d)
+            if k >= 0:
+                s.prog_kind[:], s.prog_month[:] = k, 0
+            left = np.zeros(len(d), dtype=bool)
+            for month in range(t, t + h):
+                left |= step_month(s, month, d, net.inputs, rng, world).gone
+            frames.append(pd.DataFrame({
+                "dealer_id": ids[rows], "month": net.month_starts[t].date(), "program": name,
+                "p_leave": left.reshape(-1, paths).mean(axis=1).astype(np.float32)}))
+    return pd.concat(frames, ignore_index=True)

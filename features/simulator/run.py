@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from features.simulator.events import SCHEMAS, chunk_events
 from features.simulator.mess import add_mess, messy_dealer_row, to_text
 from features.simulator.network import NO_CAUSE, NO_MONTH, Network, simulate_network
-from features.simulator.oracle import churn_oracle
+from features.simulator.oracle import churn_oracle, program_oracle
 from features.simulator.settings import SimulatorSettings
 from features.simulator.world import ALL_CAUSES, World
 
@@ -27,6 +27,11 @@ DEALER_SCHEMA = pa.schema([
     ("dealer_id", pa.string()), ("name", pa.string()), ("region", pa.string()),
     ("city", pa.string()), ("tier", pa.string()), ("channel", pa.string()),
     ("sales_rep_id", pa.string()), ("opened_on", pa.date32()), ("closed_on", pa.date32()),
+])
+PROGRAM_SCHEMA = pa.schema([
+    ("program_id", pa.string()), ("dealer_id", pa.string()), ("program", pa.string()),
+    ("started_on", pa.date32()), ("ended_on", pa.date32()), ("cost", pa.float64()),
+    ("assigned_by", pa.string()),
 ])
 EVENT_TABLES = ("orders", "tickets", "complaints", "deliveries", "visits")
 
@@ -86,12 +91,15 @@ def simulate(
         writers.write("dealers", pa.concat_tables([_maybe_text(dealers_table, as_text), extra]))
         intended.append({"table": "dealers", "key": "dealer_id=D99990", "column": "closed_on",
                          "reason": "closed_before_opened"})
+        writers.write("programs", _programs_table(net, settings.seed, world))
     finally:
         writers.close()
     rows = writers.rows
     truth = _truth_dealers(net, last_order, closed_on)
     oracle = churn_oracle(net, world, settings.seed)
     _write_truth(tmp / "_truth", net, truth, intended, settings, world, oracle)
+    program_oracle(net, world, settings.seed).to_parquet(
+        tmp / "_truth" / "program_effects.parquet", index=False)
     _replace(tmp, out_dir)
     return SimulationSummary(
         out_dir=str(out_dir),
@@ -112,6 +120,10 @@ def _maybe_text(table: pa.Table, as_text: bool) -> pa.Table:
     return to_text(table) if as_text else table
 
 
+OWN_SCHEMAS = {"dealers": DEALER_SCHEMA, "programs": PROGRAM_SCHEMA}
+"""The writer's schemas of the tables events.py does not draw."""
+
+
 class _Writers:
     """One streaming writer per table, so no table is ever whole in memory."""
 
@@ -121,7 +133,7 @@ class _Writers:
         self.rows: dict[str, int] = {}
 
     def write(self, name: str, table: pa.Table) -> None:
-        schema = _schema(SCHEMAS.get(name, DEALER_SCHEMA), self.as_text)
+        schema = _schema(SCHEMAS.get(name) or OWN_SCHEMAS[name], self.as_text)
         table = _maybe_text(table, self.as_text) if table.schema != schema else table
         table = table.select(schema.names).cast(schema)
         if name not in self.open:
@@ -178,6 +190,35 @@ def _dealers_table(net: Network, last_order: np.ndarray, seed: int,
     return table, np.where(closed_mask, np.datetime64("NaT"), closed)
 
 
+def _programs_table(net: Network, seed: int, world: World) -> pa.Table:
+    """The programs given, as the manufacturer records them: started on a day of the month
+    they began, ended after their months, at a cost in proportion to the dealer's size."""
+    rng = np.random.default_rng([seed, 10])
+    given = net.programs
+    kinds = net.inputs.programs.kinds
+    effects = [world.program_effects[k] for k in kinds]
+    months = np.array([effects[k].months for k in given["kind"]], dtype=int)
+    first = pd.Period(net.month_starts[0], "M")
+    start_month = pd.PeriodIndex.from_ordinals(first.ordinal + given["start"].to_numpy(),
+                                               freq="M")
+    started = start_month.to_timestamp().values.astype("datetime64[D]") + rng.integers(
+        0, 10, len(given)) * np.timedelta64(1, "D")
+    ended = (start_month + months).to_timestamp().values.astype("datetime64[D]") - np.timedelta64(
+        1, "D")
+    size = net.dealers["size"].to_numpy()[given["dealer"].to_numpy()]
+    cost = np.array([effects[k].cost_months for k in given["kind"]]) * size * np.exp(
+        rng.normal(0, 0.1, len(given)))
+    return pa.table({
+        "program_id": [f"PG{i + 1:06d}" for i in range(len(given))],
+        "dealer_id": net.dealers["dealer_id"].to_numpy()[given["dealer"].to_numpy()],
+        "program": [kinds[k] for k in given["kind"]],
+        "started_on": pa.array(started, pa.date32()),
+        "ended_on": pa.array(ended, pa.date32()),
+        "cost": np.round(cost, -1),
+        "assigned_by": given["assigned_by"].to_numpy(),
+    }, schema=PROGRAM_SCHEMA)
+
+
 def _cause_name(index: np.ndarray) -> list[str | None]:
     return [None if i == NO_CAUSE else ALL_CAUSES[i] for i in index]
 
@@ -215,6 +256,8 @@ def _write_truth(folder: Path, net: Network, truth: pd.DataFrame, intended: list
         "hazard": net.hazard.ravel(),
         "expected_amount": net.expected_amount.ravel().astype(np.float32),
         "paused": net.paused.ravel(),
+        "program": pd.Categorical.from_codes(net.program_on.ravel().astype(int),
+                                             categories=list(net.inputs.programs.kinds)),
         "oracle_churn": oracle.ravel(),
         **{f"ramp_{c}": net.ramps[i].ravel() for i, c in enumerate(ALL_CAUSES[:-1])},
     })[opened]

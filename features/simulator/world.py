@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from features.simulator.programs import DEFAULT_EFFECTS, ProgramEffect
+
 REGIONS: dict[str, dict] = {
     # share of dealers, yearly market growth, cities, service quality (higher = slower answers)
     "华东": {"share": 0.27, "growth": 0.04, "service": 0.00,
@@ -180,3 +182,19 @@ class World(BaseModel):
 
     # the oracle: Monte-Carlo paths per dealer-month for the truth's churn probability
     oracle_paths: int = Field(default=64, ge=1)
+
+    # retention programs (programs.py): what each truly does, and who gets one
+    program_effects: dict[str, ProgramEffect] = Field(
+        default_factory=lambda: dict(DEFAULT_EFFECTS))
+    program_pilot_share: float = 0.02  # each quarter, live dealers without a program drawn
+    program_manager_rate: float = 0.05  # monthly chance at full visible trouble
+    program_manager_threshold: float = 0.3  # visible trouble below which managers do nothing
+    program_manager_skill: float = 0.5  # chance a manager picks the program the symptom asks
+    program_response_spread: float = 0.5  # log-normal spread of dealers' responses
+    program_visit_lift: float = 1.5  # extra visits while an extra_visits program runs
+    # the truth of the programs: each dealer's chance of leaving under each program and none,
+    # for the newest months whose horizon the period covers (0: not computed; it costs one
+    # Monte-Carlo per program and month)
+    program_truth_months: int = Field(default=0, ge=0)
+    program_truth_horizon_months: int = Field(default=12, ge=1)
+    program_oracle_paths: int = Field(default=64, ge=1)

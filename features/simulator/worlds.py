@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from features.simulator.programs import DEFAULT_EFFECTS
 from features.simulator.world import ScheduledShock, World
 
 
@@ -18,6 +19,12 @@ def _shock(kind: str, unit: str, start: str, months: int = 12, size: float = 0.1
     runs through its newest backtest origins, so the benchmark always sees one."""
     return ScheduledShock(kind=kind, unit=unit, start=start, months=months,
                           size=size).model_dump()
+
+
+def _effects(**changes: dict) -> dict:
+    """The default programs' effects with some changed (a program's fields replaced)."""
+    return {kind: effect.model_dump() | changes.get(kind, {})
+            for kind, effect in DEFAULT_EFFECTS.items()}
 
 
 @dataclass(frozen=True)
@@ -62,4 +69,18 @@ WORLDS: dict[str, NamedWorld] = {w.name: w for w in (
                           "scheduled_shocks": (_shock("price_war", "华北", "2025-02"),
                                                _shock("channel_slump", "project", "2025-02",
                                                       size=0.4))}),
+    NamedWorld("program-null", "extra visits relieve nothing (the reps still visit more, so "
+               "the data shows them); more pilots", seed=31, start="2022-03",
+               overrides={"program_effects": _effects(extra_visits={"relief": {},
+                                                                     "recovery": 0.0}),
+                          "program_pilot_share": 0.04}),
+    NamedWorld("program-harm", "rebates harm project dealers (channel conflict) while they "
+               "help the others; more pilots", seed=47, start="2021-11",
+               overrides={"program_effects": _effects(rebate={"harm_channel": "project",
+                                                              "harm": 0.35}),
+                          "program_pilot_share": 0.04}),
 )}
+
+ROBUSTNESS = ("baseline", "price-war", "project-slump", "disrupted", "turbulent")
+"""The worlds of the robustness benchmark (bench_worlds.py); the program worlds serve the
+programs' benchmark (bench_programs.py)."""
