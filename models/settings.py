@@ -158,6 +158,37 @@ class TrackingSettings(BaseModel):
                               "<prefix>-churn, <prefix>-decline, <prefix>-forecast.")
 
 
+class EffectSettings(BaseModel):
+    """Program effect models (models.effects): what a retention program changes in a
+    dealer's chance of leaving, learned from the programs table."""
+
+    horizon_months: int = Field(default=12, ge=3, description="The outcome: the dealer is "
+                                "no longer active this many months after the decision.")
+    final_stage: Literal["linear", "forest"] = Field(
+        default="linear", description="How an effect varies between dealers: linear in a "
+        "few symptom features, or a causal forest over all features (chosen by "
+        "benchmarks/bench_programs.py).")
+    min_treated: int = Field(default=30, ge=5, description="Programs given to fewer "
+                             "dealers (with a known outcome) are not modelled.")
+    controls_per_treated: int = Field(default=20, ge=1, description="Untreated rows kept "
+                                      "per treated row when fitting.")
+    nuisance_trees: int = Field(default=150, ge=10, description="LightGBM trees of the "
+                                "outcome and propensity models.")
+    folds: int = Field(default=3, ge=2, description="Cross-fitting folds.")
+    min_propensity: float = Field(default=0.01, gt=0, lt=0.5, description="Propensities "
+                                  "are clipped here, so a few dealers a manager would "
+                                  "never have given a program cannot dominate.")
+    forest_trees: int = Field(default=200, ge=10)
+    forest_min_leaf: int = Field(default=20, ge=1)
+    interval: float = Field(default=0.9, gt=0, lt=1, description="Coverage of the effect "
+                            "intervals shown and planned with.")
+    test_months: int = Field(default=12, ge=3, description="The newest months with a known "
+                             "outcome are held out: the gate judges the model there, on the "
+                             "randomized rows only.")
+    bootstrap: int = Field(default=200, ge=20, description="Resamples for the gate's "
+                           "intervals.")
+
+
 class ModelSettings(BaseModel):
     seed: int = Field(default=7, description="Seeds every random choice in training.")
     booster: BoosterSettings = Field(default_factory=BoosterSettings)
@@ -170,3 +201,4 @@ class ModelSettings(BaseModel):
     explain: ExplainSettings = Field(default_factory=ExplainSettings)
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
+    effects: EffectSettings = Field(default_factory=EffectSettings)

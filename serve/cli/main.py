@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from features.io import WriteError
-from serve.cli import data, scoring, serving, training
+from serve.cli import data, programs, scoring, serving, training
 from serve.cli.base import EXIT_BAD_INPUT, CliState, errors
 
 app = typer.Typer(
@@ -30,6 +30,7 @@ app = typer.Typer(
 config_app = typer.Typer(help="Inspect the effective settings.", no_args_is_help=True)
 app.add_typer(config_app, name="config", rich_help_panel="Data")
 config_app.command("show")(data.config_show)
+app.add_typer(programs.app, name="programs", rich_help_panel="Models")
 
 COMMANDS = {
     "Data": (data.simulate, data.validate, data.features, data.catalog),

@@ -1,0 +1,69 @@
+"""`dealer-risk programs train` through the real console entry point: effect models fitted
+from a simulated programs table, judged on the pilots, registered in MLflow."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import mlflow
+import pytest
+
+from tests.serve.cli.test_cli import CLI, _env
+
+SETTINGS = """
+[models.effects]
+min_treated = 8
+nuisance_trees = 30
+test_months = 6
+bootstrap = 40
+"""
+
+
+def run(args: list[str], cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd, env=_env())
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli-programs")
+    (root / "dealer-risk.toml").write_text(SETTINGS, encoding="utf-8")
+    made = run(["simulate", "net", "--dealers", "300", "--months", "33", "--seed", "5"], root)
+    assert made.returncode == 0, made.stderr
+    return root
+
+
+def test_programs_train_registers_an_effect_model_with_the_gate_s_verdict(project):
+    done = run(["programs", "train", "net", "--json"], project)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])  # the last line, as `train`
+    assert out["version"] == "1"
+    assert out["reasons"], "the gate always says why"
+    modelled = [p for p in out["programs"] if p["modelled"]]
+    assert modelled, out["programs"]
+    for p in modelled:
+        assert p["low"] <= p["effect"] <= p["high"]
+        assert p["given"] == p["pilots"] + p["managers"]
+    mlflow.set_tracking_uri(out["tracking_uri"])
+    mv = mlflow.MlflowClient().get_model_version("dealer-risk-effects", "1")
+    alias = "champion" if out["promoted"] else "challenger"
+    assert alias in mv.aliases
+    assert mv.tags["gate"] == ("promoted" if out["promoted"] else "refused")
+    from models.effects.pipeline import load_effects
+    model, version = load_effects("dealer-risk-effects", alias)
+    assert version == "1" and set(model.kinds) == {p["program"] for p in modelled}
+
+
+def test_programs_train_prints_a_table_for_people(project):
+    done = run(["programs", "train", "net"], project)
+    assert done.returncode == 0, done.stderr
+    assert "v2:" in done.stdout and "Qini" in done.stdout
+
+
+def test_programs_train_without_a_programs_table_says_so(project):
+    bare = project / "bare"
+    shutil.copytree(project / "net", bare, ignore=shutil.ignore_patterns("programs.*"))
+    done = run(["programs", "train", "bare"], project)
+    assert done.returncode == 2
+    assert "no programs table" in done.stderr + done.stdout
