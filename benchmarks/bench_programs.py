@@ -46,7 +46,6 @@ from features.simulator.worlds import WORLDS
 from features.validation import load_data
 from models.effects.evaluation import judge
 from models.effects.learner import fit_effects
-from models.effects.pipeline import _risk_scores
 from models.effects.rows import NONE, decision_rows
 from serve.settings import Settings
 
@@ -107,8 +106,7 @@ def judge_world(name: str, folder: Path, settings: Settings, seed: int) -> dict:
     randomized = scored.loc[scored["randomized"] & scored["left"].notna()].reset_index(
         drop=True)
     r_est = model.effects(randomized)
-    known_before = rows.loc[(rows["cutoff"] < first) & rows["left"].notna()]
-    risk = _risk_scores(known_before, randomized, features, model, seed)
+    risk = model.leave_without(randomized)
 
     def model_score(kind: str) -> np.ndarray:
         if kind not in model.kinds:
@@ -136,7 +134,7 @@ def judge_world(name: str, folder: Path, settings: Settings, seed: int) -> dict:
     budget = BUDGET_SHARE * frame["unit"].nunique() * frame["cost"].median()
     by_model = np.where(frame["effect"] < 0, -frame["effect"] * frame["revenue"]
                         / frame["cost"], -np.inf)
-    risk_all = _risk_scores(known_before, scored, features, model, seed)
+    risk_all = model.leave_without(scored)
     frame["risk"] = risk_all[frame["row"].to_numpy()]
     ate = frame.groupby("program")["effect"].mean() / frame.groupby("program")["cost"].mean()
     best = ate.idxmin()

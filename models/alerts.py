@@ -111,7 +111,7 @@ DEFAULT_RULES: tuple[AlertRule, ...] = (
     _rule("support_slow", "service", "medium", "service_resolution_hours_3m >= 150",
           ["service_resolution_hours_3m", "service_tickets_3m"],
           "Support requests take very long to answer", "支持请求处理时间过长"),
-    _rule("support_escalated", "service", "low", "service_escalations_3m >= 3",
+    _rule("support_escalated", "service", "medium", "service_escalations_3m >= 3",
           ["service_escalations_3m", "service_tickets_3m"],
           "Several support requests were escalated in the last 3 months",
           "近3个月多次升级支持请求"),

@@ -197,6 +197,22 @@ ROLES = ("reader", "admin")
 """API key roles: reader (CRMs and dashboards), admin (also reload)."""
 
 
+class PlanSettings(BaseModel):
+    """The retention plan (serve.batch.plan): how a budget is spent on programs."""
+
+    margin_rate: float = Field(default=0.3, gt=0, le=1, description="Gross margin per unit "
+                               "of revenue: the revenue a program keeps is worth this share "
+                               "of it, which the plan weighs against the program's cost.")
+    include_uncertain: bool = Field(default=False, description="Plan with effects whose "
+                                    "interval covers zero too (default: never spend on "
+                                    "them).")
+    unproven: bool = Field(default=False, description="Estimate effects at scoring time "
+                           "with an effect model that failed its gate (a `challenger`): its "
+                           "effects are then marked unproven everywhere.")
+    budget: float = Field(default=500_000, gt=0, description="The budget the dashboard's "
+                          "Plan page opens with (CNY).")
+
+
 class ApiSettings(BaseModel):
     """The risk API (dealer-risk serve)."""
 
@@ -269,6 +285,7 @@ class Settings(BaseSettings):
     reps: RepSettings = Field(default_factory=RepSettings)
     what_if: WhatIfSettings = Field(default_factory=WhatIfSettings)
     levers: LeverSettings = Field(default_factory=LeverSettings)
+    plan: PlanSettings = Field(default_factory=PlanSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     playbook: PlaybookSettings = Field(default_factory=PlaybookSettings)
     api_keys: dict[str, Literal["reader", "admin"]] = Field(

@@ -54,6 +54,18 @@ class EffectModel:
     treated: dict[str, int]
     skipped: dict[str, int] = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
+    cost_months: dict[str, float] = field(default_factory=dict)
+    """Program -> median cost of the programs given, in months of the receiving dealer's
+    orders (its 12-month monthly mean at the start): what a program costs a dealer."""
+    baseline: object = None
+    """A classifier of the chance of leaving with no program (fitted on the untreated
+    rows): where an effect starts from, and "highest risk first"."""
+
+    def leave_without(self, frame: pd.DataFrame) -> np.ndarray:
+        """Each row's chance of leaving within the horizon if given no program."""
+        if self.baseline is None:
+            return np.full(len(frame), np.nan)
+        return self.baseline.predict_proba(self.matrix(frame, self.features))[:, 1]
 
     def matrix(self, frame: pd.DataFrame, names: tuple[str, ...]) -> np.ndarray:
         cols = []
@@ -83,6 +95,15 @@ class EffectModel:
         return pd.concat(parts, ignore_index=True)
 
 
+def cost_months(rows: pd.DataFrame) -> dict[str, float]:
+    """Program -> median of cost / the dealer's 12-month monthly mean, over the rows given
+    it (outcome known or not: a cost is known when it is given)."""
+    given = rows.loc[(rows["program"] != NONE) & (rows["cost"] > 0)]
+    size = pd.to_numeric(given.get("orders_monthly_mean_12m"), errors="coerce")
+    ratio = given["cost"] / size.where(size > 0)
+    return {k: float(v) for k, v in ratio.groupby(given["program"]).median().dropna().items()}
+
+
 def fit_effects(rows: pd.DataFrame, features: list[str], settings: EffectSettings,
                 seed: int) -> EffectModel:
     """Fit on the rows whose outcome is known; controls are subsampled to at most
@@ -109,6 +130,13 @@ def fit_effects(rows: pd.DataFrame, features: list[str], settings: EffectSetting
     model = EffectModel(kinds=kinds, features=tuple(features), heterogeneity=heterogeneity,
                         fill=fill, estimator=None, treated={k: int(counts[k]) for k in kinds},
                         skipped=skipped, settings=settings.model_dump())
+    model.cost_months = cost_months(rows)
+    untreated = known.loc[known["program"] == NONE]
+    if untreated["left"].nunique() == 2:
+        model.baseline = LGBMClassifier(n_estimators=200, learning_rate=0.05, num_leaves=15,
+                                        min_child_samples=20, random_state=seed, verbose=-1,
+                                        n_jobs=2).fit(model.matrix(untreated, tuple(features)),
+                                                      untreated["left"].to_numpy(dtype=int))
     if not kinds:
         return model
     x = model.matrix(train, heterogeneity)

@@ -5,7 +5,8 @@ The gate asks what the churn models' gate asks of a forecast: does it beat what 
 would do without it? Out of time (the newest `effects.test_months` months with a known
 outcome), on the randomized rows only, the effect model's pooled Qini must be above
 "no effect" (zero: a constant score) and above "treat the highest risk first" (the
-chance of leaving under no program, from a classifier fitted on the same rows). With
+chance of leaving under no program, from the model's own classifier of the untreated rows,
+fitted on the same rows). With
 too few pilots out of time it cannot be judged and is not promoted: programs given only
 by managers say what managers chose, not what programs do.
 """
@@ -21,7 +22,6 @@ import joblib
 import mlflow
 import numpy as np
 import pandas as pd
-from lightgbm import LGBMClassifier
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
@@ -71,16 +71,6 @@ class EffectsResult:
     model: EffectModel
     origin: pd.Timestamp
     skipped: dict[str, int] = field(default_factory=dict)
-
-
-def _risk_scores(train: pd.DataFrame, test: pd.DataFrame, features: list[str],
-                 model: EffectModel, seed: int) -> np.ndarray:
-    """The chance of leaving under no program: "treat the highest risk first"."""
-    known = train.loc[train["program"] == NONE]
-    clf = LGBMClassifier(n_estimators=200, learning_rate=0.05, num_leaves=15,
-                         random_state=seed, verbose=-1, n_jobs=2)
-    clf.fit(model.matrix(known, tuple(features)), known["left"].to_numpy(dtype=int))
-    return clf.predict_proba(model.matrix(test, tuple(features)))[:, 1]
 
 
 def gate_rows(rows: pd.DataFrame, settings: ModelSettings) -> tuple[pd.DataFrame,
@@ -148,7 +138,7 @@ def train_effects(panel: pd.DataFrame, programs: pd.DataFrame | None, inputs: Ru
     pilots = int((randomized["pilot"] != NONE).sum())
     if held.kinds and pilots:
         est = held.effects(randomized, alpha=1 - s.interval)
-        risk = _risk_scores(fit_rows, randomized, features, held, settings.seed)
+        risk = held.leave_without(randomized)
 
         def model_score(kind: str) -> np.ndarray:
             if kind not in held.kinds:

@@ -5,9 +5,20 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from serve.api.docs import DOCS_ASSETS, install_docs
-from serve.api.routes import admin, alerts, dealers, ops, reps, risk, score, support, whatif
+from serve.api.routes import (
+    admin,
+    alerts,
+    dealers,
+    ops,
+    plan,
+    reps,
+    risk,
+    score,
+    support,
+    whatif,
+)
 
-ROUTERS = (ops, dealers, risk, alerts, support, reps, whatif, score, admin)
+ROUTERS = (ops, dealers, risk, alerts, support, reps, plan, whatif, score, admin)
 STATIC_MOUNTS = (DOCS_ASSETS,)
 """Mounted folders of static files, counted in /metrics by their prefix."""
 

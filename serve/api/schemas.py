@@ -400,3 +400,48 @@ class LeverList(BaseModel):
                            "no levers were computed for it")
     levers: list[Lever] = Field(description="The largest drop in churn risk first")
     note: str
+
+
+class EffectsModel(BaseModel):
+    version: str | None = Field(description="The effect model version that estimated the "
+                                "snapshot's effects")
+    state: str = Field(description="champion (passed its gate on randomized pilots), "
+                       "unproven (a challenger, used because plan.unproven is on) or "
+                       "unavailable")
+
+
+class PlanRow(BaseModel):
+    dealer_id: str
+    dealer_name: str | None
+    region: str | None
+    sales_rep_id: str | None = Field(description="The owner: the dealer's rep")
+    program: str = Field(examples=["priority_service"])
+    program_zh: str = Field(examples=["优先服务"])
+    leave_without: float | None = Field(description="Chance of leaving within 12 months "
+                                        "with no program")
+    leave_with: float | None = Field(description="The same with the program")
+    leave_with_low: float | None
+    leave_with_high: float | None
+    effect: float = Field(description="Estimated change of the chance of leaving "
+                          "(negative keeps the dealer)")
+    low: float
+    high: float
+    expected_revenue_12m: float | None
+    revenue_kept: float = Field(description="-effect x expected 12-month revenue (CNY)")
+    margin_kept: float = Field(description="revenue_kept x plan.margin_rate (CNY)")
+    cost: float = Field(description="Estimated cost of the program for this dealer (CNY)")
+    net: float = Field(description="margin_kept - cost")
+
+
+class PlanDocument(BaseModel):
+    meta: Meta
+    effects_model: EffectsModel
+    margin_rate: float
+    budget: float
+    spent: float
+    dealers: int
+    expected_revenue_kept: float
+    expected_margin_kept: float
+    notes: list[str] = Field(description="Why less than the budget was spent, if it was")
+    rows_total: int
+    rows: list[PlanRow] = Field(description="Highest margin kept per unit of cost first")

@@ -21,6 +21,7 @@ POPULATION_SUFFIX = ".population.parquet"
 SUPPORT_SUFFIX = ".support.parquet"
 REPS_SUFFIX = ".reps.parquet"
 ROSTER_SUFFIX = ".roster.parquet"
+EFFECTS_SUFFIX = ".effects.parquet"
 MANIFEST_SUFFIX = ".json"
 _NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.parquet$")
 
@@ -56,11 +57,13 @@ def write_snapshot(frame: pd.DataFrame, work_dir: Path, as_of: str,
                    population: pd.DataFrame | None = None, history_from: str | None = None,
                    support: pd.DataFrame | None = None,
                    reps: pd.DataFrame | None = None,
-                   roster: pd.DataFrame | None = None) -> Path:
+                   roster: pd.DataFrame | None = None,
+                   effects: pd.DataFrame | None = None) -> Path:
     """Write the snapshot, and what POST /v1/score needs to score like it: the panel
     population at its cutoff (the peers) and the month the data's history starts; the
     support board's requests (serve.batch.support), the reps' scorecard rows
-    (serve.batch.reps) and where every dealer stands (serve.batch.roster).
+    (serve.batch.reps), where every dealer stands (serve.batch.roster) and each dealer's
+    estimated program effects (serve.batch.plan).
     Each goes to a temporary file renamed into place, the snapshot last, so a visible
     snapshot always has its companions."""
     folder = snapshot_dir(work_dir)
@@ -70,6 +73,8 @@ def write_snapshot(frame: pd.DataFrame, work_dir: Path, as_of: str,
         write_parquet_atomically(reps, folder / f"{as_of}{REPS_SUFFIX}")
     if roster is not None:
         write_parquet_atomically(roster, folder / f"{as_of}{ROSTER_SUFFIX}")
+    if effects is not None:
+        write_parquet_atomically(effects, folder / f"{as_of}{EFFECTS_SUFFIX}")
     if population is not None:
         write_parquet_atomically(population, folder / f"{as_of}{POPULATION_SUFFIX}")
     if history_from is not None:
@@ -100,6 +105,10 @@ def _companion(work_dir: Path, as_of: str, suffix: str) -> pd.DataFrame | None:
     """A file stored beside the snapshot; None when it was scored before the file existed."""
     path = snapshot_dir(work_dir) / f"{as_of}{suffix}"
     return pd.read_parquet(path) if path.is_file() else None
+
+
+def read_effects(work_dir: Path, as_of: str) -> pd.DataFrame | None:
+    return _companion(work_dir, as_of, EFFECTS_SUFFIX)
 
 
 def read_history_from(work_dir: Path, as_of: str) -> str | None:

@@ -35,7 +35,7 @@ app.add_typer(programs.app, name="programs", rich_help_panel="Models")
 COMMANDS = {
     "Data": (data.simulate, data.validate, data.features, data.catalog),
     "Models": (training.train, training.backtest, training.retrain, training.promote),
-    "Scores": (scoring.score, scoring.monitor),
+    "Scores": (scoring.score, scoring.monitor, programs.plan),
     "Service": (serving.serve, serving.demo),
 }
 """Panel -> its commands, in the order `--help` lists them."""

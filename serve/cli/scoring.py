@@ -64,6 +64,7 @@ def score_shown(loaded, cfg: Settings, as_of: str | None, out: Path | None,
 
     from features.monthly import history_start
     from features.panel import default_cutoffs
+    from serve.batch.plan import load_effect_model, snapshot_effects
     from serve.batch.reps import quarter_starts
     from serve.batch.roster import roster
     from serve.batch.scoring import calibration_check, score_batch, scoring_cutoff
@@ -79,6 +80,7 @@ def score_shown(loaded, cfg: Settings, as_of: str | None, out: Path | None,
     quiet_mlflow()
     champions = champions_or_fail(cfg)
     versions = champions.versions
+    effect_model = load_effect_model(cfg)
     horizon = cfg.labels.forecast.horizon_months
     with progress_bar() as bar:
         task = bar.add_task("scoring", total=len(cutoffs))
@@ -96,7 +98,9 @@ def score_shown(loaded, cfg: Settings, as_of: str | None, out: Path | None,
                                   str(history_start(loaded.tables)),
                                   snapshot_support(loaded.tables, cutoff,
                                                    cfg.support.window_days), reps,
-                                  roster(loaded.tables["dealers"], snapshot, cutoff))
+                                  roster(loaded.tables["dealers"], snapshot, cutoff),
+                                  snapshot_effects(population, snapshot, cutoff, effect_model,
+                                                   cfg))
             bar.advance(task)
     check = calibration_check(loaded.tables, champions, newest, cfg)
     write_text_atomically(json.dumps(check, indent=1), path.with_name(f"{day}.calibration.json"))

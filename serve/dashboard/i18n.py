@@ -119,6 +119,41 @@ TEXT: dict[str, tuple[str, str]] = {
     "severity": ("Severity", "严重程度"),
     "count": ("Count", "数量"),
     "snapshot": ("Snapshot", "快照"),
+    "plan": ("Plan", "计划"),
+    "plan_intro": ("Which dealers to give which retention program for a budget: one program "
+                   "per dealer, the most margin kept per yuan spent first, only where the "
+                   "program's estimated effect helps beyond its uncertainty and keeps more "
+                   "margin than it costs.",
+                   "在预算内给哪些经销商安排哪项保留方案：每家经销商一项，"
+                   "按每花一元保住的毛利从高到低，"
+                   "只选估计效果在不确定范围之外仍有帮助、"
+                   "且保住的毛利高于成本的方案。"),
+    "plan_budget": ("Budget (CNY)", "预算（元）"),
+    "plan_program": ("Program", "方案"),
+    "plan_uncertain": ("Also effects whose interval covers zero", "包括区间含零的效果"),
+    "plan_submit": ("Plan", "生成计划"),
+    "plan_missing": ("No program effects for this snapshot: no effect model has passed its "
+                     "test on the randomized pilots yet, so nothing would be spent on a guess. "
+                     "A data scientist runs `dealer-risk programs train`, then `dealer-risk "
+                     "score`.",
+                     "本快照没有方案效果：还没有效果模型通过随机试点的检验，"
+                     "因此不会凭猜测花钱。请数据分析人员运行 "
+                     "`dealer-risk programs train`，然后运行 `dealer-risk score`。"),
+    "plan_unproven": ("These effects come from effect model v{version}, which has not passed "
+                      "its test on the randomized pilots: they are estimates nobody has "
+                      "confirmed.",
+                      "这些效果来自效果模型 v{version}，它尚未通过随机试点的检验："
+                      "是未经证实的估计。"),
+    "plan_spent": ("Spent", "已用"),
+    "plan_of_budget": ("of {budget}", "预算{budget}"),
+    "plan_dealers": ("Dealers in the plan", "计划内经销商"),
+    "plan_revenue_kept": ("Expected revenue kept", "预计保住的收入"),
+    "plan_margin_kept": ("Expected margin kept", "预计保住的毛利"),
+    "plan_margin_rate": ("at a margin of {rate}", "按毛利率{rate}"),
+    "plan_leave": ("Chance of leaving in 12 months: without → with",
+                   "12个月内流失概率：无方案 → 有方案"),
+    "plan_effect": ("Effect", "效果"),
+    "plan_cost": ("Cost", "成本"),
     "support": ("Support requests", "支持请求"),
     "support_intro": ("Dealers' requests (orders, design, advertising, sales guidance, "
                       "promotion ...) over the {days} days before {as_of}, against their "

@@ -21,6 +21,7 @@ from models.tracking import RegistryError, configure, registered_name
 from serve.batch.champions import RISK_MODELS, Champions, load_champions
 from serve.batch.snapshots import (
     list_snapshots,
+    read_effects,
     read_history_from,
     read_population,
     read_reps,
@@ -70,6 +71,9 @@ class Snapshot:
     roster: pd.DataFrame | None = None
     """Where every dealer stands at this cutoff (serve.batch.roster): why one left the
     snapshot. None for a snapshot scored before the roster existed."""
+    effects: pd.DataFrame | None = None
+    """Each dealer's estimated program effects (serve.batch.plan); None without an effect
+    model that scoring may use."""
 
     @classmethod
     def from_frame(cls, as_of: str, frame: pd.DataFrame,
@@ -77,7 +81,8 @@ class Snapshot:
                    history_from: str | None = None,
                    support: pd.DataFrame | None = None,
                    reps: pd.DataFrame | None = None,
-                   roster: pd.DataFrame | None = None) -> Snapshot:
+                   roster: pd.DataFrame | None = None,
+                   effects: pd.DataFrame | None = None) -> Snapshot:
         frame = frame.reset_index(drop=True)
         past = None
         if population is not None and "cutoff" in population.columns:
@@ -91,7 +96,7 @@ class Snapshot:
                    history_from=history_from,
                    versions=json.loads(frame["model_versions"].iloc[0]) if len(frame) else {},
                    model_status=_model_status(frame), support=support, reps=reps,
-                   roster=roster)
+                   roster=roster, effects=effects)
 
 
 def _model_status(frame: pd.DataFrame) -> dict[str, dict]:
@@ -170,7 +175,8 @@ def load_state(settings: Settings) -> ServingState:
                                         read_history_from(settings.work_dir, d),
                                         read_support(settings.work_dir, d),
                                         read_reps(settings.work_dir, d),
-                                        read_roster(settings.work_dir, d))
+                                        read_roster(settings.work_dir, d),
+                                        read_effects(settings.work_dir, d))
                  for d in dates}
     alerts = alert_timeline(snapshots, settings)
     return ServingState(champions=champions, snapshots=snapshots,

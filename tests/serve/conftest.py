@@ -17,6 +17,7 @@ from features.fingerprint import data_fingerprint
 from features.monthly import history_start
 from models.pipeline import RunInputs, train
 from serve.batch.champions import Champions
+from serve.batch.plan import UNPROVEN, snapshot_effects
 from serve.batch.roster import roster
 from serve.batch.scoring import score_batch
 from serve.batch.snapshots import write_snapshot
@@ -59,18 +60,35 @@ def served(network, tmp_path_factory):  # noqa: F811  (the imported fixture)
     scored = {quarter: score_batch(network.loaded.tables, champions, quarter,
                                    settings).snapshot}
     start = str(history_start(network.loaded.tables))
+    effects = served_effects(network, inputs, settings, work)
     for cutoff, previous in ((before, None), (newest, before)):
         batch = score_batch(network.loaded.tables, champions, cutoff, settings,
                             scored.get(previous), quarter_snapshots=scored)
         write_snapshot(batch.snapshot, work, f"{cutoff:%Y-%m-%d}", batch.population, start,
                        snapshot_support(network.loaded.tables, cutoff,
                                         settings.support.window_days), batch.reps,
-                       roster(network.loaded.tables["dealers"], batch.snapshot, cutoff))
+                       roster(network.loaded.tables["dealers"], batch.snapshot, cutoff),
+                       snapshot_effects(batch.population, batch.snapshot, cutoff, effects,
+                                        settings))
         scored[cutoff] = batch.snapshot
     new, old = scored[newest], scored[before]
     return settings, new, old
 
 
+
+
+def served_effects(network, inputs, settings, work):  # noqa: F811
+    """An effect model fitted on the network's programs and registered, used as
+    `score` uses it with plan.unproven on (it has too few pilots to pass its gate)."""
+    from models.effects.pipeline import MODEL, load_effects, train_effects
+    from models.tracking import CHALLENGER, CHAMPION
+    models = settings.models.model_copy(update={"effects": settings.models.effects.model_copy(
+        update={"min_treated": 5, "nuisance_trees": 30, "bootstrap": 20, "test_months": 6})})
+    result = train_effects(network.panel, network.loaded.tables["programs"], inputs, models,
+                           work)
+    alias = CHAMPION if result.promote else CHALLENGER
+    model, version = load_effects(f"dealer-risk-{MODEL}", alias)
+    return model, version, "champion" if result.promote else UNPROVEN
 
 
 @pytest.fixture(scope="module")

@@ -172,6 +172,34 @@ def test_the_support_board_opens_groups_and_switches_language(page, site, served
     page.screenshot(path=tmp_path / "support-zh.png", full_page=True)
 
 
+def test_the_plan_page_spends_a_budget_lists_programs_and_switches_language(page, site,
+                                                                          tmp_path):
+    page.click("header nav a[href='/dashboard/plan']")
+    page.wait_for_url(f"{site}/dashboard/plan")
+    assert page.locator("#plan-totals").count() == 1
+    page.fill("input[name=budget]", "150000")
+    page.check("input[name=include_uncertain]")
+    page.click("#plan-form button[type=submit]")
+    page.wait_for_url("**include_uncertain=true*")
+    rows = page.locator("#plan-rows tbody tr")
+    assert rows.count() > 0
+    dealers = [rows.nth(i).get_attribute("data-dealer") for i in range(rows.count())]
+    assert len(set(dealers)) == len(dealers)  # one program per dealer
+    spent = float(page.locator("#plan-spent").inner_text().lstrip("¥").replace(",", ""))
+    assert 0 < spent <= 150_000
+    if page.locator("#plan-unproven").count():
+        assert "has not passed" in page.locator("#plan-unproven").inner_text()
+    page.screenshot(path=tmp_path / "plan.png", full_page=True)
+    rows.first.locator("a").click()  # the plan's dealer opens its page
+    page.wait_for_url(f"{site}/dashboard/dealers/**")
+    page.go_back()
+    page.click("#lang-toggle")
+    page.wait_for_url("**lang=zh*")
+    text = page.locator("main").inner_text()
+    assert "计划" in text and "预计保住的收入" in text
+    page.screenshot(path=tmp_path / "plan-zh.png", full_page=True)
+
+
 def test_the_reps_scorecard_filters_opens_a_rep_and_switches_language(page, site, served,
                                                                      tmp_path):
     page.click("header nav a[href='/dashboard/reps']")

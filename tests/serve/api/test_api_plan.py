@@ -1,0 +1,69 @@
+"""GET /v1/plan on the served snapshot, whose program effects come from an effect model
+fitted on the small network's programs (unproven: too few pilots to pass its gate)."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+
+from serve.service.errors import NotFound
+from serve.service.plan import snapshot_plan
+from serve.service.state import Snapshot
+from tests.serve.conftest import READER
+
+
+def test_the_plan_spends_within_the_budget_and_says_what_it_keeps(client, served):
+    settings, new, _ = served
+    r = client.get("/v1/plan", params={"budget": 200_000, "include_uncertain": "true"},
+                   headers=READER)
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert doc["effects_model"]["state"] in ("champion", "unproven")
+    rows = doc["rows"]
+    assert rows, doc["notes"]
+    assert doc["spent"] == pytest.approx(sum(x["cost"] for x in rows)) and doc["spent"] <= 2e5
+    assert len({x["dealer_id"] for x in rows}) == len(rows)  # one program per dealer
+    assert set(x["dealer_id"] for x in rows) <= set(new["dealer_id"])
+    ratios = [x["margin_kept"] / x["cost"] for x in rows]
+    assert ratios == sorted(ratios, reverse=True)
+    for x in rows:
+        assert x["effect"] < 0 and x["margin_kept"] > x["cost"]
+        assert -x["leave_without"] <= x["low"] <= x["effect"] <= x["high"] <= 1
+        assert x["leave_with"] == pytest.approx(max(0.0, x["leave_without"] + x["effect"]))
+    assert doc["expected_margin_kept"] == pytest.approx(
+        settings.plan.margin_rate * doc["expected_revenue_kept"])
+
+
+def test_by_default_the_plan_does_not_spend_on_uncertain_effects(client):
+    r = client.get("/v1/plan", params={"budget": 200_000}, headers=READER)
+    assert r.status_code == 200
+    for x in r.json()["rows"]:
+        assert x["high"] < 0
+    everything = client.get("/v1/plan", params={"budget": 200_000, "include_uncertain": True},
+                            headers=READER).json()
+    if len(everything["rows"]) > len(r.json()["rows"]):
+        assert any("interval covers zero" in n for n in r.json()["notes"])
+
+
+def test_the_plan_exports_csv_and_checks_its_filters(client):
+    r = client.get("/v1/plan", params={"budget": 200_000, "include_uncertain": True,
+                                       "format": "csv"}, headers=READER)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    frame = pd.read_csv(io.StringIO(r.text))
+    assert {"dealer_id", "program", "cost", "revenue_kept", "sales_rep_id"} <= set(frame)
+    assert float(r.headers["X-Dealer-Risk-Spent"]) == pytest.approx(frame["cost"].sum(),
+                                                                     abs=1)
+    bad = client.get("/v1/plan", params={"budget": 1000, "program": "bribes"},
+                     headers=READER)
+    assert bad.status_code == 422 and "bribes" in bad.text
+    assert client.get("/v1/plan", params={"budget": -5}, headers=READER).status_code == 422
+    assert client.get("/v1/plan", params={"budget": 5}).status_code == 401
+
+
+def test_without_effects_the_plan_says_how_to_get_them(served):
+    settings, new, _ = served
+    snap = Snapshot.from_frame(str(new["as_of"].iloc[0]), new)
+    with pytest.raises(NotFound, match="programs train"):
+        snapshot_plan(snap, settings, budget=1000)
