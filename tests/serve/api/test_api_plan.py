@@ -67,3 +67,18 @@ def test_without_effects_the_plan_says_how_to_get_them(served):
     snap = Snapshot.from_frame(str(new["as_of"].iloc[0]), new)
     with pytest.raises(NotFound, match="programs train"):
         snapshot_plan(snap, settings, budget=1000)
+
+
+def test_scoring_uses_an_unproven_effect_model_only_when_told(served):
+    from models.tracking import configure
+    from serve.batch.plan import UNPROVEN, load_effect_model
+    settings, _, _ = served
+    configure(settings.models.tracking, settings.work_dir)
+    found = load_effect_model(settings.model_copy(update={
+        "plan": settings.plan.model_copy(update={"unproven": True})}))
+    assert found is not None
+    model, version, status = found
+    assert version and model.kinds
+    # the small network has too few pilots for the gate: a challenger, so only unproven
+    assert status == UNPROVEN
+    assert load_effect_model(settings) is None
