@@ -98,8 +98,10 @@ class EffectModel:
 def cost_months(rows: pd.DataFrame) -> dict[str, float]:
     """Program -> median of cost / the dealer's 12-month monthly mean, over the rows given
     it (outcome known or not: a cost is known when it is given)."""
+    if "cost" not in rows.columns or "orders_monthly_mean_12m" not in rows.columns:
+        return {}
     given = rows.loc[(rows["program"] != NONE) & (rows["cost"] > 0)]
-    size = pd.to_numeric(given.get("orders_monthly_mean_12m"), errors="coerce")
+    size = pd.to_numeric(given["orders_monthly_mean_12m"], errors="coerce")
     ratio = given["cost"] / size.where(size > 0)
     return {k: float(v) for k, v in ratio.groupby(given["program"]).median().dropna().items()}
 

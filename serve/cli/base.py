@@ -155,9 +155,14 @@ def run_inputs(loaded, cfg: Settings, data_dir: Location):
 
 
 def quiet_mlflow() -> None:
-    """MLflow and its database migrations log at INFO; the progress bar says enough."""
+    """MLflow and its database migrations log at INFO, and MLflow draws a download bar
+    per loaded model wherever tqdm is installed (econml brings it): the command's own
+    progress bar says enough."""
     import logging
+    import os
     import warnings
+
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
 
     import mlflow  # noqa: F401  (configures its loggers on import; override after)
     for name in ("mlflow", "alembic", "urllib3"):

@@ -141,6 +141,7 @@ def test_the_learner_finds_who_a_program_keeps_despite_the_targeting():
     model = fit_effects(rows, ["service_overdue_share_3m", "orders_change_yoy_3m"],
                         settings, seed=0)
     assert model.kinds == ("a",)
+    assert model.cost_months == {}  # these rows carry no cost
     out = model.effects(rows, alpha=0.1)
     helped = out.loc[rows["service_overdue_share_3m"].to_numpy() > 1, "effect"].mean()
     others = out.loc[rows["service_overdue_share_3m"].to_numpy() < -1, "effect"].mean()

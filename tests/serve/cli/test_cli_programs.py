@@ -15,9 +15,10 @@ from tests.serve.cli.test_cli import CLI, _env
 SETTINGS = """
 [models.effects]
 min_treated = 8
-nuisance_trees = 30
+nuisance_trees = 20
+folds = 2
 test_months = 6
-bootstrap = 40
+bootstrap = 20
 """
 
 
