@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -227,15 +228,22 @@ def load_registered(registered: str, alias: str = CHAMPION) -> tuple[Bundle, str
 
 def load_alias(registered: str, alias: str = CHAMPION) -> Registered:
     """The bundle holding `alias`, its version and, for a provisional champion, why."""
-    client = MlflowClient()
+    with alias_artifacts(registered, alias) as (folder, mv):
+        bundle = load_bundle(folder / "bundle")
+    return Registered(bundle, str(mv.version), mv.tags.get(PROVISIONAL_TAG) or None)
+
+
+@contextmanager
+def alias_artifacts(registered: str, alias: str,
+                    remedy: str = "run `dealer-risk train` first"):
+    """The artifacts folder of the version holding `alias` (downloaded to a temporary
+    folder, gone on exit) and that version; RegistryError naming `remedy` when none."""
     try:
-        mv = client.get_model_version_by_alias(registered, alias)
+        mv = MlflowClient().get_model_version_by_alias(registered, alias)
     except MlflowException:
         raise RegistryError(f"no '{alias}' version of {registered} in the registry at "
-                            f"{mlflow.get_tracking_uri()}; run `dealer-risk train` first"
-                            ) from None
+                            f"{mlflow.get_tracking_uri()}; {remedy}") from None
     with tempfile.TemporaryDirectory() as tmp:
         path = mlflow.artifacts.download_artifacts(
             artifact_uri=f"models:/{registered}@{alias}", dst_path=tmp)
-        bundle = load_bundle(Path(path) / "artifacts" / "bundle")
-    return Registered(bundle, str(mv.version), mv.tags.get(PROVISIONAL_TAG) or None)
+        yield Path(path) / "artifacts", mv

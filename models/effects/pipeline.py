@@ -34,7 +34,7 @@ from models.settings import ModelSettings
 from models.tracking import (
     CHALLENGER,
     CHAMPION,
-    RegistryError,
+    alias_artifacts,
     configure,
     registered_name,
 )
@@ -220,15 +220,7 @@ def _register(model: EffectModel, registered: str, promote: bool, reasons: list[
 
 def load_effects(registered: str, alias: str = CHAMPION) -> tuple[EffectModel, str]:
     """The effect model holding `alias`, and its version."""
-    client = MlflowClient()
-    try:
-        mv = client.get_model_version_by_alias(registered, alias)
-    except MlflowException:
-        raise RegistryError(f"no '{alias}' version of {registered} in the registry at "
-                            f"{mlflow.get_tracking_uri()}; run `dealer-risk programs "
-                            "train` first") from None
-    with tempfile.TemporaryDirectory() as tmp:
-        path = mlflow.artifacts.download_artifacts(
-            artifact_uri=f"models:/{registered}@{alias}", dst_path=tmp)
-        model = joblib.load(Path(path) / "artifacts" / "effects" / "model.joblib")
+    with alias_artifacts(registered, alias, "run `dealer-risk programs train` first") as (
+            folder, mv):
+        model = joblib.load(folder / "effects" / "model.joblib")
     return model, str(mv.version)

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 
 import mlflow
 import pytest
 
-from tests.serve.cli.test_cli import CLI, _env
+from tests.serve.cli.test_cli_models import run
 
 SETTINGS = """
 [models.effects]
@@ -20,10 +19,6 @@ folds = 2
 test_months = 6
 bootstrap = 20
 """
-
-
-def run(args: list[str], cwd) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd, env=_env())
 
 
 @pytest.fixture(scope="module")
