@@ -62,16 +62,21 @@ def true_causes(months: pd.DataFrame, cutoff: pd.Timestamp) -> pd.Series:
 
 def hit_rates(records: pd.DataFrame) -> dict:
     """Over the dealers with levers and a true active cause: how often the top lever names
-    it, one of the levers does, and always naming the commonest cause would."""
+    it, one of the levers does (up to 3), and the constant answers would (always the
+    commonest cause; always the three commonest); how often the top lever is "visit more"
+    against the share of those dealers whose cause is neglect."""
     caused = records[records["true_cause"].notna()]
     if caused.empty:
         return {"dealers": 0, "hit": np.nan, "any": np.nan, "naive": np.nan,
-                "visit_top": np.nan}
+                "naive3": np.nan, "visit_top": np.nan, "neglect": np.nan}
+    shares = caused["true_cause"].value_counts(normalize=True)
     return {"dealers": len(caused),
             "hit": float((caused["top_cause"] == caused["true_cause"]).mean()),
             "any": float(caused["any_cause"].mean()),
-            "naive": float(caused["true_cause"].value_counts(normalize=True).iloc[0]),
-            "visit_top": float((caused["top_cause"] == "neglect").mean())}
+            "naive": float(shares.iloc[0]),
+            "naive3": float(shares.iloc[:3].sum()),
+            "visit_top": float((caused["top_cause"] == "neglect").mean()),
+            "neglect": float(shares.get("neglect", 0.0))}
 
 
 def main() -> None:

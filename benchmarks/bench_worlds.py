@@ -331,12 +331,14 @@ def markdown(results: list[dict], command: str) -> str:
     per_origin = "\n".join(f"- {r['world']}: mean probability / oracle / observed rate: "
                            + ", ".join(r["per_origin"]) for r in results)
     levers = ("Levers (the newest 3 origins' models, dealers at risk with a true active "
-              "cause):\n\n| world | dealers | top lever names the cause | one of the 3 does | "
-              "always the commonest cause | top lever is \"visit more\" |\n"
-              "|---|---:|---:|---:|---:|---:|\n" + "\n".join(
+              "cause):\n\n| world | dealers | top lever names the cause | always the "
+              "commonest cause | one of the 3 does | always the 3 commonest | top lever is "
+              "\"visit more\" | cause is neglect |\n"
+              "|---|---:|---:|---:|---:|---:|---:|---:|\n" + "\n".join(
                   f"| {r['world']} | {r['levers']['dealers']} | {r['levers']['hit']:.2f} | "
-                  f"{r['levers']['any']:.2f} | {r['levers']['naive']:.2f} | "
-                  f"{r['levers']['visit_top']:.2f} |" for r in results if "levers" in r))
+                  f"{r['levers']['naive']:.2f} | {r['levers']['any']:.2f} | "
+                  f"{r['levers']['naive3']:.2f} | {r['levers']['visit_top']:.2f} | "
+                  f"{r['levers']['neglect']:.2f} |" for r in results if "levers" in r))
     return (f"`{command}` ({platform.node()}, {date.today()}, "
             f"{sum(r['seconds'] for r in results):.0f} s)\n\n" + head + "\n".join(lines)
             + "\n\n" + per_origin + "\n\n" + levers + "\n")
