@@ -141,14 +141,15 @@ def main() -> None:
     caused = frame[frame["true_cause"].notna()]
     print(f"dealers at risk with levers: {len(frame)}; with a true active cause: "
           f"{len(caused)}")
-    print("| cutoff | dealers with a cause | top lever names it | one of the levers names "
-          "it | always the commonest cause |")
-    print("|---|---:|---:|---:|---:|")
+    print("| cutoff | dealers with a cause | top lever names it | always the commonest "
+          "cause | one of the levers names it | always the 3 commonest | top lever is "
+          "\"visit more\" | cause is neglect |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for cutoff, group in [*caused.groupby("cutoff"), ("all", caused)]:
-        hit = (group["top_cause"] == group["true_cause"]).mean()
-        anyhit = group["any_cause"].mean()
-        naive = group["true_cause"].value_counts(normalize=True).iloc[0]
-        print(f"| {cutoff} | {len(group)} | {hit:.2f} | {anyhit:.2f} | {naive:.2f} |")
+        r = hit_rates(group)
+        print(f"| {cutoff} | {r['dealers']} | {r['hit']:.2f} | {r['naive']:.2f} | "
+              f"{r['any']:.2f} | {r['naive3']:.2f} | {r['visit_top']:.2f} | "
+              f"{r['neglect']:.2f} |")
     print("\ntop lever's cause against the true cause (rows: truth):")
     print(pd.crosstab(caused["true_cause"], caused["top_cause"].fillna("none")).to_string())
     known = frame[frame["truth_points"].notna()]
