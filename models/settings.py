@@ -5,9 +5,19 @@ Composed into serve.settings.Settings as `models`; nothing here imports serve.
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 from pydantic import BaseModel, Field
+
+
+def available_cores() -> int:
+    """The cores this process may run on: its CPU affinity where the system has one (a
+    container's cpuset, `taskset`, each test worker's own core), else the machine's. Two
+    LightGBM jobs each asking for every core slow each other several-fold."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 class BoosterSettings(BaseModel):
@@ -30,7 +40,9 @@ class BoosterSettings(BaseModel):
     max_bin: int = Field(default=63, ge=2, description="Histogram bins per feature: fewer "
                          "bins train faster, at no measurable cost here (RESULTS.md).")
     early_stopping_rounds: int = Field(default=60, gt=0)
-    threads: int = Field(default=2, ge=1, description="LightGBM threads (the machine's cores).")
+    threads: int = Field(default_factory=available_cores, ge=1,
+                         description="LightGBM threads (default: the cores this process may "
+                         "use, which a container or `taskset` can limit).")
 
 
 class SplitSettings(BaseModel):

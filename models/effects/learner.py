@@ -27,7 +27,7 @@ import pandas as pd
 from lightgbm import LGBMClassifier
 
 from models.effects.rows import NONE
-from models.settings import EffectSettings
+from models.settings import EffectSettings, available_cores
 
 SYMPTOMS = (
     "orders_change_yoy_3m", "orders_days_since_last", "price_unit_change_12m",
@@ -107,12 +107,14 @@ def cost_months(rows: pd.DataFrame) -> dict[str, float]:
 
 
 def fit_effects(rows: pd.DataFrame, features: list[str], settings: EffectSettings,
-                seed: int) -> EffectModel:
+                seed: int, threads: int | None = None) -> EffectModel:
     """Fit on the rows whose outcome is known; controls are subsampled to at most
     `controls_per_treated` per treated row (the effect is relative to them; tens of
-    thousands of untreated dealer-months add time, not information)."""
+    thousands of untreated dealer-months add time, not information). `threads`: LightGBM's
+    (default: the cores this process may use)."""
     from econml.dr import ForestDRLearner, LinearDRLearner
 
+    threads = threads or available_cores()
     known = rows.loc[rows["left"].notna()]
     counts = known.loc[known["program"] != NONE, "program"].value_counts()
     kinds = tuple(sorted(k for k, n in counts.items() if n >= settings.min_treated))
@@ -135,10 +137,10 @@ def fit_effects(rows: pd.DataFrame, features: list[str], settings: EffectSetting
     model.cost_months = cost_months(rows)
     untreated = known.loc[known["program"] == NONE]
     if untreated["left"].nunique() == 2:
-        model.baseline = LGBMClassifier(n_estimators=200, learning_rate=0.05, num_leaves=15,
-                                        min_child_samples=20, random_state=seed, verbose=-1,
-                                        n_jobs=2).fit(model.matrix(untreated, tuple(features)),
-                                                      untreated["left"].to_numpy(dtype=int))
+        model.baseline = LGBMClassifier(
+            n_estimators=200, learning_rate=0.05, num_leaves=15, min_child_samples=20,
+            random_state=seed, verbose=-1, n_jobs=threads,
+        ).fit(model.matrix(untreated, tuple(features)), untreated["left"].to_numpy(dtype=int))
     if not kinds:
         return model
     x = model.matrix(train, heterogeneity)
@@ -147,7 +149,7 @@ def fit_effects(rows: pd.DataFrame, features: list[str], settings: EffectSetting
     y = train["left"].to_numpy(dtype=float)
     nuisance = dict(n_estimators=settings.nuisance_trees, learning_rate=0.05,
                     num_leaves=15, min_child_samples=20, subsample=0.8, subsample_freq=1,
-                    colsample_bytree=0.8, random_state=seed, verbose=-1, n_jobs=2)
+                    colsample_bytree=0.8, random_state=seed, verbose=-1, n_jobs=threads)
     common = dict(model_regression=LGBMClassifier(**nuisance),
                   model_propensity=LGBMClassifier(**nuisance), discrete_outcome=True,
                   categories=[NONE, *kinds], cv=settings.folds,

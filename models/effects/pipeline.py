@@ -132,7 +132,7 @@ def train_effects(panel: pd.DataFrame, programs: pd.DataFrame | None, inputs: Ru
     rows = decision_rows(panel, programs, s.horizon_months)
     fit_rows, test = gate_rows(rows, settings)
     tick("gate fit")
-    held = fit_effects(fit_rows, features, s, settings.seed)
+    held = fit_effects(fit_rows, features, s, settings.seed, settings.booster.threads)
     judged: dict[str, Judged] = {}
     randomized = test.loc[test["randomized"]].reset_index(drop=True)
     pilots = int((randomized["pilot"] != NONE).sum())
@@ -153,7 +153,7 @@ def train_effects(panel: pd.DataFrame, programs: pd.DataFrame | None, inputs: Ru
         False, [f"cannot be judged: {pilots} randomized program rows out of time"
                 + (" and no program given often enough to model" if not held.kinds else "")])
     tick("final fit")
-    model = fit_effects(rows, features, s, settings.seed)
+    model = fit_effects(rows, features, s, settings.seed, settings.booster.threads)
     origin = pd.Timestamp(rows["cutoff"].max()) if len(rows) else pd.NaT
     newest_rows = rows.loc[rows["cutoff"] == origin].reset_index(drop=True)
     newest = model.effects(newest_rows, alpha=1 - s.interval)
