@@ -9,8 +9,6 @@ import pandas as pd
 import pytest
 
 pytest.importorskip("pyspark", reason="the spark extra is not installed")
-# one worker runs every Spark test: one Spark session per test run, not one per worker
-pytestmark = pytest.mark.xdist_group("spark")
 
 from features.events import EventRows  # noqa: E402
 from features.orderlines import OrderLines, monthly_amounts, orders_per_dealer  # noqa: E402

@@ -12,8 +12,6 @@ import pandas as pd
 import pytest
 
 pytest.importorskip("pyspark", reason="the spark extra is not installed")
-# one worker runs every Spark test: one Spark session per test run, not one per worker
-pytestmark = pytest.mark.xdist_group("spark")
 
 from features.settings import ContractSettings  # noqa: E402
 from features.validation import load_data  # noqa: E402
