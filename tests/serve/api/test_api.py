@@ -147,6 +147,10 @@ def test_csv_export_parses(client, served):
     frame = pd.read_csv(io.StringIO(response.text))
     assert len(frame) == len(new)
     assert {"dealer_id", "churn_probability", "top_reason", "band"} <= set(frame.columns)
+    # a byte-order mark, so Excel on Chinese Windows reads UTF-8, not GBK
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    assert response.content.decode("utf-8-sig") == response.content.decode("utf-8")[1:]
+    assert response.content.decode("utf-8-sig").split(",", 1)[0] == "dealer_id"
 
 
 def test_changed_since_for_incremental_pulls(client, served):
