@@ -374,8 +374,14 @@ def _logistics() -> list[Feature]:
 
 
 def _engagement() -> list[Feature]:
+    """Rep visits. The raw counts and days since the last visit are not actionable: they
+    carry the rep's habits (one rep visits every dealer half as often as another) and the
+    dealer's tier as much as this dealer's care, so a lever moving them to the peers'
+    level mostly asked for a different rep. The actionable ones compare the dealer with
+    its own usual and with the same rep's other dealers: where those fall, this dealer is
+    being neglected (features.panel.add_rep_relative)."""
     out = [
-        _feature(f"engagement_visits_{w}m", "engagement", "count", True,
+        _feature(f"engagement_visits_{w}m", "engagement", "count", False,
                  (f"Rep visits and calls over the last {w} months", f"近{w}个月业务员拜访次数"),
                  (f"{{value}} rep visits or calls in the last {w} months",
                   f"近{w}个月业务员拜访{{value}}次"),
@@ -389,7 +395,13 @@ def _engagement() -> list[Feature]:
                  ("{value} {dir} rep visits than usual in the last 3 months",
                   "近3个月业务员拜访较常态{dir}{value}次"),
                  f.surge, requires="visits", name="visits", months=3, base_months=12),
-        _feature("engagement_days_since_visit", "engagement", "days", True,
+        _feature("engagement_visits_vs_rep_3m", "engagement", "count_change", True,
+                 ("Visits in the last 3 months minus the median of the same rep's dealers "
+                  "of its tier", "近3个月拜访次数与同一业务员同等级经销商中位数之差"),
+                 ("{value} {dir} rep visits in the last 3 months than the rep's other "
+                  "dealers of its tier", "近3个月业务员拜访较其同等级经销商{dir}{value}次"),
+                 requires="visits", across="rep", base="engagement_visits_3m"),
+        _feature("engagement_days_since_visit", "engagement", "days", False,
                  ("Days since the last rep visit or call", "距上次业务员拜访天数"),
                  ("No rep visit for {value} days", "业务员已{value}天未拜访"),
                  f.days_since, requires="visits", event="visit"),
@@ -477,8 +489,10 @@ CATALOG: tuple[Feature, ...] = tuple(
 )
 BY_NAME: dict[str, Feature] = {feat.name: feat for feat in CATALOG}
 ACROSS_DEALERS: tuple[str, ...] = tuple(
-    feat.name for feat in CATALOG if feat.group == "peers" or "rhythm" in feat.params)
-"""Features computed across the dealers of a cutoff (peer groups, order rhythm): a single
+    feat.name for feat in CATALOG if feat.group == "peers" or "rhythm" in feat.params
+    or "across" in feat.params)
+"""Features computed across the dealers of a cutoff (peer groups, order rhythm, the same
+rep's dealers): a single
 dealer's own history cannot give them (features.panel.with_peers_from)."""
 
 VALUE_NAMES: dict[str, dict[str, tuple[str, str]]] = {

@@ -204,6 +204,8 @@ class EventCells:
     monthly_max: dict[str, np.ndarray]
     rep_changes: np.ndarray | None = None
     """[k, 2] (dealer, month) of visits by another rep than the dealer's previous visit."""
+    month_reps: pd.DataFrame | None = None
+    """(code, month, sales_rep_id): the rep of each dealer-month's last visit naming one."""
 
 
 def _facts(sums: list[Measure], intervals: list[Interval], n_months: int
@@ -269,6 +271,14 @@ def reduce_events(rows: EventRows, dealer_ids: pd.Index, first_month: pd.Period,
                     AND {month} BETWEEN 0 AND {n_months - 1}) AS ordered
             WHERE previous IS NOT NULL AND rep <> previous GROUP BY code, month"""
         got = q.fetch(query)
+        month_reps = q.frame(f"""
+            SELECT code, month, sales_rep_id FROM (
+                SELECT code, month__visited_on AS month, sales_rep_id, row_number() OVER (
+                    PARTITION BY code, month__visited_on
+                    ORDER BY visited_on DESC, row__ DESC) AS k
+                FROM known WHERE sales_rep_id IS NOT NULL AND visited_on IS NOT NULL
+                  AND month__visited_on BETWEEN 0 AND {n_months - 1}) AS ranked
+            WHERE k = 1""") if rows.table.name == "visits" else None
     names = np.asarray(got["name"], dtype=object)
 
     def where(name: str, how: str = "sum") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -291,4 +301,5 @@ def reduce_events(rows: EventRows, dealer_ids: pd.Index, first_month: pd.Period,
     if rows.table.name == "visits":
         code, mon, _ = where("rep_change")
         out.rep_changes = np.stack([code, mon], axis=1)
+        out.month_reps = month_reps
     return out

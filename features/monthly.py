@@ -47,6 +47,9 @@ class Monthly:
     rep_change_month: np.ndarray | None = None
     """[dealer, cutoff]: latest month (index) before the cutoff in which the visiting rep
     differed from the previous visit's rep; -1 if never."""
+    visiting_rep: np.ndarray | None = None
+    """[dealer, cutoff]: the rep of the dealer's last visit before the cutoff (object; None
+    if no visit named one yet): who looks after the dealer then, point in time."""
     tables: frozenset[str] = frozenset()
     opened_on: pd.Series | None = None
     cache: dict = field(default_factory=dict)
@@ -152,6 +155,24 @@ def latest_before_cutoff(cell: np.ndarray, values: np.ndarray, n: int, months: i
     return out
 
 
+def _latest_rep(month_reps: pd.DataFrame, n: int, months: int) -> np.ndarray:
+    """[dealer, cutoff]: the rep of the latest dealer-month before each cutoff that names
+    one (`month_reps`: code, month, sales_rep_id, one row per dealer-month)."""
+    out = np.full((n, months + 1), None, dtype=object)
+    if not len(month_reps):
+        return out
+    names, rep = np.unique(month_reps["sales_rep_id"].astype(str).to_numpy(),
+                           return_inverse=True)
+    grid = np.full((n, months), -1, dtype=np.int64)
+    grid[month_reps["code"].to_numpy(dtype=np.int64),
+         month_reps["month"].to_numpy(dtype=np.int64)] = rep
+    seen = np.where(grid >= 0, np.arange(months)[None, :], -1)
+    last = np.maximum.accumulate(seen, axis=1)  # latest month with a rep, up to each month
+    picked = np.take_along_axis(grid, np.maximum(last, 0), axis=1)
+    out[:, 1:] = np.where(last >= 0, names.astype(object)[np.maximum(picked, 0)], None)
+    return out
+
+
 def _before_cutoff(monthly_max: np.ndarray) -> np.ndarray:
     """[dealer, cutoff]: the largest of a [dealer, month] maximum (-inf: none) over the
     months before each cutoff; NaN where there is none yet."""
@@ -185,3 +206,5 @@ def _events(m: Monthly, name: str, rows: EventRows | pd.DataFrame) -> None:
         dealer, month = cells.rep_changes[:, 0], cells.rep_changes[:, 1]
         m.rep_change_month = latest_before_cutoff(dealer * months + month,
                                                   month.astype(float), n, months, none=-1.0)
+    if cells.month_reps is not None:
+        m.visiting_rep = _latest_rep(cells.month_reps, n, months)

@@ -21,6 +21,10 @@ from features.rhythm import add_rhythm, rhythm_into
 from features.settings import LabelSettings, PanelSettings
 
 KEYS = ("dealer_id", "cutoff")
+REP = "sales_rep_id"
+"""The panel's column naming who looked after the dealer at the cutoff: the rep of its
+last visit before it, else the dealers table's rep. Not a feature: it groups the rep-
+relative ones."""
 
 
 class CutoffError(ValueError):
@@ -119,14 +123,16 @@ def build_panel(
         values = dealers[column].astype("string").fillna("unknown")
         frame[name] = pd.Categorical(values.to_numpy()[row_dealer],
                                      categories=sorted(values.unique()))
+    frame[REP] = _visiting_rep(m, dealers, row_dealer, cut[row_cut])
     out = pd.DataFrame(frame)
     tick("peers", len(computed) + 1)
     _add_peers(out, features, panel.min_peer_group)
+    add_rep_relative(out, features, panel.min_peer_group)
     add_rhythm(out, features)
     tick("labels", len(computed) + 2)
     _add_labels(out, m, tables, row_dealer, cut[row_cut], end, labels)
     out["stage"] = stage(out, panel.stages)
-    ordered = list(KEYS) + ["active", "stage"] + [f.name for f in features] + list(
+    ordered = list(KEYS) + ["active", "stage", REP] + [f.name for f in features] + list(
         LABEL_COLUMNS)
     return out[ordered]
 
@@ -180,6 +186,13 @@ def with_peers_from(population: pd.DataFrame, rows: pd.DataFrame, min_group: int
         for col in (f"peers_{key}_yoy_gap", f"peers_{key}_yoy_percentile"):
             if col in out.columns:
                 out[col] = mine[col].to_numpy()
+    relative = [f for f in features if f.params.get("across") == "rep"]
+    if relative and REP in everyone.columns:  # a rep's dealers may span regions
+        again = everyone.reset_index(drop=True)
+        add_rep_relative(again, relative, min_group)
+        for f in relative:
+            if f.name in out.columns:
+                out[f.name] = again[f.name].to_numpy()[len(again) - len(rows):]
     return out
 
 
@@ -191,6 +204,44 @@ def same_regions(population: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     if wanted.isna().any():
         return population
     return population[population["profile_region"].astype("string").isin(set(wanted))]
+
+
+def _visiting_rep(m: Monthly, dealers: pd.DataFrame, row_dealer: np.ndarray,
+                  row_cut: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    today = (dealers["sales_rep_id"].astype("string").to_numpy(dtype=object)
+             if "sales_rep_id" in dealers else np.full(len(dealers), None, dtype=object))
+    rep = today[row_dealer]
+    if m.visiting_rep is not None:
+        then = m.visiting_rep[row_dealer, row_cut]
+        rep = np.where(pd.isna(then), rep, then)
+    return pd.array(rep, dtype="string")
+
+
+def add_rep_relative(out: pd.DataFrame, features: list[Feature], min_group: int) -> None:
+    """Each rep-relative feature (`across="rep"`): the dealer's value minus the median of
+    the same rep's dealers of its tier at the cutoff, or of all the rep's dealers when the
+    tier has fewer than `min_group` of them; NaN when the rep has fewer than that.
+
+    Why: a dealer's visit count mixes the rep's habits (some reps visit every dealer
+    half as often), the dealer's tier, and this dealer's care. Only the last is the
+    dealer's trouble (neglect); against the rep's own other dealers the first two cancel,
+    so a leaving dealer's few visits are no longer read as a cure.
+    """
+    wanted = [f for f in features if f.params.get("across") == "rep"
+              and f.params["base"] in out.columns]
+    if not wanted or REP not in out.columns:
+        return
+    keys = [out["cutoff"], out[REP].astype("string"), out["profile_tier"].astype("string")]
+    bases = [f.params["base"] for f in wanted]
+    values = out[bases]
+    fine = values.groupby(keys, dropna=False)
+    coarse = values.groupby(keys[:2], dropna=False)
+    fine_n, coarse_n = fine.transform("count"), coarse.transform("count")
+    median = fine.transform("median").where(fine_n >= min_group, coarse.transform("median"))
+    known = out[REP].notna().to_numpy()
+    for f, base in zip(wanted, bases, strict=True):
+        gap = values[base] - median[base]
+        out[f.name] = gap.where((coarse_n[base] >= min_group) & known).to_numpy()
 
 
 def _add_peers(out: pd.DataFrame, features: list[Feature], min_group: int) -> None:

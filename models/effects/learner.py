@@ -34,7 +34,7 @@ SYMPTOMS = (
     "price_discount_change_12m", "service_overdue_share_3m", "service_open_backlog",
     "complaints_per_million_6m", "complaints_quality_share_6m", "logistics_late_share_3m",
     "logistics_damage_share_6m", "engagement_visits_vs_usual_3m",
-    "engagement_days_since_visit", "peers_orders_yoy_gap", "peers_price_yoy_gap",
+    "engagement_visits_vs_rep_3m", "peers_orders_yoy_gap", "peers_price_yoy_gap",
     "profile_tenure_months",
 )
 """The features the linear final stage lets an effect vary with: one or two per kind of

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features.panel import build_panel, feature_columns
-from features.settings import ContractSettings
+from features.panel import REP, build_panel, feature_columns
+from features.settings import ContractSettings, PanelSettings
 from features.simulator import simulate
 from features.simulator.settings import SimulatorSettings
 from features.validation import load_data
@@ -136,11 +136,26 @@ def test_changing_the_future_never_moves_a_feature(seed, month):
     rng = np.random.default_rng(seed)
     tables = random_tables(rng)
     cutoff = START + pd.DateOffset(months=month)
-    before = build_panel(tables, [cutoff])
-    after = build_panel(change_the_future(tables, cutoff, rng), [cutoff])
-    columns = ["dealer_id", "cutoff", "active", *feature_columns(before)]
+    small = PanelSettings(min_peer_group=2)  # so a rep's few dealers get rep-relative values
+    before = build_panel(tables, [cutoff], panel=small)
+    after = build_panel(change_the_future(tables, cutoff, rng), [cutoff], panel=small)
+    columns = ["dealer_id", "cutoff", "active", REP, *feature_columns(before)]
     assert len(feature_columns(before)) > 60
     pd.testing.assert_frame_equal(before[columns], after[columns])
+
+
+def test_rep_relative_visits_ignore_every_dealer_s_future():
+    """The hypothesis test above covers them, but on 4 random dealers a rep rarely has
+    enough: here one cutoff where it does, checked to carry values."""
+    rng = np.random.default_rng(0)
+    tables = random_tables(rng)
+    cutoff = START + pd.DateOffset(months=14)
+    small = PanelSettings(min_peer_group=2)
+    columns = [REP, "engagement_visits_vs_rep_3m"]
+    before = build_panel(tables, [cutoff], panel=small)[columns]
+    assert before["engagement_visits_vs_rep_3m"].notna().sum() >= 2
+    after = build_panel(change_the_future(tables, cutoff, rng), [cutoff], panel=small)
+    pd.testing.assert_frame_equal(before, after[columns])
 
 
 def test_the_future_does_change_the_labels():

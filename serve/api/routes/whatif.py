@@ -21,7 +21,7 @@ router = APIRouter(prefix="/v1", tags=["what-if"])
 class WhatIfRequest(BaseModel):
     model_config = {"json_schema_extra": {"examples": [
         {"scenario": "resolve_overdue_requests"},
-        {"changes": {"engagement_visits_3m": 6, "service_overdue_open": 0}}]}}
+        {"changes": {"engagement_visits_vs_rep_3m": 0, "service_overdue_open": 0}}]}}
 
     changes: dict[str, float] | None = Field(default=None, description="Actionable feature "
                                              "-> its value after the change")
