@@ -392,22 +392,52 @@ class Lever(BaseModel):
                                     "from 93% to 29%"])
 
 
-class LeverList(BaseModel):
-    meta: Meta
-    dealer_id: str
-    churn_probability: float | None
-    computed: bool = Field(description="False for a dealer below levers.min_probability: "
-                           "no levers were computed for it")
-    levers: list[Lever] = Field(description="The largest drop in churn risk first")
-    note: str
-
-
 class EffectsModel(BaseModel):
     version: str | None = Field(description="The effect model version that estimated the "
                                 "snapshot's effects")
     state: str = Field(description="champion (passed its gate on randomized pilots), "
                        "unproven (a challenger, used because plan.unproven is on) or "
                        "unavailable")
+
+
+class ProgramEffect(BaseModel):
+    program: str = Field(examples=["priority_service"])
+    name: str = Field(examples=["Priority service", "优先服务"])
+    leave_without: float | None = Field(description="Chance of leaving within the effect "
+                                        "model's horizon (models.effects.horizon_months) "
+                                        "with no program")
+    leave_with: float | None = Field(description="The same with the program")
+    leave_with_low: float | None = Field(description="Its interval (models.effects.interval)")
+    leave_with_high: float | None
+    effect: float = Field(description="Estimated change of the chance of leaving (negative "
+                          "keeps the dealer)")
+    low: float
+    high: float
+    cost: float | None = Field(description="Estimated cost of the program for this dealer "
+                               "(CNY)")
+    certain: bool = Field(description="False when the interval covers zero: the program "
+                          "may do nothing for this dealer")
+    status: str = Field(description="champion (the effect model passed its gate) or "
+                        "unproven")
+    sentence: str = Field(examples=["Priority service: chance of leaving within 12 months "
+                                    "42% -> 30% (18%-37%), cost about ¥1,200"])
+
+
+class LeverList(BaseModel):
+    meta: Meta
+    dealer_id: str
+    churn_probability: float | None
+    effects_model: EffectsModel
+    programs: list[ProgramEffect] = Field(description="Estimated program effects for this "
+                                          "dealer, the largest drop of its chance of leaving "
+                                          "first; empty without an effect model")
+    programs_note: str
+    computed: bool = Field(description="False for a dealer below levers.min_probability: "
+                           "no levers were computed for it")
+    levers: list[Lever] = Field(description="Associations, not effects: the changes the churn "
+                                "model associates with the largest drop in churn risk, the "
+                                "largest first")
+    note: str
 
 
 class PlanRow(BaseModel):

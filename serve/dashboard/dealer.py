@@ -1,6 +1,7 @@
 """A dealer's page (/dashboard/dealers/{id}): scores with their meaning, factors against its
 own past and its peers, risk and orders over time, what is at stake, alerts, actions and
-levers; GET /v1/dealers/{id}/risk's document (serve.service.dealers)."""
+program effects and levers; GET /v1/dealers/{id}/risk's document (serve.service.dealers) and
+GET /v1/dealers/{id}/levers' programs (serve.service.plan)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from serve.dashboard.base import (
 from serve.dashboard.i18n import translate
 from serve.service.dealers import dealer_history, dealer_row
 from serve.service.errors import NotFound
+from serve.service.plan import dealer_programs, effects_status
 from serve.service.render import dealer_risk
 from serve.settings import Settings
 
@@ -58,6 +60,9 @@ def dealer_page(request: Request, dealer_id: str, lang: Annotated[str | None, Qu
     levers = _levers(row, lang)
     return html_page(
         request, "dealer.html", lang, d=doc, levers=levers,
+        programs=dealer_programs(state.current, dealer_id, lang,
+                                 settings.models.effects.horizon_months),
+        effects_model=effects_status(state.current),
         action_levers=[_lever_moved(a, levers) for a in doc["actions"]],
         levers_computed=known(row["churn_probability"])
         and row["churn_probability"] >= settings.levers.min_probability,

@@ -279,7 +279,17 @@ TEXT: dict[str, tuple[str, str]] = {
                       "{as_of}.", "截至{as_of}的一年内，没有编号为“{rep}”且名下有经销商或流失过"
                       "经销商的业务员。"),
     "no_rep_match": ("No rep matches these filters.", "没有符合条件的业务员。"),
-    "levers": ("What would lower this risk", "如何降低该风险"),
+    "programs": ("Retention programs: estimated effects", "挽留方案：估计效果"),
+    "programs_note": ("Estimated by the effect model from which dealers got which program "
+                      "(randomized pilots, and managers' choices weighted by how likely each "
+                      "dealer was to be chosen), with its interval; a grey line's interval "
+                      "covers zero: the program may do nothing for this dealer.",
+                      "由效果模型根据哪些经销商获得了哪些方案（随机试点，以及按被选中可能性加权的"
+                      "经理选择）估计，并给出区间；灰色行的区间含零：该方案对这家经销商可能没有效果。"),
+    "programs_none": ("No program effects for this snapshot: no effect model has passed its "
+                      "gate (see the Plan page).",
+                      "本期快照没有方案效果：尚无效果模型通过准入（见计划页面）。"),
+    "levers": ("Associated with lower risk (not an effect)", "与较低风险相关的调整（非因果效果）"),
     "lever_moved": ("Moves the lever", "对应的调整"),
     "levers_none": ("None of the levers lowers this dealer's churn risk by half a point or "
                     "more.", "没有任何调整能将该经销商的流失风险降低0.5个百分点以上。"),

@@ -8,10 +8,17 @@ import json
 
 from serve.batch.whatif import WhatIfError, rescore, resolve_changes
 from serve.service.errors import Invalid, NotFound
+from serve.service.plan import dealer_programs, effects_status
 from serve.service.render import factors, meta
 from serve.service.state import ServingState, population_contributions
 from serve.settings import Settings
 
+PROGRAMS_NOTE = ("Programs: what the effect model estimates each retention program changes "
+                 "in this dealer's chance of leaving, with its interval, learned from which "
+                 "dealers got which program (randomized pilots, and managers' choices "
+                 "weighted by how likely each dealer was to be chosen). An effect model "
+                 "that has not passed its gate on the randomized pilots is marked "
+                 "unproven; an interval that covers zero may be no effect at all.")
 HONESTY = ("What the models associate with lower risk for dealers like this one, not a "
            "promise that making the change will lower it: they learned from dealers who "
            "differed, not from dealers who changed one thing.")
@@ -78,6 +85,10 @@ def levers_document(state: ServingState, settings: Settings, dealer_id: str,
     return {
         "meta": meta(settings, snap.as_of, snap.versions, snap.model_status),
         "dealer_id": dealer_id, "churn_probability": probability,
+        "effects_model": effects_status(snap),
+        "programs": dealer_programs(snap, dealer_id, lang,
+                                    settings.models.effects.horizon_months),
+        "programs_note": PROGRAMS_NOTE,
         "computed": at_risk,
         "levers": [{"kind": x["kind"], "name": x["name"], "changes": x["changes"],
                     "churn_before": x["churn_before"], "churn_after": x["churn_after"],

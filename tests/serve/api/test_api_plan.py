@@ -3,11 +3,13 @@ fitted on the small network's programs (unproven: too few pilots to pass its gat
 
 from __future__ import annotations
 
+import html
 import io
 
 import pandas as pd
 import pytest
 
+from features.contract import PROGRAM_KINDS
 from serve.service.errors import NotFound
 from serve.service.plan import snapshot_plan
 from serve.service.state import Snapshot
@@ -82,3 +84,54 @@ def test_scoring_uses_an_unproven_effect_model_only_when_told(served):
     # the small network has too few pilots for the gate: a challenger, so only unproven
     assert status == UNPROVEN
     assert load_effect_model(settings) is None
+
+
+def test_a_dealer_s_levers_start_with_its_estimated_program_effects(client, served):
+    """GET /v1/dealers/{id}/levers gives the effect model's estimates for the dealer (the
+    snapshot's effects file, the plan's source), the largest drop first, each with its
+    interval and a sentence saying so in both languages; the what-if levers follow as
+    associations."""
+    from serve.batch.snapshots import EFFECTS_SUFFIX, list_snapshots, snapshot_dir
+    settings, new, _ = served
+    as_of = list_snapshots(settings.work_dir)[-1]
+    effects = pd.read_parquet(snapshot_dir(settings.work_dir) / f"{as_of}{EFFECTS_SUFFIX}")
+    dealer = str(effects["dealer_id"].iloc[0])
+    mine = effects.loc[effects["dealer_id"].astype(str) == dealer].set_index("program")
+    doc = client.get(f"/v1/dealers/{dealer}/levers", headers=READER).json()
+    assert doc["effects_model"]["state"] == str(effects["effects_status"].iloc[0])
+    programs = doc["programs"]
+    assert [p["program"] for p in programs] == list(mine.sort_values("effect").index)
+    horizon = settings.models.effects.horizon_months
+    for p in programs:
+        row = mine.loc[p["program"]]
+        assert p["effect"] == pytest.approx(row["effect"]) and p["cost"] == pytest.approx(
+            row["cost"])
+        assert p["leave_with_low"] <= p["leave_with"] <= p["leave_with_high"]
+        assert p["leave_with"] == pytest.approx(min(1, max(0, row["leave_without"]
+                                                           + row["effect"])))
+        assert p["certain"] == (row["high"] < 0 or row["low"] > 0)
+        assert p["sentence"].startswith(p["name"] + ": chance of leaving within "
+                                        f"{horizon} months {p['leave_without']:.0%} -> ")
+        assert ("covers no effect" in p["sentence"]) != p["certain"]
+    assert "randomized pilots" in doc["programs_note"]
+    zh = client.get(f"/v1/dealers/{dealer}/levers?lang=zh", headers=READER).json()
+    assert [p["name"] for p in zh["programs"]] == [PROGRAM_KINDS[p["program"]]
+                                                   for p in programs]
+    assert all(f"{horizon}个月内流失概率" in p["sentence"] for p in zh["programs"])
+
+
+def test_the_dealer_page_shows_program_effects_before_the_associations(client, served):
+    from tests.serve.conftest import sign_in
+    settings, new, _ = served
+    dealer = new["dealer_id"].iloc[0]
+    doc = client.get(f"/v1/dealers/{dealer}/levers", headers=READER).json()
+    client.cookies.clear()
+    sign_in(client, READER["X-API-Key"], "/dashboard", follow_redirects=False)
+    page = client.get(f"/dashboard/dealers/{dealer}?lang=en").text
+    assert "Retention programs: estimated effects" in page
+    assert page.index("Retention programs") < page.index("Associated with lower risk")
+    for p in doc["programs"]:
+        assert html.escape(p["sentence"]) in page
+    if doc["effects_model"]["state"] == "unproven":
+        assert "has not passed its test on the randomized pilots" in page
+    client.cookies.clear()

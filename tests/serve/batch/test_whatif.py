@@ -139,10 +139,11 @@ def test_the_dealer_page_shows_its_levers_and_the_actions_name_them(client, serv
     sign_in(client, READER["X-API-Key"], "/dashboard", follow_redirects=False)
     english = client.get(f"/dashboard/dealers/{row.dealer_id}?lang=en").text
     first = json.loads(row.levers)[0]
-    assert "What would lower this risk" in english and first["sentence_en"] in english
+    assert "Associated with lower risk (not an effect)" in english
+    assert first["sentence_en"] in english
     assert "not a promise that the change will lower it" in english
     chinese = client.get(f"/dashboard/dealers/{row.dealer_id}?lang=zh").text
-    assert "如何降低该风险" in chinese and first["sentence_zh"] in chinese
+    assert "与较低风险相关的调整" in chinese and first["sentence_zh"] in chinese
     calm = new[new["churn_probability"] < settings.levers.min_probability].iloc[0]
     page = client.get(f"/dashboard/dealers/{calm.dealer_id}?lang=en").text
     assert "Levers are worked out for dealers at 25% churn risk or more." in page
