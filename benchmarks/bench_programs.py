@@ -154,15 +154,22 @@ def judge_world(name: str, folder: Path, settings: Settings, seed: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fresh", type=int, default=1, help="Worlds with seeds drawn now.")
+    parser.add_argument("--seeds", type=int, nargs="+", help="These fresh seeds instead of "
+                        "drawing --fresh (to compare two settings on the same worlds).")
+    parser.add_argument("--learn-from", choices=["all", "randomized"],
+                        help="models.effects.learn_from (default: the settings').")
     parser.add_argument("--markdown", type=Path, help="Write the table here too.")
     args = parser.parse_args()
     settings = Settings()
-    seeds = np.random.default_rng().integers(1000, 99999, args.fresh).tolist()
+    if args.learn_from:
+        settings.models.effects.learn_from = args.learn_from
+    seeds = args.seeds or np.random.default_rng().integers(1000, 99999, args.fresh).tolist()
     worlds = [("baseline", 42, "2022-01", {}),
               ("program-null", WORLDS["program-null"].seed, WORLDS["program-null"].start,
                WORLDS["program-null"].overrides)]
     worlds += [(f"fresh-{s}", s, "2022-01", {}) for s in seeds]
-    print(f"fresh seeds: {seeds}", flush=True)
+    print(f"fresh seeds: {seeds}; effects learned from: "
+          f"{settings.models.effects.learn_from}", flush=True)
     lines = ["| world | programs given (pilots) | modelled | Spearman est. vs true | "
              "Qini model (95%) | Qini highest risk first | kept per cost: model | "
              "highest risk first | random |", "|---|---|---|---|---|---|---|---|---|"]
@@ -186,7 +193,8 @@ def main() -> None:
             print(lines[-1], flush=True)
     command = "python benchmarks/bench_programs.py " + " ".join(sys.argv[1:])
     text = (f"`{command}` ({platform.machine()}, Python {platform.python_version()}, "
-            f"{date.today()}; fresh seeds {seeds})\n\n" + "\n".join(lines) + "\n"
+            f"{date.today()}; fresh seeds {seeds}; effects learned from "
+            f"{settings.models.effects.learn_from})\n\n" + "\n".join(lines) + "\n"
             + "\n".join(details))
     print(text)
     if args.markdown:

@@ -180,6 +180,11 @@ class EffectSettings(BaseModel):
         default="linear", description="How an effect varies between dealers: linear in a "
         "few symptom features, or a causal forest over all features (chosen by "
         "benchmarks/bench_programs.py).")
+    learn_from: Literal["all", "randomized"] = Field(
+        default="all", description="Which rows the effects are learned from: every "
+        "decision (managers' choices weighted by a propensity model), or only the months "
+        "pilots were drawn (the piloted against the other free dealers of those months: "
+        "no confounding, fewer rows).")
     min_treated: int = Field(default=30, ge=5, description="Programs given to fewer "
                              "dealers (with a known outcome) are not modelled.")
     controls_per_treated: int = Field(default=20, ge=1, description="Untreated rows kept "

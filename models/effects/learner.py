@@ -115,7 +115,13 @@ def fit_effects(rows: pd.DataFrame, features: list[str], settings: EffectSetting
     from econml.dr import ForestDRLearner, LinearDRLearner
 
     threads = threads or available_cores()
-    known = rows.loc[rows["left"].notna()]
+    everyone = rows.loc[rows["left"].notna()]
+    known = everyone
+    if settings.learn_from == "randomized":
+        # the months pilots were drawn: the piloted against every other free dealer of
+        # those months, whatever a manager then gave them (intent to treat)
+        known = everyone.loc[everyone["randomized"].astype(bool)].assign(
+            program=lambda f: f["pilot"])
     counts = known.loc[known["program"] != NONE, "program"].value_counts()
     kinds = tuple(sorted(k for k, n in counts.items() if n >= settings.min_treated))
     skipped = {k: int(n) for k, n in counts.items() if k not in kinds}
@@ -135,7 +141,7 @@ def fit_effects(rows: pd.DataFrame, features: list[str], settings: EffectSetting
                         fill=fill, estimator=None, treated={k: int(counts[k]) for k in kinds},
                         skipped=skipped, settings=settings.model_dump())
     model.cost_months = cost_months(rows)
-    untreated = known.loc[known["program"] == NONE]
+    untreated = everyone.loc[everyone["program"] == NONE]  # the risk without a program
     if untreated["left"].nunique() == 2:
         model.baseline = LGBMClassifier(
             n_estimators=200, learning_rate=0.05, num_leaves=15, min_child_samples=20,
