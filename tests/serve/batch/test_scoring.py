@@ -141,7 +141,9 @@ def test_few_dealers_carry_a_flag(served):
     settings, _, _ = served
     snapshot = read_snapshot(settings.work_dir, list_snapshots(settings.work_dir)[-1])
     flagged = snapshot["flags"].map(lambda f: bool(json.loads(f)))
-    assert flagged.mean() <= 0.15, flagged.mean()
+    # few, but some: the network has dealers with silent tables, and the dashboard's flag
+    # test reads one of them
+    assert 0 < flagged.mean() <= 0.15, flagged.mean()
 
 
 @pytest.mark.parametrize("categorical", [True, False])
