@@ -78,16 +78,19 @@ CARD_INTRO = """The backtest above is one simulated world. `benchmarks/bench_wor
 the same pipeline, unchanged, on five (docs/simulator.md, "Several worlds"): each with its own
 seed and start month, and four with shocks that hit a whole region or channel (price wars,
 project-dealer slumps, logistics disruptions), store refits, lumpier orders or faster
-recoveries. The oracle is the simulator's own probability of the label given its latent
-state: no model can rank better on average. Targets in every world: ROC AUC at least 95% of
-the oracle's; mean probability within 15% of the observed rate at every origin; a shock's
-group among a dealer's top-3 reasons at most twice as often in the shocked region (channel)
-as elsewhere; the true cause among the top-3 risk-raising reasons for at least 75% of
-churners with a cause. "naive" is the ranking shipped before (raw contributions against the
-average dealer, any direction, fixed attributes included). The levers table asks of each
-world what bench_levers.py asks of the demo: does an at-risk dealer's top lever name the
-cause the simulator put on it, against always naming the commonest cause (no target: a
-lever is association, not cause; model card "Levers")."""
+recoveries; `--seeds N` adds held-out worlds, each a kind and a seed and start month drawn at
+run time, on which nothing was ever tuned. The oracle is the simulator's own probability of the
+label given its latent state: no model can rank better on average; "gap closed" is the share of
+the way from the days-since-last-order ranking to the oracle the model covers; intervals are a
+paired bootstrap over dealers. Targets in every world: ROC AUC at least 95% of the oracle's;
+mean probability within 15% of the observed rate at every origin; a shock's group among a
+dealer's top-3 reasons at most twice as often in the shocked region (channel) as elsewhere; the
+true cause among the top-3 risk-raising reasons for at least 75% of churners with a cause.
+"naive" is the ranking shipped before (raw contributions against the average dealer, any
+direction, fixed attributes included). The levers table asks of each world what bench_levers.py
+asks of the demo: does an at-risk dealer's top lever name the cause the simulator put on it,
+against always naming the commonest cause (no target: a lever is association, not cause; model
+card "Levers")."""
 
 
 def world_data(name: str, root: Path, dealers: int, months: int, fresh: bool,
