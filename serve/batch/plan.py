@@ -54,6 +54,17 @@ def dealer_effects(model, rows: pd.DataFrame, cost_months: dict[str, float],
     return est[list(EFFECT_COLUMNS)]
 
 
+def with_leave_with(effects: pd.DataFrame) -> pd.DataFrame:
+    """`effects` with the chance of leaving with the program and its interval (a
+    probability: the effect added to the chance without, within 0..1; NaN where the chance
+    without is unknown)."""
+    out = effects.copy()
+    for col, delta in (("leave_with", "effect"), ("leave_with_low", "low"),
+                       ("leave_with_high", "high")):
+        out[col] = (out["leave_without"] + out[delta]).clip(0, 1)
+    return out
+
+
 @dataclass
 class Plan:
     """The chosen programs, and what they are expected to keep."""
@@ -112,10 +123,7 @@ def make_plan(effects: pd.DataFrame, snapshot: pd.DataFrame, budget: float, *,
         chosen.append(i)
     rows = cand.loc[chosen].copy()
     rows["program_zh"] = rows["program"].map(lambda k: PROGRAM_KINDS.get(k, k))
-    rows["leave_with"] = (rows["leave_without"] + rows["effect"]).clip(0, 1)
-    rows["leave_with_low"] = (rows["leave_without"] + rows["low"]).clip(0, 1)
-    rows["leave_with_high"] = (rows["leave_without"] + rows["high"]).clip(0, 1)
-    rows = rows[list(PLAN_COLUMNS)].reset_index(drop=True)
+    rows = with_leave_with(rows)[list(PLAN_COLUMNS)].reset_index(drop=True)
     if budget > 0 and not len(rows) and not notes:
         notes.append("no program keeps more margin than it costs for any dealer")
     return Plan(rows=rows, budget=float(budget), spent=float(spent),

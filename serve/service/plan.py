@@ -10,7 +10,7 @@ import pandas as pd
 
 from features.contract import PROGRAM_KINDS
 from features.text import format_value
-from serve.batch.plan import Plan, make_plan
+from serve.batch.plan import Plan, make_plan, with_leave_with
 from serve.service.choices import check
 from serve.service.errors import NotFound
 from serve.service.render import meta, records
@@ -80,19 +80,20 @@ def dealer_programs(snap: Snapshot, dealer_id: str, lang: str,
     e = snap.effects
     if e is None or e.empty:
         return []
-    rows = e.loc[e["dealer_id"].astype(str) == str(dealer_id)].sort_values(
+    rows = with_leave_with(e.loc[e["dealer_id"].astype(str) == str(dealer_id)]).sort_values(
         ["effect", "program"])
+
+    def number(value) -> float | None:
+        return None if pd.isna(value) else float(value)
+
     out = []
     for r in rows.itertuples(index=False):
-        without = None if pd.isna(r.leave_without) else float(r.leave_without)
-        def leave(delta: float, without=without) -> float | None:
-            return None if without is None else min(1.0, max(0.0, without + float(delta)))
         doc = {"program": r.program, "name": program_name(r.program, lang),
-               "leave_without": without, "leave_with": leave(r.effect),
-               "leave_with_low": leave(r.low), "leave_with_high": leave(r.high),
+               "leave_without": number(r.leave_without), "leave_with": number(r.leave_with),
+               "leave_with_low": number(r.leave_with_low),
+               "leave_with_high": number(r.leave_with_high),
                "effect": float(r.effect), "low": float(r.low), "high": float(r.high),
-               "cost": None if pd.isna(r.cost) else float(r.cost),
-               "certain": bool(r.high < 0 or r.low > 0),
+               "cost": number(r.cost), "certain": bool(r.high < 0 or r.low > 0),
                "status": str(r.effects_status)}
         doc["sentence"] = program_sentence(doc, lang, horizon_months)
         out.append(doc)
