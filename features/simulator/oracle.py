@@ -30,10 +30,15 @@ HORIZON_DAYS = 90  # the churn label's default horizon (labels.churn.horizon_day
 
 
 def churn_oracle(net: Network, world: World, seed: int,
-                 horizon_days: int = HORIZON_DAYS) -> np.ndarray:
-    """float32 [dealer, month]: P(no positive order in [month start, + horizon) or the
-    contract closes in it | latent state at the month start); NaN where the dealer had not
-    opened or the horizon runs past the simulated period."""
+                 horizon_days: int = HORIZON_DAYS) -> tuple[np.ndarray, np.ndarray]:
+    """Two float32 [dealer, month] arrays from the same paths, NaN where the dealer had not
+    opened or the horizon runs past the simulated period:
+
+    - the label's: P(no positive order in [month start, + horizon) or the contract closes in
+      it | latent state at the month start);
+    - leaving: P(the dealer truly leaves (churns, never to order again) in one of the months
+      the horizon touches, or had left already | the same state). A quiet spell (a pause,
+      a gap between lumpy project orders) fires the label but not this."""
     n, m = net.alive.shape
     rng = np.random.default_rng([seed, 7])
     paths = world.oracle_paths
@@ -44,6 +49,7 @@ def churn_oracle(net: Network, world: World, seed: int,
     starts = net.month_starts
     days = starts.days_in_month.to_numpy()
     out = np.full((n, m), np.nan, dtype=np.float32)
+    leave = np.full((n, m), np.nan, dtype=np.float32)
     opened_before = net.inputs.open_month[:, None] < np.arange(m)[None, :]
     for t in range(m):
         end = starts[t] + pd.Timedelta(days=horizon_days)
@@ -53,11 +59,13 @@ def churn_oracle(net: Network, world: World, seed: int,
         state = net.states[t]
         opened = opened_before[:, t]
         out[opened & state.churned, t] = 1.0  # gone already: no order can come
+        leave[opened & state.churned, t] = 1.0
         rows = np.flatnonzero(opened & ~state.churned)
         d = np.repeat(rows, paths)
         s = state.take(d)
         p_silent = np.ones(len(d))
         p_closes = np.zeros(len(d))
+        left = np.zeros(len(d), dtype=bool)
         for month in range(t, last):
             step = step_month(s, month, d, net.inputs, rng, world)
             inside = min(1.0, (end - starts[month]).days / days[month])
@@ -69,13 +77,15 @@ def churn_oracle(net: Network, world: World, seed: int,
             lines = inside * amount / value[d]
             p_none = np.where(project[d], 1 - q + q * np.exp(-lines / q), np.exp(-lines))
             open_now = step.live & ~step.gone
+            left |= step.gone
             p_silent *= np.where(open_now, p_none, 1.0)
             p_closes = np.where(step.gone, _closes_inside(step.closing, world,
                                                           (end - starts[month]).days),
                                 p_closes)
         p = 1.0 - (1.0 - p_silent) * (1.0 - p_closes)
         out[rows, t] = p.reshape(-1, paths).mean(axis=1)
-    return out
+        leave[rows, t] = left.reshape(-1, paths).mean(axis=1)
+    return out, leave
 
 
 def _closes_inside(planned: np.ndarray, world: World, days_left: int) -> np.ndarray:

@@ -96,8 +96,8 @@ def simulate(
         writers.close()
     rows = writers.rows
     truth = _truth_dealers(net, last_order, closed_on)
-    oracle = churn_oracle(net, world, settings.seed)
-    _write_truth(tmp / "_truth", net, truth, intended, settings, world, oracle)
+    oracle, leave = churn_oracle(net, world, settings.seed)
+    _write_truth(tmp / "_truth", net, truth, intended, settings, world, oracle, leave)
     program_oracle(net, world, settings.seed).to_parquet(
         tmp / "_truth" / "program_effects.parquet", index=False)
     _replace(tmp, out_dir)
@@ -243,7 +243,8 @@ def _truth_dealers(net: Network, last_order: np.ndarray, closed_on: np.ndarray) 
 
 
 def _write_truth(folder: Path, net: Network, truth: pd.DataFrame, intended: list[dict],
-                 settings: SimulatorSettings, world: World, oracle: np.ndarray) -> None:
+                 settings: SimulatorSettings, world: World, oracle: np.ndarray,
+                 leave: np.ndarray) -> None:
     truth.to_parquet(folder / "dealers.parquet", index=False)
     n, m = net.alive.shape
     open_month = net.dealers["open_month"].to_numpy()
@@ -259,6 +260,7 @@ def _write_truth(folder: Path, net: Network, truth: pd.DataFrame, intended: list
         "program": pd.Categorical.from_codes(net.program_on.ravel().astype(int),
                                              categories=list(net.inputs.programs.kinds)),
         "oracle_churn": oracle.ravel(),
+        "oracle_leave": leave.ravel(),
         **{f"ramp_{c}": net.ramps[i].ravel() for i, c in enumerate(ALL_CAUSES[:-1])},
     })[opened]
     months.to_parquet(folder / "dealer_months.parquet", index=False)

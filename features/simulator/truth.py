@@ -36,3 +36,18 @@ def read_churners(data_dir: Path) -> pd.DataFrame | None:
     return pd.DataFrame({"dealer_id": churned["dealer_id"].astype(str).to_numpy(),
                          "cause": churned["primary_cause"].astype(str).to_numpy(),
                          "churn_month": pd.to_datetime(churned["churn_month"]).to_numpy()})
+
+
+def left_within(data_dir: Path, rows: pd.DataFrame, horizon_days: int) -> pd.Series:
+    """For each row (dealer_id, cutoff), whether the dealer truly left (churned, never to
+    order again) in one of the months the churn horizon after the cutoff touches: the event
+    the truth's `oracle_leave` gives the probability of. A quiet spell (a pause, a gap
+    between project orders) fires the churn label but not this."""
+    truth = parquet_file(as_location(data_dir) / TRUTH_DIR / "dealers.parquet").read(
+        columns=["dealer_id", "churned", "churn_month"]).to_pandas()
+    churned = truth[truth["churned"]]
+    month = dict(zip(churned["dealer_id"].astype(str), pd.to_datetime(churned["churn_month"]),
+                     strict=True))
+    churn_month = pd.to_datetime(rows["dealer_id"].astype(str).map(month))
+    end = pd.to_datetime(rows["cutoff"]) + pd.Timedelta(days=horizon_days)
+    return (churn_month < end + pd.offsets.MonthBegin(0)).rename("left")

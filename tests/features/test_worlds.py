@@ -19,6 +19,7 @@ from features.settings import ContractSettings
 from features.simulator import simulate
 from features.simulator.network import simulate_network
 from features.simulator.settings import SimulatorSettings
+from features.simulator.truth import left_within
 from features.simulator.world import World
 from features.simulator.worlds import WORLDS
 from features.validation import load_data
@@ -94,9 +95,10 @@ def oracle_world(tmp_path_factory):
     panel = build_panel(loaded.tables)
     truth = pd.read_parquet(out / "_truth" / "dealer_months.parquet")
     truth["cutoff"] = pd.to_datetime(truth["month"])
-    rows = panel.merge(truth[["dealer_id", "cutoff", "oracle_churn"]],
+    rows = panel.merge(truth[["dealer_id", "cutoff", "oracle_churn", "oracle_leave"]],
                        on=["dealer_id", "cutoff"], how="left")
-    return rows[rows["churn"].notna()]
+    rows = rows[rows["churn"].notna()].reset_index(drop=True)
+    return rows.assign(left=left_within(out, rows, 90).to_numpy())
 
 
 def test_the_oracle_is_known_for_every_labelled_row(oracle_world):
@@ -116,6 +118,27 @@ def test_the_oracle_matches_the_label_rate_within_noise(oracle_world):
     top = by_bin.iloc[-1]
     assert abs(top["y"] - top["p"]) < 0.05, by_bin
     assert roc_auc_score(y, p) > 0.85
+
+
+def test_the_leaving_oracle_tells_leavers_from_quiet_spells(oracle_world):
+    """In a world of store refits, the label's oracle ranks quiet spells high; the leaving
+    oracle ranks the dealers that truly leave, and not the quiet spells."""
+    w = oracle_world
+    assert w["oracle_leave"].between(0, 1).all()
+    gone = w["left"] & w["oracle_leave"].eq(1.0)
+    assert gone.any()  # left before the cutoff though still active: certain
+    quiet = (w["churn"] == 1) & ~w["left"]
+    ordering = (w["churn"] == 0) & ~w["left"]
+    assert quiet.sum() > 100 and w["left"].sum() > 100
+    assert roc_auc_score(w["left"], w["oracle_leave"]) > 0.9
+    assert roc_auc_score(w["left"], w["oracle_leave"]) > roc_auc_score(w["left"],
+                                                                      w["oracle_churn"])
+    spells = w[quiet | ordering]
+    assert roc_auc_score(spells["churn"], spells["oracle_leave"]) < roc_auc_score(
+        spells["churn"], spells["oracle_churn"]) - 0.2
+    # the realized rate of leaving matches its oracle
+    se = np.sqrt(w["oracle_leave"].mean() * (1 - w["oracle_leave"].mean()) / (len(w) / 3))
+    assert abs(w["left"].mean() - w["oracle_leave"].mean()) < 4 * se
 
 
 def test_named_worlds_from_the_command_line(tmp_path):
