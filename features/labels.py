@@ -12,7 +12,7 @@ import pandas as pd
 from features.monthly import ORDER_KEY_BASE, Monthly
 from features.settings import LabelSettings
 
-LABEL_COLUMNS = ("churn", "decline", "next_amount")
+LABEL_COLUMNS = ("churn", "leave", "decline", "next_amount")
 
 
 def active_mask(days_since_order: np.ndarray, closed: np.ndarray, active_days: int) -> np.ndarray:
@@ -24,19 +24,49 @@ def churn_label(m: Monthly, row_dealer: np.ndarray, dealers: pd.DataFrame, rows:
                 data_end: pd.Timestamp, settings: LabelSettings) -> np.ndarray:
     """1: no positive order within the horizon, or the contract closes within it."""
     horizon = pd.Timedelta(days=settings.churn.horizon_days)
+    start = rows["cutoff"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    ordered = _orders_between(m, row_dealer, start, start + horizon.days)
+    closes = _closes_between(dealers, row_dealer, rows, horizon)
+    label = (~ordered | closes).astype(float)
+    complete = (rows["cutoff"] + horizon <= data_end).to_numpy()
+    return np.where(complete & rows["active"].to_numpy(), label, np.nan)
+
+
+def leave_label(m: Monthly, row_dealer: np.ndarray, dealers: pd.DataFrame, rows: pd.DataFrame,
+                data_end: pd.Timestamp, settings: LabelSettings) -> np.ndarray:
+    """1: the dealer leaves: no positive order in the `confirm_months` after the churn
+    horizon, or its contract closes within the horizon.
+
+    The churn label cannot tell a dealer that is gone from one that pauses (a store refit, a
+    gap between project orders) and orders again; this one waits until a silence has lasted
+    long enough to be a loss, so it is known only `confirm_months` later."""
+    horizon = pd.Timedelta(days=settings.churn.horizon_days)
+    start = rows["cutoff"].to_numpy(dtype="datetime64[D]").astype(np.int64) + horizon.days
+    confirm_end = (rows["cutoff"] + horizon + pd.DateOffset(months=settings.leave.confirm_months))
+    end = confirm_end.to_numpy(dtype="datetime64[D]").astype(np.int64)
+    ordered = _orders_between(m, row_dealer, start, end)
+    closes = _closes_between(dealers, row_dealer, rows, horizon)
+    label = (~ordered | closes).astype(float)
+    complete = (confirm_end <= data_end).to_numpy()
+    return np.where(complete & rows["active"].to_numpy(), label, np.nan)
+
+
+def _orders_between(m: Monthly, row_dealer: np.ndarray, start: np.ndarray, end: np.ndarray
+                    ) -> np.ndarray:
+    """Whether each row's dealer has a positive order on a day in [start, end) (day numbers)."""
     keys, big = m.order_keys, ORDER_KEY_BASE
     row_code = row_dealer.astype(np.int64)
-    start = rows["cutoff"].to_numpy(dtype="datetime64[D]").astype(np.int64)
     at = np.searchsorted(keys, row_code * big + start)
     found = at < len(keys)
     nxt = np.where(found, keys[np.minimum(at, len(keys) - 1)], 0)
     same_dealer = found & (nxt // big == row_code)
-    ordered = same_dealer & ((nxt % big) < start + horizon.days)
+    return same_dealer & ((nxt % big) < end)
+
+
+def _closes_between(dealers: pd.DataFrame, row_dealer: np.ndarray, rows: pd.DataFrame,
+                    horizon: pd.Timedelta) -> np.ndarray:
     closed_on = pd.Series(dealers["closed_on"].to_numpy()[row_dealer], index=rows.index)
-    closes = ((closed_on >= rows["cutoff"]) & (closed_on < rows["cutoff"] + horizon)).to_numpy()
-    label = (~ordered | closes).astype(float)
-    complete = (rows["cutoff"] + horizon <= data_end).to_numpy()
-    return np.where(complete & rows["active"].to_numpy(), label, np.nan)
+    return ((closed_on >= rows["cutoff"]) & (closed_on < rows["cutoff"] + horizon)).to_numpy()
 
 
 def amount_labels(m: Monthly, rows_dealer: np.ndarray, rows_cut: np.ndarray,

@@ -14,7 +14,13 @@ import numpy as np
 import pandas as pd
 
 from features.catalog import CATALOG, PEER_BASES, Feature
-from features.labels import LABEL_COLUMNS, active_mask, amount_labels, churn_label
+from features.labels import (
+    LABEL_COLUMNS,
+    active_mask,
+    amount_labels,
+    churn_label,
+    leave_label,
+)
 from features.lifecycle import stage
 from features.monthly import Monthly, build_monthly, order_dates
 from features.rhythm import add_rhythm, rhythm_into
@@ -290,6 +296,7 @@ def _add_labels(out: pd.DataFrame, m: Monthly, tables: dict[str, pd.DataFrame],
                 row_dealer: np.ndarray, row_cut: np.ndarray, end: pd.Timestamp,
                 labels: LabelSettings) -> None:
     out["churn"] = churn_label(m, row_dealer, tables["dealers"], out, end, labels)
+    out["leave"] = leave_label(m, row_dealer, tables["dealers"], out, end, labels)
     complete_months = m.n_months  # months [0, n_months) are complete
     decline, next_amount = amount_labels(
         m, row_dealer, row_cut, out["profile_tenure_months"].to_numpy(),

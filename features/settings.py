@@ -109,6 +109,17 @@ class ChurnLabel(BaseModel):
         "and the contract not closed.")
 
 
+class LeaveLabel(BaseModel):
+    """A dealer leaves when the churn label's silence goes on: no order for a further
+    `confirm_months` after the churn horizon (or the contract closes within the horizon).
+    What tells a loss from a quiet spell (a store refit, a gap between project orders)."""
+
+    confirm_months: int = Field(
+        default=9, gt=0,
+        description="Months without an order after the churn horizon that confirm a loss; "
+        "the label is known this long after the churn label.")
+
+
 class DeclineLabel(BaseModel):
     """A dealer declines when next quarter's orders fall well below its reference quarter."""
 
@@ -128,6 +139,7 @@ class ForecastTarget(BaseModel):
 
 class LabelSettings(BaseModel):
     churn: ChurnLabel = Field(default_factory=ChurnLabel)
+    leave: LeaveLabel = Field(default_factory=LeaveLabel)
     decline: DeclineLabel = Field(default_factory=DeclineLabel)
     forecast: ForecastTarget = Field(default_factory=ForecastTarget)
 
