@@ -20,10 +20,10 @@ from models.baselines import (
     fit_classifier_baselines,
     forecast_baselines,
 )
-from models.dataset import TARGETS, TrainingDataError, rows_at
+from models.dataset import TARGETS, TrainingDataError, known_cutoffs, rows_at
 from models.metrics import classification_metrics, forecast_metrics
 from models.settings import ModelSettings
-from models.training import CLASSIFIERS, MODELS, fit_models, slices_for
+from models.training import CLASSIFIERS, LEAVE_MODELS, MODELS, fit_models, slices_for
 
 SEGMENTS = ("profile_region", "profile_tier")
 REVENUE = "orders_amount_12m"
@@ -43,17 +43,30 @@ class Backtest:
     """The models fitted at each origin (for explanations of the rows they scored)."""
 
 
-def evaluation_origins(panel: pd.DataFrame, count: int) -> pd.DatetimeIndex:
-    """The newest `count` cutoffs at which every model's label is complete."""
-    labelled = [set(panel.loc[panel[t].notna(), "cutoff"].unique()) for t in TARGETS.values()]
+def evaluation_origins(panel: pd.DataFrame, count: int,
+                       models: tuple[str, ...] = MODELS) -> pd.DatetimeIndex:
+    """The newest `count` cutoffs at which the label of every one of `models` is complete."""
+    labelled = [set(panel.loc[panel[TARGETS[m]].notna(), "cutoff"].unique()) for m in models]
     common = pd.DatetimeIndex(sorted(set.intersection(*labelled)))
     return common[-count:]
 
 
+def fittable_origins(panel: pd.DataFrame, model: str, count: int, settings: ModelSettings,
+                     labels: LabelSettings) -> pd.DatetimeIndex:
+    """The newest `count` cutoffs at which `model`'s label is complete and enough labelled
+    cutoffs came before to fit it (models.dataset.time_slices)."""
+    split = settings.split
+    need = split.min_fit_cutoffs + split.early_stopping_cutoffs + split.calibration_cutoffs
+    candidates = evaluation_origins(panel, panel["cutoff"].nunique(), (model,))
+    ok = [o for o in candidates if len(known_cutoffs(panel, model, o, labels)) >= need]
+    return pd.DatetimeIndex(ok[-count:])
+
+
 def run_backtest(panel: pd.DataFrame, settings: ModelSettings, labels: LabelSettings,
                  origins: pd.DatetimeIndex | None = None,
-                 progress: Callable[[str, int, int], None] | None = None) -> Backtest:
-    origins = evaluation_origins(panel, settings.backtest.origins) if origins is None \
+                 progress: Callable[[str, int, int], None] | None = None,
+                 models: tuple[str, ...] = MODELS) -> Backtest:
+    origins = evaluation_origins(panel, settings.backtest.origins, models) if origins is None \
         else pd.DatetimeIndex(origins)
     if not len(origins):
         span = (f"{panel['cutoff'].min():%Y-%m} .. {panel['cutoff'].max():%Y-%m}"
@@ -68,18 +81,20 @@ def run_backtest(panel: pd.DataFrame, settings: ModelSettings, labels: LabelSett
         def step(model: str, i: int = i, origin: pd.Timestamp = origin) -> None:
             if progress:
                 progress(f"origin {origin:%Y-%m}: {model}", i, len(origins))
-        bundles = fit_models(panel, origin, settings, labels, progress=step)
+        bundles = fit_models(panel, origin, settings, labels, models=models, progress=step)
         fitted[origin] = bundles
-        for model in CLASSIFIERS:
+        for model in (m for m in models if m in CLASSIFIERS):
             cls_parts.append(_score_classifier(panel, model, origin, bundles[model], settings,
                                                labels))
             cal_rows.append({"origin": origin, "model": model,
                              "method": bundles[model].calibrator.method})
-        fc_parts.append(_score_forecast(panel, origin, bundles["forecast"]))
+        if "forecast" in models:
+            fc_parts.append(_score_forecast(panel, origin, bundles["forecast"]))
     if progress:
         progress("done", len(origins), len(origins))
     return Backtest(origins=origins, classifiers=pd.concat(cls_parts, ignore_index=True),
-                    forecast=pd.concat(fc_parts, ignore_index=True),
+                    forecast=pd.concat(fc_parts, ignore_index=True) if fc_parts else
+                    pd.DataFrame(columns=["origin", "dealer_id", "y"]),
                     calibration=pd.DataFrame(cal_rows), bundles=fitted)
 
 
@@ -128,7 +143,7 @@ def metrics_table(bt: Backtest, settings: ModelSettings) -> pd.DataFrame:
                                  frame["revenue"].to_numpy(),
                                  top_share=settings.backtest.top_share,
                                  bins=settings.calibration.ece_bins)})
-    for scope, frame in _scopes(bt.forecast):
+    for scope, frame in _scopes(bt.forecast) if len(bt.forecast) else ():
         y = frame["y"].to_numpy()
         rows.append({"model": "forecast", "predictor": "model", **scope,
                      **forecast_metrics(y, frame["p50"].to_numpy(), frame[lo].to_numpy(),
@@ -161,7 +176,7 @@ def headline(table: pd.DataFrame) -> dict[str, dict[str, float]]:
     compare across versions."""
     out: dict[str, dict[str, float]] = {}
     rows = pooled(table)
-    for model in MODELS:
+    for model in (*MODELS, *LEAVE_MODELS):
         own = rows[(rows["model"] == model) & (rows["predictor"] == "model")]
         if len(own):
             out[model] = {k: float(v) for k, v in own.iloc[0].items()

@@ -17,7 +17,7 @@ from features.panel import feature_columns
 from features.settings import LabelSettings
 from models.settings import SplitSettings
 
-TARGETS = {"churn": "churn", "decline": "decline", "forecast": "next_amount"}
+TARGETS = {"churn": "churn", "leave": "leave", "decline": "decline", "forecast": "next_amount"}
 """Model name -> the panel's label column it learns."""
 
 
@@ -31,6 +31,9 @@ def label_end(cutoffs: pd.Series | pd.DatetimeIndex, model: str, labels: LabelSe
     cut = pd.DatetimeIndex(cutoffs)
     if model == "churn":
         return cut + pd.Timedelta(days=labels.churn.horizon_days)
+    if model == "leave":
+        return cut + pd.Timedelta(days=labels.churn.horizon_days) + pd.DateOffset(
+            months=labels.leave.confirm_months)
     months = labels.decline.horizon_months if model == "decline" else \
         labels.forecast.horizon_months
     return cut + pd.DateOffset(months=months)

@@ -28,6 +28,7 @@ from models import plots
 from models.backtest import (
     Backtest,
     evaluation_origins,
+    fittable_origins,
     headline,
     metrics_table,
     run_backtest,
@@ -35,7 +36,7 @@ from models.backtest import (
 from models.bundle import ClassifierBundle
 from models.calibration import fit_calibrator
 from models.card import render_card
-from models.dataset import TARGETS, known_cutoffs
+from models.dataset import TARGETS, TrainingDataError, known_cutoffs
 from models.explain import grouped_contributions
 from models.fidelity import cause_hits, fidelity_table, rows_for_churners
 from models.gate import Decision, decide
@@ -50,7 +51,7 @@ from models.tracking import (
     record_outcome,
     registered_name,
 )
-from models.training import CLASSIFIERS, MODELS, fit_models
+from models.training import CLASSIFIERS, LEAVE_MODELS, MODELS, fit_models
 
 Progress = Callable[[str, int, int], None]
 
@@ -72,6 +73,8 @@ class TrainResult:
     decisions: dict[str, Decision]
     table: pd.DataFrame
     tracking_uri: str
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Optional model -> why it was not trained (the leave model on a short history)."""
 
 
 @dataclass
@@ -205,11 +208,22 @@ def train(panel: pd.DataFrame, inputs: RunInputs, settings: ModelSettings,
 
     bt = run_backtest(panel, settings, labels, gate_origins,
                       progress=lambda s, i, n: tick(f"gate backtest {s}", i))
+    backtests = {m: bt for m in MODELS}
     table = metrics_table(bt, settings)
-    heads = headline(table)
     tick("final models", len(gate_origins))
     bundles = fit_models(panel, origin, settings, labels,
                          progress=lambda m: tick(f"final model: {m}", len(gate_origins)))
+    skipped: dict[str, str] = {}
+    for model in LEAVE_MODELS:
+        tick(f"final model: {model}", len(gate_origins))
+        try:
+            leave_bt, bundles[model] = _optional_model(panel, model, origin, settings, labels)
+        except TrainingDataError as exc:
+            skipped[model] = str(exc)
+            continue
+        backtests[model] = leave_bt
+        table = pd.concat([table, metrics_table(leave_bt, settings)], ignore_index=True)
+    heads = headline(table)
     tick("registering", len(gate_origins) + 1)
     versions, decisions = {}, {}
     with _start_parent("train", inputs, settings) as parent:
@@ -217,7 +231,9 @@ def train(panel: pd.DataFrame, inputs: RunInputs, settings: ModelSettings,
         _log_table(table, "gate_backtest.csv")
         mlflow.log_text(render_card(table, bt, None, settings, labels, inputs.fingerprint,
                                     provenance()), "model_card.md")
-        for model in MODELS:
+        if skipped:
+            mlflow.log_dict(skipped, "skipped_models.json")
+        for model in (m for m in (*MODELS, *LEAVE_MODELS) if m in bundles):
             with mlflow.start_run(run_name=model, nested=True):
                 mlflow.set_tag("model", model)
                 mlflow.log_dict(bundles[model].metadata, "bundle_metadata.json")
@@ -228,7 +244,7 @@ def train(panel: pd.DataFrame, inputs: RunInputs, settings: ModelSettings,
                     & panel[TARGETS[model]].notna()]
                 mv = log_bundle(bundles[model], train_rows, name)
                 _log_model_metrics(table, model, mv.logged_model_id)
-                _log_charts(bt, model, bundles[model], panel)
+                _log_charts(backtests[model], model, bundles[model], panel)
                 failpoint("train.registered")
                 decision = decide(model, table, heads.get(model, {}), champion,
                                   settings.gate, settings.forecast.interval)
@@ -242,7 +258,23 @@ def train(panel: pd.DataFrame, inputs: RunInputs, settings: ModelSettings,
         run_id = parent.info.run_id
     tick("done", steps)
     return TrainResult(run_id=run_id, origin=origin, versions=versions, decisions=decisions,
-                       table=table, tracking_uri=uri)
+                       table=table, tracking_uri=uri, skipped=skipped)
+
+
+def _optional_model(panel: pd.DataFrame, model: str, origin: pd.Timestamp,
+                    settings: ModelSettings, labels: LabelSettings):
+    """An optional model's gate backtest (at the newest origins where its label is complete
+    and it can be fitted: the leave label matures months after the others) and its final
+    fit at `origin`. TrainingDataError, saying what is missing, when the history is too
+    short for either."""
+    origins = fittable_origins(panel, model, settings.backtest.gate_origins, settings, labels)
+    if not len(origins):
+        raise TrainingDataError(
+            f"{model}: no cutoff has its label complete with enough labelled cutoffs before "
+            f"it to fit on; the {model} label is known {labels.leave.confirm_months} months "
+            "after the churn label, so it needs about a year more history than the others")
+    bt = run_backtest(panel, settings, labels, origins, models=(model,))
+    return bt, fit_models(panel, origin, settings, labels, models=(model,))[model]
 
 
 def backtest(panel: pd.DataFrame, inputs: RunInputs, settings: ModelSettings,

@@ -34,6 +34,8 @@ REGISTERED_DESCRIPTION = {
     "decline": "Calibrated probability that next quarter's orders fall well below the "
                "reference quarter.",
     "forecast": "Next quarter's net order amount: expected value and interval.",
+    "leave": "Calibrated probability that an active dealer leaves: no order in the months "
+             "after the churn horizon either (not a quiet spell).",
 }
 
 

@@ -26,8 +26,12 @@ from models.dataset import (
 )
 from models.settings import BoosterSettings, ModelSettings
 
-CLASSIFIERS = ("churn", "decline")
+CLASSIFIERS = ("churn", "decline", "leave")
 MODELS = ("churn", "decline", "forecast")
+"""The models every `train` fits; `leave` (LEAVE_MODELS) only when the history allows."""
+LEAVE_MODELS = ("leave",)
+"""The leave model learns from a label known `labels.leave.confirm_months` after the churn
+label: a network with too short a history trains and serves without it."""
 
 
 def booster_params(booster: BoosterSettings, seed: int, **objective) -> dict:

@@ -89,7 +89,8 @@ def train_shown(folder: Location, cfg: Settings, loaded, panel, as_json: bool, s
             "origin": f"{result.origin:%Y-%m-%d}", "versions": result.versions,
             "promoted": {m: d.promote for m, d in result.decisions.items()},
             "provisional": {m: d.provisional for m, d in result.decisions.items()},
-            "reasons": {m: d.reasons for m, d in result.decisions.items()}},
+            "reasons": {m: d.reasons for m, d in result.decisions.items()},
+            "skipped": result.skipped},
             ensure_ascii=False) + "\n")
         return result
     if show:
@@ -119,6 +120,9 @@ def _next_steps(result, folder: Location, cfg: Settings) -> list[str]:
                 lines.append(f"{model}: no usable model (it does not beat every baseline): "
                              "`score` leaves its columns empty. More history usually helps; "
                              "`dealer-risk backtest` shows where it falls short.")
+    for model, why in result.skipped.items():
+        lines.append(f"{model}: not trained: {why}. Scores and the dashboard go on without "
+                     "the leaving risk.")
     me = invocation()
     lines.append(f"Next: `{me} score {folder}` scores every active dealer, then "
                  f"`{me} serve` opens the API and dashboard.")

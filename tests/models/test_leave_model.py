@@ -1,0 +1,84 @@
+"""The leave model: trained, gated and registered by `train` when the history allows, left
+out with the reason when it does not, and scored beside the churn risk it splits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from features.fingerprint import data_fingerprint
+from features.panel import build_panel
+from features.settings import ContractSettings, LabelSettings
+from features.simulator import simulate
+from features.simulator.settings import SimulatorSettings
+from features.validation import load_data
+from models.backtest import fittable_origins
+from models.pipeline import RunInputs, train
+from tests.models.conftest import SMALL, small_settings
+
+LONGER = SMALL.model_copy(update={"months": 40})
+"""Four months more than the shared network: enough for the leave label's gate."""
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    work = tmp_path_factory.mktemp("leave")
+    summary = simulate(work / "data", SimulatorSettings.model_validate(LONGER.model_dump()))
+    loaded = load_data(work / "data", ContractSettings(as_of=pd.Timestamp(summary.as_of).date()))
+    labels = LabelSettings()
+    panel = build_panel(loaded.tables, labels=labels)
+    settings = small_settings()
+    settings.tracking.tracking_uri = f"sqlite:///{work / 'mlflow.db'}"
+    inputs = RunInputs(settings=settings.model_dump(mode="json"),
+                       fingerprint=data_fingerprint(loaded.report), data_dir=str(work / "data"))
+    return train(panel, inputs, settings, labels, work), panel, loaded, settings, work
+
+
+def test_train_gates_and_registers_the_leave_model(trained):
+    result, panel, _, settings, _ = trained
+    assert not result.skipped
+    decision = result.decisions["leave"]
+    assert decision.promote, decision.summary()
+    assert any(c.baseline for c in decision.checks)  # it had baselines to beat
+    mv = MlflowClient().get_model_version_by_alias("dealer-risk-leave", "champion")
+    assert str(mv.version) == result.versions["leave"]
+    # judged out of time at origins where its label is complete, which come a year earlier
+    leave_rows = result.table[(result.table["model"] == "leave")
+                              & (result.table["origin"] != "pooled")]
+    origins = pd.to_datetime(leave_rows["origin"].unique())
+    assert origins.max() <= panel.loc[panel["leave"].notna(), "cutoff"].max()
+    assert origins.max() < result.origin - pd.DateOffset(months=9)
+    pooled = result.table[(result.table["model"] == "leave") & (result.table["origin"] ==
+                                                                "pooled")
+                          & (result.table["segment"] == "all")].set_index("predictor")
+    assert pooled.loc["model", "roc_auc"] > pooled.loc["days_since", "roc_auc"]
+
+
+def test_scoring_splits_the_churn_risk_into_leaving_and_a_quiet_spell(trained):
+    from serve.batch.champions import load_champions
+    from serve.batch.scoring import score_batch
+    from serve.settings import Settings
+    _, panel, loaded, models, work = trained
+    settings = Settings(work_dir=work, models=models)
+    champions = load_champions(settings)
+    assert champions.leave is not None and champions.status()["leave"]["state"] == "champion"
+    snap = score_batch(loaded.tables, champions, panel["cutoff"].max(), settings).snapshot
+    leave, churn, quiet = (snap[c].to_numpy(dtype=float) for c in (
+        "leave_probability", "churn_probability", "quiet_probability"))
+    assert np.isfinite(leave).all() and ((leave >= 0) & (leave <= 1)).all()
+    assert np.allclose(quiet, np.clip(churn - leave, 0, None))
+    # the dealers already silent for months are leaving, not pausing
+    silent = panel[(panel["cutoff"] == panel["cutoff"].max()) & panel["active"]]
+    long_gone = set(silent.loc[silent["orders_days_since_last"] > 120, "dealer_id"])
+    assert long_gone
+    rows = snap[snap["dealer_id"].isin(long_gone)]
+    assert rows["leave_probability"].mean() > 3 * snap["leave_probability"].mean()
+
+
+def test_a_short_history_trains_without_the_leave_model(network):
+    """36 months: the leave label is complete for two years of cutoffs, too few to both
+    fit and judge the model out of time; `train` says so and goes on without it."""
+    assert not len(fittable_origins(network.panel, "leave", 2, small_settings(),
+                                    network.labels))
