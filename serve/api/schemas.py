@@ -66,6 +66,24 @@ class Score(BaseModel):
         "season) that raise the score, in plain words: context, never a reason")
 
 
+class Leaving(BaseModel):
+    """The churn risk split: signs of leaving against a quiet spell."""
+
+    probability: float | None = Field(description="Probability that the dealer is leaving: "
+                                      "no order within the churn horizon nor for the "
+                                      "months after it (meta.horizon.leave_months in all); "
+                                      "null without a leave model")
+    quiet_spell_probability: float | None = Field(
+        description="The rest of the churn risk: a quiet spell, likely to order again after "
+        "a gap (churn probability - leave probability, at least 0)")
+    kind: Literal["leaving", "quiet_spell", "unknown"] = Field(
+        description="What most of the risk is; unknown without a leave model")
+    sentence: str | None = Field(examples=["Of the 40% churn risk, 12 points are signs of "
+                                           "leaving and 28 points a quiet spell (likely to "
+                                           "order again after a gap); chance of no order in "
+                                           "the next 12 months: 12%."])
+
+
 class Forecast(BaseModel):
     p10: float | None
     p50: float | None
@@ -127,6 +145,7 @@ class Action(BaseModel):
 
 class DealerRisk(DealerKeys):
     churn: Score
+    leaving: Leaving
     decline: Score
     forecast: Forecast
     orders_amount_12m: float | None = Field(
@@ -170,6 +189,9 @@ class DealerHistory(BaseModel):
 class RiskItem(DealerKeys):
     churn_probability: float | None
     decline_probability: float | None
+    leave_probability: float | None
+    quiet_probability: float | None
+    risk_kind: Literal["leaving", "quiet_spell", "unknown"]
     churn_probability_change: float | None
     revenue_at_risk: float | None
     expected_revenue_12m: float | None

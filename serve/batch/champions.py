@@ -14,6 +14,10 @@ from models.bundle import ClassifierBundle, ForecastBundle
 from serve.settings import Settings
 
 RISK_MODELS = ("churn", "decline")
+"""The models whose scores are explained (TreeSHAP reasons, levers, alerts)."""
+LEAVE = "leave"
+"""The leave model: a probability only, beside the churn risk it splits (leaving against a
+quiet spell); optional, as a short history trains none (models.training.LEAVE_MODELS)."""
 FORECAST_COLUMNS = ("p10", "p50", "p90", "expected")
 
 
@@ -35,15 +39,16 @@ class Champions:
     it misses a limit of the gate)."""
     missing: dict[str, str] = field(default_factory=dict)
     """Model -> why it has no usable version."""
+    leave: ClassifierBundle | None = None
 
     def status(self) -> dict[str, dict]:
         """Per model: its version, and whether it is provisional or unavailable (for the
         snapshot, `score`'s output, the API's meta and the dashboard)."""
         out: dict[str, dict] = {}
-        for model in (*RISK_MODELS, "forecast"):
-            if model in self.missing:
+        for model in (*RISK_MODELS, "forecast", LEAVE):
+            if model in self.missing or getattr(self, model) is None:
                 out[model] = {"version": None, "state": UNAVAILABLE,
-                              "reason": self.missing[model]}
+                              "reason": self.missing.get(model, "no usable version")}
             elif model in self.provisional:
                 out[model] = {"version": self.versions.get(model), "state": "provisional",
                               "reason": self.provisional[model]}
@@ -66,7 +71,7 @@ def load_champions(settings: Settings) -> Champions:
     configure(settings.models.tracking, settings.work_dir)
     bundles: dict[str, object] = {}
     versions, provisional, missing = {}, {}, {}
-    for model in (*RISK_MODELS, "forecast"):
+    for model in (*RISK_MODELS, "forecast", LEAVE):
         try:
             found = load_alias(registered_name(settings.models.tracking, model))
         except RegistryError as exc:
@@ -75,8 +80,8 @@ def load_champions(settings: Settings) -> Champions:
         bundles[model], versions[model] = found.bundle, found.version
         if found.provisional:
             provisional[model] = found.provisional
-    if len(missing) == 3:
-        raise RegistryError(next(iter(missing.values())))
+    if all(m in missing for m in (*RISK_MODELS, "forecast")):
+        raise RegistryError(missing[RISK_MODELS[0]])
     return Champions(**bundles, versions=versions, provisional=provisional,  # type: ignore[arg-type]
                      missing=missing)
 
@@ -91,6 +96,8 @@ class ModelOutputs:
 
     contributions: dict[str, np.ndarray]
     forecast: pd.DataFrame
+    leave: np.ndarray | None = None
+    """The leave model's probabilities; None without a leave champion."""
 
 
 def model_outputs(rows: pd.DataFrame, champions: Champions) -> ModelOutputs:
@@ -100,4 +107,5 @@ def model_outputs(rows: pd.DataFrame, champions: Champions) -> ModelOutputs:
                      if getattr(champions, m) is not None}
     forecast = (champions.forecast.predict(rows) if champions.forecast is not None else
                 pd.DataFrame({c: np.full(len(rows), np.nan) for c in FORECAST_COLUMNS}))
-    return ModelOutputs(contributions, forecast[list(FORECAST_COLUMNS)])
+    leave = champions.leave.predict(rows) if champions.leave is not None else None
+    return ModelOutputs(contributions, forecast[list(FORECAST_COLUMNS)], leave)

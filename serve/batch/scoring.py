@@ -151,6 +151,7 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
     unknown = np.full(len(rows), np.nan)
     churn_p, decline_p = (getattr(champions, m).calibrator(contributions[m].sum(axis=1))
                           if m in contributions else unknown for m in RISK_MODELS)
+    leave_p = outputs.leave if outputs.leave is not None else unknown
     expected_12m = _expected_12m(rows, forecast["expected"].to_numpy(), churn_p)
     dealers = tables["dealers"].set_index("dealer_id")
     explained = {m: explain(getattr(champions, m), rows, context=context,
@@ -176,6 +177,9 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
         "stage": rows["stage"].astype(str).to_numpy(),
         "churn_probability": churn_p,
         "decline_probability": decline_p,
+        "leave_probability": leave_p,
+        "quiet_probability": quiet_spell(churn_p, leave_p),
+        "risk_kind": risk_kind(leave_p, quiet_spell(churn_p, leave_p)),
         "band": np.where(np.isnan(churn_p), UNAVAILABLE,
                          band(np.nan_to_num(churn_p), settings.scoring.bands)),
         "forecast_p10": forecast["p10"].to_numpy(),
@@ -207,6 +211,26 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
     out["alerts"] = _alerts(rows, out, earlier, settings)
     return out.sort_values(["revenue_at_risk", "dealer_id"], ascending=[False, True],
                            kind="stable").reset_index(drop=True)
+
+
+def quiet_spell(churn_p: np.ndarray, leave_p: np.ndarray) -> np.ndarray:
+    """The part of the churn risk that is a quiet spell (no order for the horizon, then
+    orders again): the churn probability less the leave probability, never below zero.
+    The leave model's event (no order for months after the horizon) nearly always follows
+    a silent horizon, so the churn risk splits into leaving and a quiet spell; a dealer
+    that orders once more and then leaves has a leave probability above its churn risk,
+    and no quiet spell. NaN without a leave model."""
+    return np.clip(churn_p - leave_p, 0.0, None)
+
+
+RISK_KINDS = ("leaving", "quiet_spell", "unknown")
+
+
+def risk_kind(leave_p: np.ndarray, quiet_p: np.ndarray) -> np.ndarray:
+    """What most of a dealer's risk is: `leaving` when the leave probability is at least
+    the quiet spell's, else `quiet_spell`; `unknown` without a leave model."""
+    kind = np.where(leave_p >= quiet_p, RISK_KINDS[0], RISK_KINDS[1])
+    return np.where(np.isnan(leave_p) | np.isnan(quiet_p), RISK_KINDS[2], kind)
 
 
 def matured_rows(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp,

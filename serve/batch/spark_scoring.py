@@ -23,6 +23,7 @@ import pandas as pd
 from features.catalog import BY_NAME
 from serve.batch.champions import (
     FORECAST_COLUMNS,
+    LEAVE,
     RISK_MODELS,
     Champions,
     ModelOutputs,
@@ -37,7 +38,7 @@ def model_outputs_on_spark(spark, rows: pd.DataFrame, champions: Champions) -> M
     """What serve.batch.champions.model_outputs returns, computed on Spark by partitions
     of dealers."""
     rows = rows.reset_index(drop=True)
-    live = {m: getattr(champions, m) for m in (*RISK_MODELS, "forecast")
+    live = {m: getattr(champions, m) for m in (*RISK_MODELS, "forecast", LEAVE)
             if getattr(champions, m) is not None}
     names = sorted({n for bundle in live.values() for n in bundle.spec.names})
     widths = {m: len(live[m].spec.names) + 1 for m in RISK_MODELS if m in live}
@@ -45,14 +46,15 @@ def model_outputs_on_spark(spark, rows: pd.DataFrame, champions: Champions) -> M
         return model_outputs(rows, champions)
     frame = spark.createDataFrame(_transport(rows, names), schema=_schema(names))
     result = (frame.repartition("dealer_id")  # spark.sql.shuffle.partitions of dealers
-              .mapInPandas(_scorer(live), schema=_output_schema(widths))
+              .mapInPandas(_scorer(live), schema=_output_schema(widths, LEAVE in live))
               .toPandas().sort_values(POSITION).reset_index(drop=True))
     if not np.array_equal(result[POSITION].to_numpy(), np.arange(len(rows))):
         raise RuntimeError("Spark returned the model outputs of other rows than it was sent")
     contributions = {m: np.vstack(result[m].to_numpy()).astype(float) for m in widths}
     forecast = (result[list(FORECAST_COLUMNS)].astype(float) if "forecast" in live else
                 pd.DataFrame({c: np.full(len(rows), np.nan) for c in FORECAST_COLUMNS}))
-    return ModelOutputs(contributions, forecast)
+    leave = result[LEAVE].to_numpy(dtype=float) if LEAVE in live else None
+    return ModelOutputs(contributions, forecast, leave)
 
 
 def _transport(rows: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -77,11 +79,12 @@ def _schema(names: list[str]):
                                      else DoubleType(), True) for n in names])
 
 
-def _output_schema(widths: dict[str, int]):
+def _output_schema(widths: dict[str, int], leave: bool):
     from pyspark.sql.types import ArrayType, DoubleType, LongType, StructField, StructType
     return StructType([StructField(POSITION, LongType(), False)]
                       + [StructField(m, ArrayType(DoubleType(), False), False) for m in widths]
-                      + [StructField(c, DoubleType(), True) for c in FORECAST_COLUMNS])
+                      + [StructField(c, DoubleType(), True) for c in FORECAST_COLUMNS]
+                      + ([StructField(LEAVE, DoubleType(), False)] if leave else []))
 
 
 def _scorer(bundles: dict):
@@ -101,6 +104,8 @@ def _scorer(bundles: dict):
             else:
                 for column in FORECAST_COLUMNS:
                     out[column] = np.full(len(batch), np.nan)
+            if LEAVE in bundles:
+                out[LEAVE] = bundles[LEAVE].predict(batch)
             yield pd.DataFrame(out)
 
     return score

@@ -134,6 +134,10 @@ def _print_model_status(champions) -> None:
             console.print(f"[yellow]note:[/yellow] the {model} champion (v{status['version']}) "
                           f"is provisional: {status['reason']}. Its scores are usable; a "
                           "later `dealer-risk train` that passes the whole gate replaces it.")
+        elif status["state"] == "unavailable" and model == "leave":
+            console.print("[yellow]note:[/yellow] no leave model (`train` makes one once the "
+                          "history is about a year longer than the churn model needs): the "
+                          "churn risk is not split into leaving and a quiet spell.")
         elif status["state"] == "unavailable":
             console.print(f"[yellow]note:[/yellow] no usable {model} model: its columns are "
                           f"empty in this snapshot ({status['reason']}).")

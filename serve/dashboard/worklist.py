@@ -3,19 +3,23 @@ and a CSV export; GET /v1/risk's selection (serve.service.risk)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal, get_args
 from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from serve.batch.scoring import RISK_KINDS
 from serve.dashboard.base import html_page, language, not_ready, router, signed_in, state_of
 from serve.service.risk import ordered, select_dealers, worklist_csv
 from serve.service.state import ServingState
 from serve.web.responses import csv_response
 
 PAGE = 50
-FILTERS = ("region", "tier", "sales_rep", "stage", "band")
+FILTERS = ("region", "tier", "sales_rep", "stage", "band", "kind")
+Sort = Literal["revenue_at_risk", "leave_probability"]
+"""The worklist's orders: revenue at risk (default), or the chance of leaving."""
+SORTS = get_args(Sort)
 
 
 def _filters(request: Request) -> dict[str, list[str]]:
@@ -25,14 +29,15 @@ def _filters(request: Request) -> dict[str, list[str]]:
 @router.get("", response_class=HTMLResponse, dependencies=[Depends(signed_in)])
 def worklist(request: Request, lang: Annotated[str | None, Query()] = None,
              q: Annotated[str | None, Query(max_length=100)] = None,
-             page: Annotated[int, Query(ge=0)] = 0):
+             page: Annotated[int, Query(ge=0)] = 0,
+             sort: Annotated[Sort, Query()] = "revenue_at_risk"):
     """Dealers ranked by revenue at risk, with filters, search, totals and export."""
     lang = language(request, lang)
     state = state_of(request)
     if state is None:
         return not_ready(request, lang)
     snap = state.current
-    chosen = _chosen(state, request, q)
+    chosen = _chosen(state, request, q, sort)
     rows = chosen.iloc[page * PAGE:(page + 1) * PAGE].to_dict("records")
     for r in rows:
         r["open_alerts"] = len(state.open_alerts.get(r["dealer_id"], ()))
@@ -43,31 +48,38 @@ def worklist(request: Request, lang: Annotated[str | None, Query()] = None,
                "sales_rep": sorted(frame["sales_rep_id"].dropna().unique()),
                "stage": sorted(frame["stage"].dropna().unique()),
                "band": sorted(frame["band"].dropna().unique(),
-                              key=request.app.state.holder.settings.scoring.bands.get)}
+                              key=request.app.state.holder.settings.scoring.bands.get),
+               "kind": [k for k in RISK_KINDS if "risk_kind" in frame.columns
+                        and (frame["risk_kind"] == k).any()]}
     base = [(k, v) for k, vs in _filters(request).items() for v in vs]
     base += [("q", q)] if q else []
+    base += [("sort", sort)] if sort != SORTS[0] else []
     return html_page(request, "worklist.html", lang, rows=rows, total=len(chosen),
                  at_risk=float(chosen["revenue_at_risk"].sum()), page=page,
                  pages=max(1, -(-len(chosen) // PAGE)), options=options,
-                 selected=_filters(request), q=q or "",
+                 selected=_filters(request), q=q or "", sort=sort, sorts=SORTS,
+                 has_leave="leave_probability" in frame.columns
+                 and bool(frame["leave_probability"].notna().any()),
                  export_url=f"/dashboard/export.csv?{urlencode(base + [('lang', lang)])}",
                  page_url=lambda p: f"/dashboard?{urlencode(base + [('page', p)])}")
 
 
-def _chosen(state: ServingState, request: Request, q: str | None):
+def _chosen(state: ServingState, request: Request, q: str | None,
+            sort: str = SORTS[0]):
     f = _filters(request)
     return ordered(select_dealers(state, state.current, region=f["region"], tier=f["tier"],
                                   sales_rep=f["sales_rep"], band=f["band"],
-                                  stage=f["stage"], search=q), "revenue_at_risk")
+                                  stage=f["stage"], search=q, kind=f["kind"]), sort)
 
 
 @router.get("/export.csv", dependencies=[Depends(signed_in)])
 def export(request: Request, lang: Annotated[str | None, Query()] = None,
-           q: Annotated[str | None, Query(max_length=100)] = None) -> Response:
+           q: Annotated[str | None, Query(max_length=100)] = None,
+           sort: Annotated[Sort, Query()] = "revenue_at_risk") -> Response:
     """The current view of the worklist as CSV: the same columns as GET /v1/risk?format=csv."""
     lang = language(request, lang)
     state = state_of(request)
     if state is None:
         return not_ready(request, lang)
-    return csv_response(worklist_csv(_chosen(state, request, q), lang, state.current,
+    return csv_response(worklist_csv(_chosen(state, request, q, sort), lang, state.current,
                                      state.open_alerts))

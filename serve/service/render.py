@@ -42,12 +42,22 @@ def meta(settings: Settings, as_of: str, versions: dict[str, str],
         "model_status": status or {m: {"version": v, "state": "champion", "reason": None}
                                    for m, v in versions.items()},
         "horizon": {"churn_days": labels.churn.horizon_days,
+                    "leave_months": leave_months(settings),
                     "decline_months": labels.decline.horizon_months,
                     "forecast_months": labels.forecast.horizon_months},
         "meaning": {
             "churn_probability": f"Probability that the dealer places no positive net order "
             f"in the {labels.churn.horizon_days} days from as_of, or its contract closes "
             "within them. Calibrated: 0.30 means about 30 in 100 such dealers churn.",
+            "leave_probability": f"Probability that the dealer is leaving: no positive net "
+            f"order in the {labels.churn.horizon_days} days from as_of and the "
+            f"{labels.leave.confirm_months} months after them either (or its contract "
+            "closes), learned from dealers whose silence lasted that long. Calibrated. Null "
+            "without a leave model (a history too short to train one).",
+            "quiet_probability": "The rest of the churn risk: a quiet spell, likely to order "
+            "again after a gap (churn_probability - leave_probability, at least 0).",
+            "risk_kind": "leaving when leave_probability >= quiet_probability, else "
+            "quiet_spell; unknown without a leave model.",
             "decline_probability": f"Probability that the next "
             f"{labels.decline.horizon_months} months' net orders fall more than "
             f"{labels.decline.drop:.0%} below the same months a year earlier.",
@@ -126,6 +136,7 @@ def dealer_risk(row: dict, lang: str, settings: Settings,
                   "previous": _num(row["previous_churn_probability"]),
                   "change": _num(row["churn_probability_change"]),
                   "factors": why["churn"], "context": notes.get("churn", [])},
+        "leaving": leaving(row, lang, leave_months(settings)),
         "decline": {"probability": _num(row["decline_probability"]),
                     "previous": _num(row["previous_decline_probability"]),
                     "change": _num(row["decline_probability_change"]),
@@ -144,16 +155,45 @@ def dealer_risk(row: dict, lang: str, settings: Settings,
     }
 
 
+def leaving(row: dict, lang: str, months: int) -> dict:
+    """The churn risk split into signs of leaving and a quiet spell (serve.batch.scoring:
+    quiet_spell, risk_kind), with a sentence; all null without a leave model (or in a
+    snapshot written before it)."""
+    churn, leave = _num(row.get("churn_probability")), _num(row.get("leave_probability"))
+    quiet = _num(row.get("quiet_probability"))
+    kind = row.get("risk_kind") or "unknown"
+    sentence = None
+    if None not in (churn, leave, quiet):
+        if lang == "zh":
+            sentence = (f"{churn:.0%}的流失风险中，离开的迹象占{min(leave, churn) * 100:.0f}"
+                        f"个百分点，暂时停单（停一段后可能恢复订货）占{quiet * 100:.0f}个百分点；"
+                        f"未来{months}个月内不再订货的概率为{leave:.0%}。")
+        else:
+            sentence = (f"Of the {churn:.0%} churn risk, {min(leave, churn) * 100:.0f} points "
+                        f"are signs of leaving and {quiet * 100:.0f} points a quiet spell "
+                        f"(likely to order again after a gap); chance of no order in the "
+                        f"next {months} months: {leave:.0%}.")
+    return {"probability": leave, "quiet_spell_probability": quiet, "kind": kind,
+            "sentence": sentence}
+
+
+def leave_months(settings: Settings) -> int:
+    """The leave label's silence in months: the churn horizon and the confirmation."""
+    labels = settings.labels
+    return round(labels.churn.horizon_days / 30) + labels.leave.confirm_months
+
 SUMMARY_COLUMNS = ("dealer_id", "dealer_name", "region", "tier", "channel", "sales_rep_id",
                    "band", "stage", "churn_probability", "decline_probability",
+                   "leave_probability", "quiet_probability", "risk_kind",
                    "churn_probability_change", "revenue_at_risk", "expected_revenue_12m",
                    "forecast_p50")
 
 
 def summary(row: dict, lang: str, open_alerts: int = 0) -> dict:
     """One line of the ranked list (GET /v1/risk)."""
-    out = {c: (_num(row[c]) if isinstance(row[c], float) else row[c])
+    out = {c: (_num(row.get(c)) if isinstance(row.get(c), float) else row.get(c))
            for c in SUMMARY_COLUMNS}
+    out["risk_kind"] = out["risk_kind"] or "unknown"
     out["top_reason"] = row["top_reason_zh"] if lang == "zh" else row["top_reason_en"]
     out["flags"] = json.loads(row["flags"])
     out["open_alerts"] = open_alerts

@@ -15,6 +15,7 @@ from serve.service.state import ServingState, Snapshot
 
 SORT_COLUMNS = {"revenue_at_risk": "revenue_at_risk", "churn_probability": "churn_probability",
                 "decline_probability": "decline_probability",
+                "leave_probability": "leave_probability",
                 "change": "churn_probability_change"}
 
 
@@ -55,10 +56,16 @@ def _changed(frame: pd.DataFrame, ref: Snapshot | None) -> pd.Series:
 
 def select_dealers(state: ServingState, snap: Snapshot, *, region=None, tier=None,
                    sales_rep=None, band=None, stage=None, min_probability=None,
-                   changed_since=None, search: str | None = None) -> pd.DataFrame:
-    """The current snapshot's rows matching every given filter."""
+                   changed_since=None, search: str | None = None, kind=None) -> pd.DataFrame:
+    """The current snapshot's rows matching every given filter (`kind`: risk kinds,
+    serve.batch.scoring.RISK_KINDS; a snapshot from before the leave model is all
+    `unknown`)."""
     frame = snap.frame
     mask = pd.Series(True, index=frame.index)
+    if kind:
+        kinds = (frame["risk_kind"] if "risk_kind" in frame.columns
+                 else pd.Series("unknown", index=frame.index))
+        mask &= kinds.isin(kind)
     for col, wanted in (("region", region), ("tier", tier), ("sales_rep_id", sales_rep),
                         ("band", band), ("stage", stage)):
         if wanted:
@@ -78,7 +85,9 @@ def select_dealers(state: ServingState, snap: Snapshot, *, region=None, tier=Non
 def ordered(frame: pd.DataFrame, sort: str) -> pd.DataFrame:
     """Highest first, ties by dealer id; unknown values (no previous score) last. The sort
     key stays in `_key` (the cursor of a page names it)."""
-    key = frame[SORT_COLUMNS[sort]].fillna(-np.inf)
+    column = SORT_COLUMNS[sort]
+    key = (frame[column] if column in frame.columns
+           else pd.Series(np.nan, index=frame.index)).fillna(-np.inf)
     return frame.assign(_key=key).sort_values(["_key", "dealer_id"], ascending=[False, True],
                                               kind="stable")
 
@@ -113,7 +122,7 @@ REMOVED_REASONS = ("closed", "inactive", "filtered", "unknown")
 
 def removed_dealers(state: ServingState, ref: Snapshot, *, region=None, tier=None,
                     sales_rep=None, band=None, stage=None, min_probability=None,
-                    search: str | None = None) -> list[dict]:
+                    search: str | None = None, kind=None) -> list[dict]:
     """The dealers an incremental pull must delete: in the reference snapshot's selection,
     not in the current one. Each with `removed_as_of` (the first snapshot after the last
     that held it in the selection), `last_as_of` (that last one), and why: `closed` (its
@@ -121,7 +130,8 @@ def removed_dealers(state: ServingState, ref: Snapshot, *, region=None, tier=Non
     long enough to leave the panel), `filtered` (still scored, no longer matching the
     filters), or `unknown` (no longer in the data, or a snapshot scored before rosters)."""
     filters = {"region": region, "tier": tier, "sales_rep": sales_rep, "band": band,
-               "stage": stage, "min_probability": min_probability, "search": search}
+               "stage": stage, "min_probability": min_probability, "search": search,
+               "kind": kind}
     dates = sorted(d for d in state.snapshots if d >= ref.as_of)
     held = {d: set(select_dealers(state, state.snapshots[d], **filters)["dealer_id"])
             for d in dates}

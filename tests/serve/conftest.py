@@ -51,8 +51,13 @@ def served(network, tmp_path_factory):  # noqa: F811  (the imported fixture)
     from models.tracking import load_registered
     bundles = {m: load_registered(f"dealer-risk-{m}")[0] for m in ("churn", "decline",
                                                                      "forecast")}
-    champions = Champions(**bundles, versions=result.versions)
     newest = network.panel["cutoff"].max()
+    # 36 months are too few for `train` to judge a leave model (tests/models/
+    # test_leave_model.py trains one on 40); fitted here so the snapshots carry the split
+    from models.training import fit_models
+    leave = fit_models(network.panel, newest, settings.models, network.labels,
+                       models=("leave",))["leave"]
+    champions = Champions(**bundles, versions=result.versions, leave=leave)
     before = newest - pd.DateOffset(months=1)
     quarter = newest - pd.DateOffset(months=3)
     # scored, not written: the newest scorecard's expected losses read it, and the

@@ -24,7 +24,8 @@ from serve.web.deps import AppSettings, Reader, State
 from serve.web.responses import JSON, csv_response, json_response
 
 router = APIRouter(prefix="/v1", tags=["risk"])
-Sort = Literal["revenue_at_risk", "churn_probability", "decline_probability", "change"]
+Sort = Literal["revenue_at_risk", "churn_probability", "decline_probability",
+               "leave_probability", "change"]
 
 
 @router.get("/risk", response_model=RiskList, response_class=JSON,
@@ -40,6 +41,9 @@ def list_risk(
                                              "stage")] = None,
     min_probability: Annotated[float | None, Query(ge=0, le=1, description="Minimum churn "
                                                    "probability")] = None,
+    kind: Annotated[list[Literal["leaving", "quiet_spell", "unknown"]] | None, Query(
+        description="Risk kind: leaving (most of the churn risk is signs of leaving), "
+        "quiet_spell (likely to order again after a gap), unknown (no leave model)")] = None,
     sort: Annotated[Sort, Query()] = "revenue_at_risk",
     limit: Annotated[int | None, Query(ge=1, description="Page size (default and maximum "
                                        "in settings: api.page_size, api.max_page_size)")]
@@ -66,9 +70,11 @@ def list_risk(
     check_dealer_filters(settings, band=band, stage=stage)
     filters = {"region": region, "tier": tier, "sales_rep": sales_rep, "band": band,
                "stage": stage, "min_probability": min_probability,
-               "changed_since": changed_since and changed_since.isoformat(), "q": q}
+               "changed_since": changed_since and changed_since.isoformat(), "q": q,
+               "kind": kind}
     selection = {"region": region, "tier": tier, "sales_rep": sales_rep, "band": band,
-                 "stage": stage, "min_probability": min_probability, "search": q}
+                 "stage": stage, "min_probability": min_probability, "search": q,
+                 "kind": kind}
     chosen = ordered(select_dealers(state, snap, changed_since=changed_since, **selection),
                      sort)
     language = pick_lang(lang, accept_language)

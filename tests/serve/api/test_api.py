@@ -60,7 +60,8 @@ def test_dealer_risk_in_both_languages(client, served):
     assert en.status_code == 200
     doc = DealerRiskResponse.model_validate(en.json())
     assert doc.dealer.churn.probability == pytest.approx(new["churn_probability"].iloc[0])
-    assert doc.meta.horizon == {"churn_days": 90, "decline_months": 3, "forecast_months": 3}
+    assert doc.meta.horizon == {"churn_days": 90, "leave_months": 12, "decline_months": 3,
+                                "forecast_months": 3}
     assert "Calibrated" in doc.meta.meaning["churn_probability"]
     assert doc.dealer.churn.factors[0].sentence == new["top_reason_en"].iloc[0]
     zh = client.get(f"/v1/dealers/{dealer}/risk?lang=zh", headers=READER).json()
@@ -103,6 +104,7 @@ def pages(client, **params) -> list[dict]:
 
 @pytest.mark.parametrize("sort,column", [("revenue_at_risk", "revenue_at_risk"),
                                          ("churn_probability", "churn_probability"),
+                                         ("leave_probability", "leave_probability"),
                                          ("change", "churn_probability_change")])
 def test_pagination_covers_the_list_once_in_order(client, served, sort, column):
     _, new, _ = served
@@ -124,6 +126,32 @@ def test_filters(client, served):
                    & (new["churn_probability"] >= 0.2)]
     assert body["total"] == len(expected)
     assert {i["dealer_id"] for i in body["items"]} == set(expected["dealer_id"])
+
+
+def test_leaving_apart_from_a_quiet_spell(client, served):
+    """The churn risk split in the document, the list and its filter, in both languages."""
+    _, new, _ = served
+    assert set(new["risk_kind"]) == {"leaving", "quiet_spell"}
+    leaving = new[new["risk_kind"] == "leaving"].iloc[0]
+    doc = DealerRiskResponse.model_validate(client.get(
+        f"/v1/dealers/{leaving['dealer_id']}/risk", headers=READER).json()).dealer
+    assert doc.leaving.kind == "leaving"
+    assert doc.leaving.probability == pytest.approx(leaving["leave_probability"])
+    assert doc.leaving.quiet_spell_probability == pytest.approx(
+        max(leaving["churn_probability"] - leaving["leave_probability"], 0))
+    assert doc.leaving.probability >= doc.leaving.quiet_spell_probability
+    assert f"Of the {leaving['churn_probability']:.0%} churn risk" in doc.leaving.sentence
+    assert "next 12 months" in doc.leaving.sentence
+    zh = client.get(f"/v1/dealers/{leaving['dealer_id']}/risk?lang=zh", headers=READER).json()
+    assert "暂时停单" in zh["dealer"]["leaving"]["sentence"]
+    body = client.get("/v1/risk", params={"kind": "quiet_spell", "limit": 1000},
+                      headers=READER).json()
+    quiet = new[new["risk_kind"] == "quiet_spell"]
+    assert body["total"] == len(quiet)
+    assert {i["dealer_id"] for i in body["items"]} == set(quiet["dealer_id"])
+    assert {i["risk_kind"] for i in body["items"]} == {"quiet_spell"}
+    assert client.get("/v1/risk", params={"kind": "maybe"},
+                      headers=READER).status_code == 422
 
 
 def test_stage_everywhere_and_as_a_filter(client, served):
@@ -182,7 +210,7 @@ def test_changed_since_for_incremental_pulls(client, served):
     ("limit=5000", "limit must be at most 1000"),
     ("min_probability=2", "query min_probability: Input should be less than or equal to 1"),
     ("sort=profit", "query sort: Input should be 'revenue_at_risk', 'churn_probability', "
-                    "'decline_probability' or 'change'"),
+                    "'decline_probability', 'leave_probability' or 'change'"),
     ("cursor=garbage", "cursor is not one this API issued"),
     ("changed_since=yesterday", "query changed_since: Input should be a valid date or "
                                 "datetime, input is too short"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,7 @@ pytest.importorskip("pyspark", reason="the spark extra is not installed")
 
 from features.settings import ContractSettings  # noqa: E402
 from features.validation import load_data  # noqa: E402
+from models.training import fit_models  # noqa: E402
 from serve.batch.champions import Champions, load_champions, model_outputs  # noqa: E402
 from serve.batch.scoring import panel_for_scoring, score_batch  # noqa: E402
 from serve.batch.spark_scoring import model_outputs_on_spark  # noqa: E402
@@ -66,6 +68,12 @@ def test_the_models_give_the_same_outputs_on_spark(network, served, spark):  # n
     for model, values in here.contributions.items():  # per row, whatever the partition
         np.testing.assert_array_equal(values, there.contributions[model])
     pd.testing.assert_frame_equal(here.forecast.reset_index(drop=True), there.forecast)
+    assert here.leave is None and there.leave is None  # 36 months train no leave model
+    # with one (the shared fixture's snapshots fit it outside `train`), the same on both
+    with_leave = replace(champions, leave=fit_models(network.panel, network.panel[
+        "cutoff"].max(), settings.models, network.labels, models=("leave",))["leave"])
+    np.testing.assert_array_equal(model_outputs(rows, with_leave).leave,
+                                  model_outputs_on_spark(spark, rows, with_leave).leave)
     # a model without a champion: its columns unknown on both engines
     partial = Champions(churn=champions.churn, decline=None, forecast=None,
                         versions={"churn": champions.versions["churn"]},

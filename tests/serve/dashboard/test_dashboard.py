@@ -118,6 +118,31 @@ def test_worklist_ranks_filters_searches_and_totals(signed, served):
     assert 'id="no-match"' in nothing
 
 
+def test_worklist_shows_leaving_filters_by_kind_and_orders_by_it(signed, served):
+    _, new, _ = served
+    quiet = new[new["risk_kind"] == "quiet_spell"]
+    html = signed.get("/dashboard", params={"kind": "quiet_spell"}).text
+    assert _rows(html) == list(quiet["dealer_id"].head(50))
+    assert f'<strong id="total">{len(quiet)}</strong>' in html
+    by_leaving = signed.get("/dashboard", params={"sort": "leave_probability"}).text
+    want = new.sort_values(["leave_probability", "dealer_id"], ascending=[False, True])
+    assert _rows(by_leaving) == list(want["dealer_id"].head(50))
+    assert "kind-leaving" in by_leaving and "quiet spell" in html
+    zh = signed.get("/dashboard", params={"kind": "leaving", "lang": "zh"}).text
+    assert "正在离开" in zh and "风险类型" in zh
+    export = signed.get("/dashboard/export.csv", params={"kind": "quiet_spell"}).text
+    assert len(export.strip().splitlines()) == len(quiet) + 1
+
+
+def test_dealer_page_splits_the_churn_risk(signed, served):
+    _, new, _ = served
+    row = new[new["risk_kind"] == "quiet_spell"].iloc[0]
+    html = signed.get(f"/dashboard/dealers/{row['dealer_id']}").text
+    assert 'id="score-leaving"' in html
+    assert f"Of the {row['churn_probability']:.0%} churn risk" in html
+    assert "quiet spell" in html
+
+
 def test_worklist_pages_cover_the_list_once(signed, served):
     _, new, _ = served
     seen, page = [], 0
