@@ -41,18 +41,20 @@ import json
 import platform
 import sys
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from features.panel import build_panel
 from features.settings import ContractSettings
 from features.simulator import simulate
 from features.simulator.settings import SimulatorSettings
-from features.simulator.truth import CAUSE_GROUPS, TRUTH_DIR, read_churners
+from features.simulator.truth import CAUSE_GROUPS, TRUTH_DIR, left_within, read_churners
 from features.simulator.worlds import ROBUSTNESS, WORLDS
 from features.validation import load_data
 from models.backtest import run_backtest
@@ -61,6 +63,7 @@ from models.explain import CONTEXT_GROUPS, Context, explain, grouped_contributio
 from models.fidelity import fidelity_table, rows_for_churners
 from models.metrics import expected_calibration_error
 from models.pipeline import explanation_fidelity
+from models.training import fit_classifier
 from serve.batch.levers import batch_levers
 from serve.settings import Settings
 
@@ -72,7 +75,8 @@ SHOCK_GROUPS = {"price_war": "price", "logistics_disruption": "logistics",
 """The catalog group a shared shock moves: the reason it must not become."""
 RESAMPLES = 200
 """Bootstrap resamples of the paired intervals."""
-TARGETS = {"auc_ratio": 0.95, "calibration_gap": 0.15, "shock_ratio": 2.0, "cause_hit": 0.75}
+TARGETS = {"auc_ratio": 0.95, "calibration_gap": 0.15, "shock_ratio": 2.0, "cause_hit": 0.75,
+           "leave_ratio": 0.90, "decile_gain": 2.0}
 CARD_HEADING = "## Several worlds, each against its oracle"
 CARD_INTRO = """The backtest above is one simulated world. `benchmarks/bench_worlds.py` backtests
 the same pipeline, unchanged, on five (docs/simulator.md, "Several worlds"): each with its own
@@ -90,7 +94,12 @@ true cause among the top-3 risk-raising reasons for at least 75% of churners wit
 direction, fixed attributes included). The levers table asks of each world what bench_levers.py
 asks of the demo: does an at-risk dealer's top lever name the cause the simulator put on it,
 against always naming the commonest cause (no target: a lever is association, not cause; model
-card "Levers")."""
+card "Levers"). The last table asks whether a score finds the dealers that truly leave within
+the horizon rather than those going quiet for a while (a store refit, a gap between project
+orders), against the simulator's leaving oracle: the churn model, and the leave model (learned
+from the `leave` label: the silence confirmed for 9 more months, so from cutoffs a year older).
+Targets in every world: the leave model's ROC AUC on leavers at least 90% of the leaving
+oracle's, and its top decile holding at least twice the true leavers of the churn score's."""
 
 
 def world_data(name: str, root: Path, dealers: int, months: int, fresh: bool,
@@ -102,7 +111,8 @@ def world_data(name: str, root: Path, dealers: int, months: int, fresh: bool,
     wanted = {"dealers": dealers, "months": months, "seed": named.seed if seed is None
               else seed, "start": start or named.start}
     manifest = folder / TRUTH_DIR / "manifest.json"
-    if not fresh and manifest.is_file():
+    months_file = folder / TRUTH_DIR / "dealer_months.parquet"
+    if not fresh and manifest.is_file() and "oracle_leave" in pq.read_schema(months_file).names:
         recorded = json.loads(manifest.read_text(encoding="utf-8"))
         same = all(recorded["settings"].get(k) == v for k, v in wanted.items())
         if same and recorded["world"] == named.world().model_dump(mode="json"):
@@ -222,9 +232,9 @@ def judge_world(name: str, folder: Path, settings: Settings, origins: int) -> di
     bt = run_backtest(panel, models, settings.labels)
     churn = bt.classifiers[bt.classifiers["model"] == "churn"]
     truth = pd.read_parquet(folder / TRUTH_DIR / "dealer_months.parquet",
-                            columns=["dealer_id", "month", "oracle_churn"])
+                            columns=["dealer_id", "month", "oracle_churn", "oracle_leave"])
     truth["origin"] = pd.to_datetime(truth["month"])
-    rows = churn.merge(truth[["dealer_id", "origin", "oracle_churn"]],
+    rows = churn.merge(truth[["dealer_id", "origin", "oracle_churn", "oracle_leave"]],
                        on=["dealer_id", "origin"], how="left")
     assert rows["oracle_churn"].notna().all(), "every scored row has an oracle"
     y, p, o = (rows[c].to_numpy(dtype=float) for c in ("y", "p_model", "oracle_churn"))
@@ -246,6 +256,7 @@ def judge_world(name: str, folder: Path, settings: Settings, origins: int) -> di
     out["auc_ratio"] = out["auc"] / out["oracle_auc"]
     out["gap_closed"] = gap_closed(out["auc"], out["days_since_auc"], out["oracle_auc"])
     out |= paired_intervals(rows, RESAMPLES, seed=settings.models.seed)
+    out["leaving"] = leaving(rows, panel, bt, folder, settings, RESAMPLES)
     shocks = pd.read_parquet(folder / TRUTH_DIR / "shocks.parquet")
     out |= shock_shares(panel, bt, shocks, settings)
     churners = read_churners(folder)
@@ -276,29 +287,85 @@ def gap_closed(model: float, floor: float, oracle: float) -> float:
     return (model - floor) / (oracle - floor) if oracle != floor else float("nan")
 
 
-def paired_intervals(rows: pd.DataFrame, resamples: int, seed: int,
-                     level: float = 0.95) -> dict:
+def paired_intervals(rows: pd.DataFrame, resamples: int, seed: int) -> dict:
     """95% intervals of the model's AUC / the oracle's and of the gap closed, by a paired
     bootstrap over dealers (a dealer's rows at several origins are not independent; the
     model, the oracle and days-since are scored on the same resampled rows)."""
+    def stats(r: pd.DataFrame) -> dict[str, float]:
+        a, ao, ad = (roc_auc_score(r["y"], r[c]) for c in ("p_model", "oracle_churn",
+                                                             "p_days_since"))
+        return {"auc_ratio": a / ao, "gap_closed": gap_closed(a, ad, ao)}
+    return dealer_bootstrap(rows, stats, "y", resamples, seed)
+
+
+def dealer_bootstrap(rows: pd.DataFrame, stats: Callable[[pd.DataFrame], dict[str, float]],
+                     outcome: str, resamples: int, seed: int, level: float = 0.95) -> dict:
+    """`<stat>_low` and `<stat>_high` of each statistic over dealer-bootstrap resamples of
+    the rows (resamples in which `outcome` takes one value only are skipped)."""
     rng = np.random.default_rng(seed)
-    dealers = rows["dealer_id"].astype(str).to_numpy()
-    codes, index = np.unique(dealers, return_inverse=True)
+    codes, index = np.unique(rows["dealer_id"].astype(str).to_numpy(), return_inverse=True)
     members = pd.Series(np.arange(len(rows))).groupby(index).apply(np.asarray).tolist()
-    y, p, o, d = (rows[c].to_numpy(dtype=float) for c in ("y", "p_model", "oracle_churn",
-                                                           "p_days_since"))
-    ratios, closed = [], []
+    y = rows[outcome].to_numpy()
+    draws: list[dict[str, float]] = []
     for _ in range(resamples):
         pick = np.concatenate([members[i] for i in rng.integers(0, len(codes), len(codes))])
         if len(np.unique(y[pick])) < 2:
             continue
-        a, ao, ad = (roc_auc_score(y[pick], s[pick]) for s in (p, o, d))
-        ratios.append(a / ao)
-        closed.append(gap_closed(a, ad, ao))
+        draws.append(stats(rows.iloc[pick]))
     q = [(1 - level) / 2, 1 - (1 - level) / 2]
-    (r_low, r_high), (c_low, c_high) = np.nanquantile(ratios, q), np.nanquantile(closed, q)
-    return {"auc_ratio_low": float(r_low), "auc_ratio_high": float(r_high),
-            "gap_closed_low": float(c_low), "gap_closed_high": float(c_high)}
+    out = {}
+    for key in draws[0]:
+        low, high = np.nanquantile([d[key] for d in draws], q)
+        out |= {f"{key}_low": float(low), f"{key}_high": float(high)}
+    return out
+
+
+def leaving(rows: pd.DataFrame, panel: pd.DataFrame, bt, folder: Path, settings: Settings,
+            resamples: int) -> dict:
+    """Leaving told apart from a quiet spell. `rows`: the churn backtest's rows with the
+    truth's `oracle_leave`. Fits the leave model (the `leave` label: the silence confirmed
+    for `labels.leave.confirm_months` more, so it learns from older cutoffs) at each origin
+    and asks of it, of the churn model and of the leaving oracle how they rank the dealers
+    that truly leave within the horizon (features.simulator.truth.left_within): ROC AUC
+    (a constant scores 0.5) and the true leavers in each origin's top decile (a random
+    list holds a tenth of them)."""
+    rows = rows.copy()
+    rows["cutoff"] = rows["origin"]
+    rows["left"] = left_within(folder, rows, settings.labels.churn.horizon_days).to_numpy(int)
+    rows["quiet"] = ((rows["y"] == 1) & (rows["left"] == 0)).astype(int)
+    parts = []
+    for origin in bt.origins:
+        bundle = fit_classifier(panel, "leave", origin, settings.models, settings.labels)
+        test = panel[(panel["cutoff"] == origin) & panel["churn"].notna()]
+        parts.append(pd.DataFrame({"dealer_id": test["dealer_id"].to_numpy(), "origin": origin,
+                                   "p_leave": bundle.predict(test)}))
+    rows = rows.merge(pd.concat(parts), on=["dealer_id", "origin"], how="left")
+    scores = {"churn": "p_model", "leave": "p_leave", "oracle": "oracle_leave"}
+
+    def stats(r: pd.DataFrame) -> dict[str, float]:
+        auc = {k: roc_auc_score(r["left"], r[c]) for k, c in scores.items()}
+        return {"churn_ratio": auc["churn"] / auc["oracle"],
+                "leave_ratio": auc["leave"] / auc["oracle"],
+                "decile_gain": _top_decile(r, "p_leave") / max(_top_decile(r, "p_model"), 1)}
+
+    ordering = rows["y"] == 0
+    out = {f"leave_auc_{k}": roc_auc_score(rows["left"], rows[c]) for k, c in scores.items()}
+    for k, c in scores.items():
+        out[f"decile_{k}"] = _top_decile(rows, c)
+        for group in ("left", "quiet"):
+            part = rows[(ordering & (rows["left"] == 0)) | (rows[group] == 1)]
+            out[f"{group}_auc_{k}"] = roc_auc_score(part[group], part[c])
+    out |= {"leavers": int(rows["left"].sum()), "quiet": int(rows["quiet"].sum()),
+            "label_leavers": int(((rows["y"] == 1) & (rows["left"] == 1)).sum()),
+            **stats(rows), **dealer_bootstrap(rows, stats, "left", resamples,
+                                              settings.models.seed)}
+    return out
+
+
+def _top_decile(rows: pd.DataFrame, score: str) -> int:
+    """True leavers among the tenth of each origin's dealers with the highest score."""
+    return int(sum(g.nlargest(max(1, len(g) // 10), score)["left"].sum()
+                   for _, g in rows.groupby("origin")))
 
 
 def lever_hits(panel: pd.DataFrame, bt, folder: Path, settings: Settings,
@@ -392,7 +459,43 @@ def markdown(results: list[dict], command: str) -> str:
                   f"{r['levers']['neglect']:.2f} |" for r in results if "levers" in r))
     return (f"`{command}` ({platform.node()}, {date.today()}, "
             f"{sum(r['seconds'] for r in results):.0f} s)\n\n" + head + "\n".join(lines)
-            + "\n\n" + per_origin + "\n\n" + levers + "\n")
+            + "\n\n" + per_origin + "\n\n" + levers + "\n\n" + leaving_table(results) + "\n")
+
+
+def leaving_table(results: list[dict]) -> str:
+    """Leaving against a quiet spell, per world (the `leaving` figures of each result)."""
+    head = ("Leaving or a quiet spell (every origin's active dealers; a leaver truly churns "
+            "within the horizon, a quiet spell fires the churn label without leaving; a "
+            "constant score has AUC 0.5 and a random list holds a tenth of the leavers in "
+            "its top decile; 95% intervals by dealer bootstrap):\n\n"
+            "| world | leavers (of them the label's) | quiet spells | AUC on leaving: churn "
+            "model / leave model / leaving oracle | churn / oracle (95%) | leave / oracle "
+            "(95%) | leavers in the top decile: churn / leave / oracle (random) | leave / "
+            "churn (95%) | churn model's AUC on leavers / on quiet spells, against dealers "
+            "still ordering | verdict |\n"
+            "|---|---|---|---|---|---|---|---|---|---|\n")
+    lines = []
+    for r in results:
+        v = r.get("leaving")
+        if not v:
+            continue
+        short = []
+        if v["leave_ratio"] < TARGETS["leave_ratio"]:
+            short.append(f"leave model at {v['leave_ratio']:.2f} of the oracle")
+        if v["decile_gain"] < TARGETS["decile_gain"]:
+            short.append(f"top decile {v['decile_gain']:.2f}x the churn score's (the "
+                         f"oracle's {v['decile_oracle'] / max(v['decile_churn'], 1):.2f}x)")
+        lines.append(
+            f"| {r['world']} | {v['leavers']} ({v['label_leavers']}) | {v['quiet']} | "
+            f"{v['leave_auc_churn']:.3f} / {v['leave_auc_leave']:.3f} / "
+            f"{v['leave_auc_oracle']:.3f} | {v['churn_ratio']:.3f} ({v['churn_ratio_low']:.3f}-"
+            f"{v['churn_ratio_high']:.3f}) | {v['leave_ratio']:.3f} ({v['leave_ratio_low']:.3f}-"
+            f"{v['leave_ratio_high']:.3f}) | {v['decile_churn']} / {v['decile_leave']} / "
+            f"{v['decile_oracle']} ({v['leavers'] / 10:.0f}) | {v['decile_gain']:.2f}x "
+            f"({v['decile_gain_low']:.2f}-{v['decile_gain_high']:.2f}) | "
+            f"{v['left_auc_churn']:.3f} / {v['quiet_auc_churn']:.3f} | "
+            f"{'; '.join(short) or 'all targets met'} |")
+    return head + "\n".join(lines)
 
 
 def main() -> int:
@@ -430,7 +533,12 @@ def main() -> int:
               f"gap closed {r['gap_closed']:.2f}; worst origin gap {r['calibration_gap']:.1%}; ECE "
               f"{r['ece']:.3f}; cause hit {r['cause_hit']:.1%}"
               + (f"; shock ratio {r['shock_ratio']:.2f}x (naive {r['naive_shock_ratio']:.2f}x)"
-                 if "shock_ratio" in r else "") + f" ({r['seconds']:.0f} s)", flush=True)
+                 if "shock_ratio" in r else "")
+              + f"; leaving AUC churn {r['leaving']['leave_auc_churn']:.3f} / leave "
+              f"{r['leaving']['leave_auc_leave']:.3f} / oracle "
+              f"{r['leaving']['leave_auc_oracle']:.3f}, top-decile leavers "
+              f"{r['leaving']['decile_churn']} / {r['leaving']['decile_leave']} / "
+              f"{r['leaving']['decile_oracle']} ({r['seconds']:.0f} s)", flush=True)
     text = markdown(results, command.strip())
     print(text)
     if args.markdown:
