@@ -75,6 +75,13 @@ def render_card(table: pd.DataFrame, bt: Backtest, fidelity: pd.DataFrame | None
         f"{ch.active_days} days, contract open) places no positive net order in the next "
         f"{ch.horizon_days} days, or its contract closes within them. Calibrated: a score "
         "of 30% means about 30 in 100 such dealers churn.",
+        f"- **leave** (when the history allows): probability that the dealer is leaving: no "
+        f"positive order in the {ch.horizon_days} days nor in the "
+        f"{labels.leave.confirm_months} months after them (or the contract closes). The "
+        "churn label cannot tell a loss from a quiet spell (a store refit, a gap between "
+        "project orders); this one waits until the silence has lasted long enough to be a "
+        "loss, so it learns from cutoffs a year older and is judged out of time at its own "
+        "origins. Scoring splits the churn risk into leaving and a quiet spell with it.",
         f"- **decline**: probability that next {de.horizon_months} months' net orders fall more "
         f"than {de.drop:.0%} below the same months a year earlier (the trailing "
         f"{de.horizon_months} months for dealers younger than {de.min_tenure_months} months).",

@@ -34,7 +34,7 @@ CARD_ROWS = {
     "reasons-cause": (("all (not sudden)",), None),
     "cdnow": (("ours",), None),
     "cdnow-spend": (("ours expected",), None),
-    "worlds-auc": ((), "ratio"),
+    "worlds-auc": ((), "ratio (95%)"),
     "worlds-calibration": ((), "worst origin gap (oracle's)"),
     "worlds-reasons": ((), "true cause in top 3 (naive)"),
 }
