@@ -19,6 +19,13 @@ from features import families as f
 
 GROUPS = ("orders", "price", "mix", "service", "complaints", "logistics", "engagement",
           "profile", "peers", "season")
+GROUP_NAMES = {
+    "orders": ("orders", "订单"), "price": ("price", "价格"), "mix": ("product mix", "产品结构"),
+    "service": ("service", "服务"), "complaints": ("complaints", "投诉"),
+    "logistics": ("logistics", "物流"), "engagement": ("rep visits", "业务员拜访"),
+    "profile": ("profile", "基本属性"), "peers": ("peers", "同行"), "season": ("season", "季节"),
+}
+"""Each business group in plain words (English, Chinese): how a score's change is told."""
 CATEGORICAL = "category"
 
 

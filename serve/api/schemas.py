@@ -54,10 +54,25 @@ class ContextNote(BaseModel):
                                     "common for them"])
 
 
+class GroupChange(BaseModel):
+    group: str = Field(examples=["service"], description="A catalog group, or 'model' (the "
+                       "base value's share: a retrained model)")
+    name: str = Field(examples=["service"], description="The group in the reader's language")
+    points: float = Field(examples=[11.2], description="Probability points of the change "
+                          "since the previous snapshot this group accounts for")
+
+
 class Score(BaseModel):
     probability: float | None
     previous: float | None
     change: float | None
+    change_by_group: list[GroupChange] = Field(
+        default_factory=list, description="The change since the previous snapshot split by "
+        "group, in proportion to the change of each group's TreeSHAP contribution; the "
+        "points add up to `change` (x100). Largest first; empty without a previous score")
+    change_sentence: str | None = Field(
+        default=None, examples=["Risk rose 18 points since 2025-11-01: service +11, "
+                                "orders +6."])
     factors: list[Factor] = Field(description="The reasons (direction 'raises': what raises "
                                   "the risk against the dealer's peers, largest first), then "
                                   "the factors that lower it (direction 'lowers')")

@@ -30,6 +30,7 @@ from serve.batch.champions import (
     ModelOutputs,
     model_outputs,
 )
+from serve.batch.changes import group_contributions, splits
 from serve.batch.levers import batch_levers
 from serve.batch.reps import quarter_starts, rep_rows
 from serve.settings import Settings
@@ -202,6 +203,7 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
         "levers": [_json(x) for x in batch_levers(
             rows, churn_p, [[f.to_dict() for f in e.factors] for e in explained["churn"]],
             champions.churn, settings)] if levers else "[]",
+        "group_contributions": _group_contributions(champions, contributions, len(rows)),
         "model_versions": json.dumps(champions.versions, sort_keys=True),
         "model_status": json.dumps(champions.status(), sort_keys=True, ensure_ascii=False),
     })
@@ -407,6 +409,15 @@ def _flags(tables: dict[str, pd.DataFrame], rows: pd.DataFrame, cutoff: pd.Times
     return flags
 
 
+def _group_contributions(champions: Champions, contributions: dict[str, np.ndarray],
+                         n: int) -> list[str]:
+    """Per row, JSON: each risk model's log-odds per business group and its base value,
+    for the next snapshot's "why the score changed" (serve.batch.changes)."""
+    per_model = {m: group_contributions(getattr(champions, m), contributions[m])
+                 for m in RISK_MODELS if m in contributions}
+    return [_json({m: groups[i] for m, groups in per_model.items()}) for i in range(n)]
+
+
 def _with_previous(out: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
     cols = ("churn_probability", "decline_probability")
     if previous is None or not len(previous):
@@ -414,6 +425,7 @@ def _with_previous(out: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataF
             out[f"previous_{c}"] = np.nan
             out[f"{c}_change"] = np.nan
         out["previous_as_of"] = None
+        out["change_by_group"] = "{}"
         return out
     prev = previous.set_index("dealer_id")
     for c in cols:
@@ -421,4 +433,21 @@ def _with_previous(out: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataF
         out[f"previous_{c}"] = before
         out[f"{c}_change"] = out[c].to_numpy() - before
     out["previous_as_of"] = str(previous["as_of"].iloc[0])
+    out["change_by_group"] = _change_by_group(out, prev)
     return out
+
+
+def _change_by_group(out: pd.DataFrame, prev: pd.DataFrame) -> list[str]:
+    """Per row, JSON: each risk model's change since the previous snapshot split by group
+    (serve.batch.changes.change_split); empty where the previous snapshot has no group
+    contributions (written before they were kept) or the dealer is new."""
+    if "group_contributions" not in prev.columns:
+        return ["{}"] * len(out)
+    before = prev["group_contributions"].reindex(out["dealer_id"])
+    parse = lambda cells: [orjson.loads(c) if isinstance(c, str) else None  # noqa: E731
+                           for c in cells]
+    now_groups, before_groups = parse(out["group_contributions"]), parse(before)
+    per_model = {m: splits(now_groups, before_groups,
+                           out[f"{m}_probability_change"].to_numpy(dtype=float), m)
+                 for m in RISK_MODELS}
+    return [_json({m: per_model[m][i] for m in RISK_MODELS}) for i in range(len(out))]

@@ -8,6 +8,7 @@ import math
 import pandas as pd
 
 from serve.batch.actions import recommend
+from serve.batch.changes import change_sentence, group_name
 from serve.settings import Settings
 
 LANGS = ("en", "zh")
@@ -127,6 +128,7 @@ def dealer_risk(row: dict, lang: str, settings: Settings,
     why = factors(row["factors"], lang)
     notes = context_notes(row.get("context"), lang)
     shown = [a if "title" in a else alert_doc(a, settings, lang) for a in alerts or []]
+    changed = score_changes(row, lang)
     return {
         "dealer_id": row["dealer_id"], "dealer_name": row.get("dealer_name"),
         "region": row["region"], "tier": row["tier"], "channel": row["channel"],
@@ -135,11 +137,13 @@ def dealer_risk(row: dict, lang: str, settings: Settings,
         "churn": {"probability": _num(row["churn_probability"]),
                   "previous": _num(row["previous_churn_probability"]),
                   "change": _num(row["churn_probability_change"]),
+                  **changed["churn"],
                   "factors": why["churn"], "context": notes.get("churn", [])},
         "leaving": leaving(row, lang, leave_months(settings)),
         "decline": {"probability": _num(row["decline_probability"]),
                     "previous": _num(row["previous_decline_probability"]),
                     "change": _num(row["decline_probability_change"]),
+                    **changed["decline"],
                     "factors": why["decline"], "context": notes.get("decline", [])},
         "forecast": {"p10": _num(row["forecast_p10"]), "p50": _num(row["forecast_p50"]),
                      "p90": _num(row["forecast_p90"]),
@@ -175,6 +179,20 @@ def leaving(row: dict, lang: str, months: int) -> dict:
                         f"next {months} months: {leave:.0%}.")
     return {"probability": leave, "quiet_spell_probability": quiet, "kind": kind,
             "sentence": sentence}
+
+
+def score_changes(row: dict, lang: str) -> dict[str, dict]:
+    """Per risk model: its change since the previous snapshot split by group, each with
+    its name in the reader's language, and the sentence (serve.batch.changes)."""
+    raw = json.loads(row.get("change_by_group") or "{}")
+    out = {}
+    for model in ("churn", "decline"):
+        split = raw.get(model, [])
+        out[model] = {
+            "change_by_group": [{**p, "name": group_name(p["group"], lang)} for p in split],
+            "change_sentence": change_sentence(split, _num(row.get(f"{model}_probability_change")),
+                                               row.get("previous_as_of"), lang)}
+    return out
 
 
 def leave_months(settings: Settings) -> int:

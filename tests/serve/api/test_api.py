@@ -128,6 +128,25 @@ def test_filters(client, served):
     assert {i["dealer_id"] for i in body["items"]} == set(expected["dealer_id"])
 
 
+def test_why_the_score_changed(client, served):
+    """The change since the previous snapshot split by group adds up to the change, and is
+    said in a sentence in the reader's language."""
+    _, new, old = served
+    moved = new[new["churn_probability_change"].abs() > 0.05].iloc[0]
+    doc = DealerRiskResponse.model_validate(client.get(
+        f"/v1/dealers/{moved['dealer_id']}/risk", headers=READER).json()).dealer
+    total = sum(p.points for p in doc.churn.change_by_group)
+    assert total == pytest.approx(100 * moved["churn_probability_change"], abs=0.1)
+    assert doc.churn.change_by_group[0].points == max(
+        (p.points for p in doc.churn.change_by_group), key=abs)
+    verb = "rose" if moved["churn_probability_change"] > 0 else "fell"
+    assert doc.churn.change_sentence.startswith(
+        f"Risk {verb} {abs(100 * moved['churn_probability_change']):.0f} points since "
+        f"{old['as_of'].iloc[0]}: {doc.churn.change_by_group[0].name}")
+    zh = client.get(f"/v1/dealers/{moved['dealer_id']}/risk?lang=zh", headers=READER).json()
+    assert zh["dealer"]["churn"]["change_sentence"].startswith(f"自{old['as_of'].iloc[0]}以来")
+
+
 def test_leaving_apart_from_a_quiet_spell(client, served):
     """The churn risk split in the document, the list and its filter, in both languages."""
     _, new, _ = served

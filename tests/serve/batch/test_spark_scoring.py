@@ -24,6 +24,7 @@ from tests.features.test_spark import spark  # noqa: E402, F401  (the shared ses
 from tests.serve.conftest import served  # noqa: E402, F401  (a fixture)
 
 JSON_COLUMNS = ("factors", "context", "flags", "alerts", "orders_by_month", "model_status",
+                "group_contributions", "change_by_group",
                 "model_versions", "levers")
 
 

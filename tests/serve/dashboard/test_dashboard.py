@@ -134,6 +134,14 @@ def test_worklist_shows_leaving_filters_by_kind_and_orders_by_it(signed, served)
     assert len(export.strip().splitlines()) == len(quiet) + 1
 
 
+def test_dealer_page_says_why_the_score_changed(signed, served):
+    _, new, _ = served
+    row = new[new["churn_probability_change"].abs() > 0.05].iloc[0]
+    html = signed.get(f"/dashboard/dealers/{row['dealer_id']}").text
+    assert 'id="why-changed-churn"' in html
+    assert f"{abs(100 * row['churn_probability_change']):.0f} points since" in html
+
+
 def test_dealer_page_splits_the_churn_risk(signed, served):
     _, new, _ = served
     row = new[new["risk_kind"] == "quiet_spell"].iloc[0]
