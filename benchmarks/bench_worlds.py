@@ -104,10 +104,15 @@ true cause among the top-3 risk-raising reasons for at least 75% of churners wit
 direction, fixed attributes included). The levers table asks of each world what bench_levers.py
 asks of the demo: does an at-risk dealer's top lever name the cause the simulator put on it,
 against always naming the commonest cause (no target: a lever is association, not cause; model
-card "Levers"). The last table asks whether a score finds the dealers that truly leave within
-the horizon rather than those going quiet for a while (a store refit, a gap between project
-orders), against the simulator's leaving oracle: the churn model, and the leave model (learned
-from the `leave` label: the silence confirmed for 9 more months, so from cutoffs a year older).
+card "Levers"). "Reasons judged fairly" asks the fidelity question again where it is not
+flattered: at the churn month and 1 and 3 months before it (the cause's footprint is largest
+at the churn month), and over every at-risk dealer with an active cause, beside the constant
+answers. The oracle's ROC AUC is given twice, from two independent Monte-Carlo estimates of
+64 paths each: their difference is the oracle's own noise. The last table asks whether a
+score finds the dealers that truly leave within the horizon rather than those going quiet for
+a while (a store refit, a gap between project orders), against the simulator's leaving
+oracle: the churn model, and the leave model (learned from the `leave` label: the silence
+confirmed for 9 more months, so from cutoffs a year older).
 Targets in every world: the leave model's ROC AUC on leavers at least 90% of the leaving
 oracle's, and its top decile holding at least twice the true leavers of the churn score's."""
 

@@ -205,7 +205,8 @@ def retrain(
         sys.stdout.write(json.dumps({
             "outcome": outcome, "promoted": promoted, "run_id": result.run_id,
             "versions": result.versions, "snapshot": day, "recalibrated": recalibrated,
-            "reasons": {m: d.reasons for m, d in result.decisions.items() if not d.promote}},
+            "reasons": {m: d.reasons for m, d in result.decisions.items() if not d.promote},
+            "skipped": result.skipped},
             ensure_ascii=False) + "\n")
         return
     for model, version in recalibrated.items():
