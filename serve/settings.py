@@ -65,6 +65,11 @@ class ScoringSettings(BaseModel):
     calibration_months: int = Field(default=3, ge=1, description="`score` checks the "
                                     "champions' calibration on this many newest months whose "
                                     "labels are complete.")
+    kind_min_probability: float = Field(
+        default=0.10, ge=0, le=1, description="Below this churn probability a dealer's risk "
+        "is not split into leaving and a quiet spell (`risk_kind` is `low`): the leave "
+        "model's year-long horizon exceeds the churn risk of most healthy dealers, which "
+        "would mark them all 'leaving'.")
     calibration_tolerance: float = Field(default=0.15, gt=0, description="The mean "
                                          "probability may stray this far (relative) from the "
                                          "observed rate before the check says 'drifting'.")

@@ -91,8 +91,9 @@ class Leaving(BaseModel):
     quiet_spell_probability: float | None = Field(
         description="The rest of the churn risk: a quiet spell, likely to order again after "
         "a gap (churn probability - leave probability, at least 0)")
-    kind: Literal["leaving", "quiet_spell", "unknown"] = Field(
-        description="What most of the risk is; unknown without a leave model")
+    kind: Literal["leaving", "quiet_spell", "low", "unknown"] = Field(
+        description="What most of the risk is; low below scoring.kind_min_probability "
+        "(10%); unknown without a leave model")
     sentence: str | None = Field(examples=["Of the 40% churn risk, 12 points are signs of "
                                            "leaving and 28 points a quiet spell (likely to "
                                            "order again after a gap); chance of no order in "
@@ -206,7 +207,7 @@ class RiskItem(DealerKeys):
     decline_probability: float | None
     leave_probability: float | None
     quiet_probability: float | None
-    risk_kind: Literal["leaving", "quiet_spell", "unknown"]
+    risk_kind: Literal["leaving", "quiet_spell", "low", "unknown"]
     churn_probability_change: float | None
     revenue_at_risk: float | None
     expected_revenue_12m: float | None

@@ -180,7 +180,7 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
         "decline_probability": decline_p,
         "leave_probability": leave_p,
         "quiet_probability": quiet_spell(churn_p, leave_p),
-        "risk_kind": risk_kind(leave_p, quiet_spell(churn_p, leave_p)),
+        "risk_kind": risk_kind(churn_p, leave_p, settings.scoring.kind_min_probability),
         "band": np.where(np.isnan(churn_p), UNAVAILABLE,
                          band(np.nan_to_num(churn_p), settings.scoring.bands)),
         "forecast_p10": forecast["p10"].to_numpy(),
@@ -225,14 +225,18 @@ def quiet_spell(churn_p: np.ndarray, leave_p: np.ndarray) -> np.ndarray:
     return np.clip(churn_p - leave_p, 0.0, None)
 
 
-RISK_KINDS = ("leaving", "quiet_spell", "unknown")
+RISK_KINDS = ("leaving", "quiet_spell", "low", "unknown")
 
 
-def risk_kind(leave_p: np.ndarray, quiet_p: np.ndarray) -> np.ndarray:
-    """What most of a dealer's risk is: `leaving` when the leave probability is at least
-    the quiet spell's, else `quiet_spell`; `unknown` without a leave model."""
-    kind = np.where(leave_p >= quiet_p, RISK_KINDS[0], RISK_KINDS[1])
-    return np.where(np.isnan(leave_p) | np.isnan(quiet_p), RISK_KINDS[2], kind)
+def risk_kind(churn_p: np.ndarray, leave_p: np.ndarray, floor: float) -> np.ndarray:
+    """What most of a dealer's churn risk is: `leaving` when its leaving part (the leave
+    probability, at most the churn risk) is at least the quiet spell's, else
+    `quiet_spell`; `low` below `floor` (scoring.kind_min_probability); `unknown` without
+    a leave model (or a churn model)."""
+    quiet = quiet_spell(churn_p, leave_p)
+    kind = np.where(np.minimum(leave_p, churn_p) >= quiet, RISK_KINDS[0], RISK_KINDS[1])
+    kind = np.where(churn_p < floor, RISK_KINDS[2], kind)
+    return np.where(np.isnan(leave_p) | np.isnan(churn_p), RISK_KINDS[3], kind)
 
 
 def matured_rows(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp,

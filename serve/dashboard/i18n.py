@@ -379,6 +379,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "kind_leaving": ("leaving", "正在离开"),
     "kind_quiet_spell": ("quiet spell", "暂时停单"),
     "kind_unknown": ("unknown", "未知"),
+    "kind_low": ("low risk", "低风险"),
     "kind": ("Risk kind", "风险类型"),
     "leaving": ("Leaving", "离开"),
     "sort": ("Order by", "排序"),

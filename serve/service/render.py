@@ -57,8 +57,10 @@ def meta(settings: Settings, as_of: str, versions: dict[str, str],
             "without a leave model (a history too short to train one).",
             "quiet_probability": "The rest of the churn risk: a quiet spell, likely to order "
             "again after a gap (churn_probability - leave_probability, at least 0).",
-            "risk_kind": "leaving when leave_probability >= quiet_probability, else "
-            "quiet_spell; unknown without a leave model.",
+            "risk_kind": "leaving when the leaving part of the churn risk (leave_probability, "
+            "at most churn_probability) >= quiet_probability, else quiet_spell; low below a "
+            f"churn probability of {settings.scoring.kind_min_probability:.0%}; unknown "
+            "without a leave model.",
             "decline_probability": f"Probability that the next "
             f"{labels.decline.horizon_months} months' net orders fall more than "
             f"{labels.decline.drop:.0%} below the same months a year earlier.",

@@ -41,9 +41,10 @@ def list_risk(
                                              "stage")] = None,
     min_probability: Annotated[float | None, Query(ge=0, le=1, description="Minimum churn "
                                                    "probability")] = None,
-    kind: Annotated[list[Literal["leaving", "quiet_spell", "unknown"]] | None, Query(
+    kind: Annotated[list[Literal["leaving", "quiet_spell", "low", "unknown"]] | None, Query(
         description="Risk kind: leaving (most of the churn risk is signs of leaving), "
-        "quiet_spell (likely to order again after a gap), unknown (no leave model)")] = None,
+        "quiet_spell (likely to order again after a gap), low (churn probability below "
+        "scoring.kind_min_probability), unknown (no leave model)")] = None,
     sort: Annotated[Sort, Query()] = "revenue_at_risk",
     limit: Annotated[int | None, Query(ge=1, description="Page size (default and maximum "
                                        "in settings: api.page_size, api.max_page_size)")]

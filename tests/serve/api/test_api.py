@@ -150,7 +150,10 @@ def test_why_the_score_changed(client, served):
 def test_leaving_apart_from_a_quiet_spell(client, served):
     """The churn risk split in the document, the list and its filter, in both languages."""
     _, new, _ = served
-    assert set(new["risk_kind"]) == {"leaving", "quiet_spell"}
+    assert set(new["risk_kind"]) == {"leaving", "quiet_spell", "low"}
+    low = new["risk_kind"] == "low"
+    assert (new.loc[low, "churn_probability"] < 0.10).all()
+    assert (new.loc[~low, "churn_probability"] >= 0.10).all()
     leaving = new[new["risk_kind"] == "leaving"].iloc[0]
     doc = DealerRiskResponse.model_validate(client.get(
         f"/v1/dealers/{leaving['dealer_id']}/risk", headers=READER).json()).dealer
