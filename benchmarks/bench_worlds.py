@@ -81,7 +81,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_levers import CAUSES, hit_rates, lever_cause, true_causes  # noqa: E402
 
 SHOCK_GROUPS = {"price_war": "price", "logistics_disruption": "logistics",
-                "channel_slump": "orders"}
+                "channel_slump": "orders", "line_slump": "orders"}
 """The catalog group a shared shock moves: the reason it must not become."""
 RESAMPLES = 200
 """Bootstrap resamples of the paired intervals."""
@@ -143,14 +143,16 @@ def naive_groups(bundle, rows: pd.DataFrame, top: int) -> list[list[str]]:
     return [[g.columns[j] for j in row] for row in order]
 
 
-def shock_shares(panel: pd.DataFrame, bt, shocks: pd.DataFrame, settings: Settings
-                 ) -> dict[str, float]:
+def shock_shares(panel: pd.DataFrame, bt, shocks: pd.DataFrame, settings: Settings,
+                 hits: dict[int, set[str]] | None = None) -> dict:
     """Share of the shocked unit's active dealers with the shock's group among their top-3
     reasons, at origins where the shock runs at full height, against the other dealers."""
     if shocks.empty:
         return {}
     explain = settings.models.explain
+    hits = hits or {}
     inside_new, outside_new, inside_old, outside_old = [], [], [], []
+    each: dict[str, list[tuple[float, float, int]]] = {}
     for origin in bt.origins:
         month = origin - pd.DateOffset(months=1)  # the features' newest month
         rows = panel[(panel["cutoff"] == origin) & panel["active"]].reset_index(drop=True)
@@ -163,9 +165,9 @@ def shock_shares(panel: pd.DataFrame, bt, shocks: pd.DataFrame, settings: Settin
                             min_peer_group=settings.panel.min_peer_group,
                             top=explain.top_factors)
         old = naive_groups(bundle, rows, explain.top_factors)
-        for _, shock in running.iterrows():
+        for index, shock in running.iterrows():
             group = SHOCK_GROUPS[shock["kind"]]
-            hit = _in_unit(rows, shock)
+            hit = _in_unit(rows, shock, hits.get(index))
             if hit.sum() < 5 or (~hit).sum() < 5:
                 continue
             has_new = np.array([group in t for t in new])
@@ -174,25 +176,36 @@ def shock_shares(panel: pd.DataFrame, bt, shocks: pd.DataFrame, settings: Settin
             outside_new.append(has_new[~hit].mean())
             inside_old.append(has_old[hit].mean())
             outside_old.append(has_old[~hit].mean())
+            label = f"{shock['kind']} {shock.get('line') or shock['region'] or shock['channel']}"
+            each.setdefault(label, []).append((has_new[hit].mean(), has_new[~hit].mean(),
+                                               int(hit.sum())))
     if not inside_new:
         return {}
     floor = 0.01  # a share elsewhere of 0 would make any inside share an infinite ratio
+    per_shock = [{"shock": label, "in": float(np.mean([v[0] for v in values])),
+                  "out": float(np.mean([v[1] for v in values])),
+                  "dealers": int(np.mean([v[2] for v in values])), "origins": len(values)}
+                 for label, values in each.items()]
     return {"shock_in": float(np.mean(inside_new)), "shock_out": float(np.mean(outside_new)),
             "shock_ratio": float(np.mean(inside_new) / max(np.mean(outside_new), floor)),
             "naive_shock_ratio": float(np.mean(inside_old) / max(np.mean(outside_old), floor)),
-            "shock_cases": len(inside_new),
-            "calm_ratio": _calm_ratio(panel, bt, shocks, settings, floor)}
+            "shock_cases": len(inside_new), "per_shock": per_shock,
+            "calm_ratio": _calm_ratio(panel, bt, shocks, settings, floor, hits)}
 
 
-def _in_unit(rows: pd.DataFrame, shock: pd.Series) -> np.ndarray:
-    """The rows of the shock's region, or of its channel."""
+def _in_unit(rows: pd.DataFrame, shock: pd.Series, hit: set[str] | None = None
+             ) -> np.ndarray:
+    """The rows of the shock's region, or of its channel, or the dealers a line slump hits
+    (`hit`, from the truth's shock_dealers)."""
+    if hit is not None:
+        return rows["dealer_id"].astype(str).isin(hit).to_numpy()
     if shock["region"] is not None and pd.notna(shock["region"]):
         return (rows["profile_region"].astype(str) == shock["region"]).to_numpy()
     return (rows["profile_channel"].astype(str) == shock["channel"]).to_numpy()
 
 
 def _calm_ratio(panel: pd.DataFrame, bt, shocks: pd.DataFrame, settings: Settings,
-                floor: float) -> float:
+                floor: float, hits: dict[int, set[str]]) -> float:
     """The same ratio for the same units before their shocks began (cutoffs 3 to 8 months
     before the start, explained by the first origin's model): how much more often the group
     is a reason there with no shock at all. Project dealers' lumpy orders, for one, make
@@ -201,7 +214,7 @@ def _calm_ratio(panel: pd.DataFrame, bt, shocks: pd.DataFrame, settings: Setting
     bundle = bt.bundles[bt.origins[0]]["churn"]
     first = panel["cutoff"].min() + pd.DateOffset(months=12)
     ratios = []
-    for _, shock in shocks.iterrows():
+    for index, shock in shocks.iterrows():
         group = SHOCK_GROUPS[shock["kind"]]
         for back in range(3, 9):
             cutoff = pd.Timestamp(shock["start"]) - pd.DateOffset(months=back)
@@ -210,7 +223,7 @@ def _calm_ratio(panel: pd.DataFrame, bt, shocks: pd.DataFrame, settings: Setting
             if cutoff < first or len(calm):
                 continue  # too early for 12-month features, or another shock runs
             rows = panel[(panel["cutoff"] == cutoff) & panel["active"]].reset_index(drop=True)
-            hit = _in_unit(rows, shock)
+            hit = _in_unit(rows, shock, hits.get(index))
             if hit.sum() < 5 or (~hit).sum() < 5:
                 continue
             tops = reason_groups(bundle, rows, rows, peer_keys=explain.peer_keys,
@@ -275,7 +288,12 @@ def judge_world(name: str, folder: Path, settings: Settings, origins: int) -> di
     out["oracle_auc_2"] = roc_auc_score(second["y"], second["oracle_churn_2"])
     out["leaving"] = leaving(rows, panel, bt, folder, settings, RESAMPLES)
     shocks = pd.read_parquet(folder / TRUTH_DIR / "shocks.parquet")
-    out |= shock_shares(panel, bt, shocks, settings)
+    members = folder / TRUTH_DIR / "shock_dealers.parquet"
+    hit_sets = ({}
+                if not members.is_file() else
+                {int(k): set(v) for k, v in pd.read_parquet(members).groupby("shock")[
+                    "dealer_id"]})
+    out |= shock_shares(panel, bt, shocks, settings, hit_sets)
     churners = read_churners(folder)
     hits = explanation_fidelity(panel, bt, churners, CAUSE_GROUPS, models,
                                 settings.panel.min_peer_group)
@@ -571,8 +589,21 @@ def markdown(results: list[dict], command: str) -> str:
                   f"{r['levers']['neglect']:.2f} |" for r in results if "levers" in r))
     return (f"`{command}` ({platform.node()}, {date.today()}, "
             f"{sum(r['seconds'] for r in results):.0f} s)\n\n" + head + "\n".join(lines)
-            + "\n\n" + per_origin + "\n\n" + levers + "\n\n" + reasons_table(results)
+            + "\n\n" + per_origin + "\n\n" + levers + "\n\n" + shocks_table(results)
+            + "\n\n" + reasons_table(results)
             + "\n\n" + leaving_table(results) + "\n")
+
+
+def shocks_table(results: list[dict]) -> str:
+    """Each shock on its own: how often its group is among the top-3 reasons of the dealers
+    it hits against the others, while it runs at full height."""
+    lines = [f"| {r['world']} | {x['shock']} | {x['dealers']} | {x['in']:.1%} | {x['out']:.1%} "
+             f"| {x['in'] / max(x['out'], 0.01):.2f}x | {x['origins']} |"
+             for r in results for x in r.get("per_shock", [])]
+    return ("Shocks one by one (the shock's group among the top-3 reasons of the dealers it "
+            "hits, against the others, at the origins where it runs at full height; target "
+            "at most 2x):\n\n| world | shock | dealers hit | in | elsewhere | ratio | "
+            "origins |\n|---|---|---|---|---|---|---|\n" + "\n".join(lines))
 
 
 def reasons_table(results: list[dict]) -> str:

@@ -6,7 +6,7 @@ drawn from these arrays afterwards (events.py), one chunk of dealers at a time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -272,8 +272,9 @@ def simulate_network(
     service_level = _service_levels(region_names, n_months, rng)
     rep_of, rep_diligence, rep_changed = _reps(dealers, n_months, rng, world)
     calendar = monthly_calendar(month_starts, list(CHANNELS))
-    shocks = draw_shocks(region_names, list(CHANNELS), n_months, shock_rng, world,
-                         pd.Period(start, "M"))
+    shocks = line_slumps(draw_shocks(region_names, list(CHANNELS), n_months, shock_rng, world,
+                                     pd.Period(start, "M")),
+                         dealers, rep_of, world, pd.Period(start, "M"))
 
     n, m, k = n_dealers, n_months, len(CAUSES)
     alive = np.zeros((n, m), dtype=bool)
@@ -552,7 +553,10 @@ class Shocks:
     price_war: np.ndarray  # [region, month]: extra discount
     channel_factor: np.ndarray  # [channel, month]: multiplier of orders (1: no slump)
     late_extra: np.ndarray  # [region, month]: extra share of late deliveries
-    table: pd.DataFrame  # kind, region, channel, start, end, size: the truth's record
+    table: pd.DataFrame  # kind, region, channel, line, start, end, size: the truth's record
+    dealer_factor: np.ndarray | None = None  # [dealer, month]: line slumps' orders multiplier
+    hit: dict[int, np.ndarray] = field(default_factory=dict)
+    """Row of `table` -> the dealers a line slump hits (the truth's shock_dealers)."""
 
 
 def draw_shocks(regions: list[str], channels: list[str], m: int, rng: np.random.Generator,
@@ -594,6 +598,8 @@ def draw_shocks(regions: list[str], channels: list[str], m: int, rng: np.random.
               "channel_slump": (slump_by_channel, channels, "channel"),
               "logistics_disruption": (late, regions, "region")}
     for shock in world.scheduled_shocks:
+        if shock.kind == "line_slump":
+            continue  # on dealers, not units: line_slumps()
         effect, units, by = arrays[shock.kind]
         if shock.unit not in units:
             raise ValueError(f"scheduled {shock.kind}: unknown {by} {shock.unit!r}; "
@@ -607,8 +613,56 @@ def draw_shocks(regions: list[str], channels: list[str], m: int, rng: np.random.
             rows.append((shock.kind, shock.unit if by == "region" else None,
                          shock.unit if by == "channel" else None, lo, hi, shock.size))
     factor = 1.0 - slump_by_channel
-    table = pd.DataFrame(rows, columns=["kind", "region", "channel", "start", "end", "size"])
+    table = pd.DataFrame([(*r[:3], None, *r[3:]) for r in rows],
+                         columns=["kind", "region", "channel", "line", "start", "end", "size"])
     return Shocks(price_war=price, channel_factor=factor, late_extra=late, table=table)
+
+
+def line_slumps(shocks: Shocks, dealers: pd.DataFrame, rep_of: np.ndarray,
+                world: World, first_month: pd.Period) -> Shocks:
+    """The world's scheduled line slumps (a tier, a city, one rep's dealers, part of a
+    region: lines the explanations' peers are not drawn on), on top of `shocks`: each
+    multiplies the orders of the dealers it hits by 1 - size at its height."""
+    n, m = rep_of.shape
+    factor = np.ones((n, m))
+    rows, hit = [], {}
+    for shock in (s for s in world.scheduled_shocks if s.kind == "line_slump"):
+        line, value = shock.unit.split(":", 1)
+        t = (pd.Period(shock.start, "M") - first_month).n
+        known = {"tier": ("A", "B", "C"), "city": [c for r in REGIONS.values()
+                                                     for c in r["cities"]],
+                 "region-part": list(REGIONS)}.get(line)
+        if known is not None and value not in known:
+            raise ValueError(f"scheduled line_slump: unknown {line} {value!r}; known: "
+                             f"{', '.join(known)}")
+        members = _line_members(dealers, rep_of, line, value, min(max(t, 0), m - 1))
+        if not members.any():
+            continue  # a small network without such a dealer: nothing to slump
+        lo, hi = max(t, 0), min(m, t + shock.months)
+        if lo < hi:
+            shape = _hump(shock.months)[lo - t: hi - t] * shock.size
+            factor[members, lo:hi] = np.minimum(factor[members, lo:hi], 1.0 - shape)
+            hit[len(shocks.table) + len(rows)] = np.flatnonzero(members)
+            rows.append(("line_slump", None, None, shock.unit, lo, hi, shock.size))
+    if not rows:
+        return shocks
+    table = pd.concat([shocks.table, pd.DataFrame(rows, columns=shocks.table.columns)],
+                      ignore_index=True)
+    return Shocks(price_war=shocks.price_war, channel_factor=shocks.channel_factor,
+                  late_extra=shocks.late_extra, table=table, dealer_factor=factor, hit=hit)
+
+
+def _line_members(dealers: pd.DataFrame, rep_of: np.ndarray, line: str, value: str,
+                  t: int) -> np.ndarray:
+    if line == "tier":
+        return (dealers["tier"] == value).to_numpy()
+    if line == "city":
+        return (dealers["city"] == value).to_numpy()
+    if line == "rep-of":  # the dealers served by the same rep as this dealer
+        at = np.flatnonzero((dealers["dealer_id"] == value).to_numpy())
+        return rep_of[:, t] == rep_of[at[0], t] if len(at) else np.zeros(len(dealers), bool)
+    cities = sorted(dealers.loc[dealers["region"] == value, "city"].unique())
+    return dealers["city"].isin(cities[: max(1, len(cities) // 2)]).to_numpy()
 
 
 def _hump(length: int) -> np.ndarray:
@@ -639,4 +693,5 @@ def shock_factor(dealers: pd.DataFrame, d: np.ndarray, t: np.ndarray, shocks: Sh
                  paused: np.ndarray, world: World) -> np.ndarray:
     """Multiplier of the expected orders from channel slumps and the dealer's own pause."""
     channel = dealers["channel"].map(CHANNEL_INDEX).to_numpy()[d]
-    return shocks.channel_factor[channel, t] * np.where(paused, world.pause_level, 1.0)
+    line = 1.0 if shocks.dealer_factor is None else shocks.dealer_factor[d, t]
+    return shocks.channel_factor[channel, t] * line * np.where(paused, world.pause_level, 1.0)

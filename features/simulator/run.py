@@ -282,6 +282,10 @@ def _write_truth(folder: Path, net: Network, truth: pd.DataFrame, intended: list
         end=net.month_date(net.shocks.table["end"].to_numpy()),
     )
     shocks.to_parquet(folder / "shocks.parquet", index=False)
+    ids = net.dealers["dealer_id"].to_numpy()
+    pd.DataFrame([(row, ids[d]) for row, members in net.shocks.hit.items() for d in members],
+                 columns=["shock", "dealer_id"]).to_parquet(folder / "shock_dealers.parquet",
+                                                             index=False)
     pd.DataFrame(intended).to_csv(folder / "intended_rejects.csv", index=False)
     manifest = {
         "settings": settings.model_dump(mode="json", exclude={"world"}),

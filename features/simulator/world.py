@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from features.simulator.programs import DEFAULT_EFFECTS, ProgramEffect
 
@@ -68,12 +68,26 @@ class ScheduledShock(BaseModel):
     华东 from 2025-03 look like?"): it ramps in and out like them."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    kind: Literal["price_war", "channel_slump", "logistics_disruption"]
-    unit: str = Field(description="The region (price war, disruption) or channel it hits.")
+    kind: Literal["price_war", "channel_slump", "logistics_disruption", "line_slump"]
+    unit: str = Field(description="The region (price war, disruption) or channel it hits; "
+                      "for a line slump (orders fall along a line the peers are not drawn "
+                      "on), `tier:B`, `city:杭州`, `rep-of:D00012` (the dealers served by "
+                      "that dealer's rep when the slump starts) or `region-part:华东` (the "
+                      "first half of the region's cities, alphabetically).")
     start: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="First month, YYYY-MM.")
     months: int = Field(ge=1)
     size: float = Field(gt=0, description="Extra discount, depth of the slump, or extra "
                         "share of late deliveries, at its height.")
+
+    @model_validator(mode="after")
+    def _line(self) -> ScheduledShock:
+        lines = ("tier", "city", "rep-of", "region-part")
+        if self.kind == "line_slump" and self.unit.split(":")[0] not in lines:
+            raise ValueError(f"a line_slump's unit is one of {', '.join(lines)} and a value "
+                             f"(tier:B), got {self.unit!r}")
+        if self.kind == "line_slump" and not self.size < 1:
+            raise ValueError("a line_slump's size is a depth below 1")
+        return self
 
 
 class World(BaseModel):

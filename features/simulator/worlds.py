@@ -81,6 +81,16 @@ WORLDS: dict[str, NamedWorld] = {w.name: w for w in (
                           "program_pilot_share": 0.04}),
 )}
 
+WORLDS["other-lines"] = NamedWorld(
+    "other-lines", "demand slumps along lines the reasons' peers (region x channel) are not "
+    "drawn on: tier B everywhere, one city, one rep's dealers, half of a region's cities",
+    seed=61, start="2022-05",
+    overrides={"scheduled_shocks": (
+        _shock("line_slump", "tier:B", "2025-06", size=0.3),
+        _shock("line_slump", "city:成都", "2025-06", size=0.4),
+        _shock("line_slump", "rep-of:D00100", "2025-06", size=0.4),
+        _shock("line_slump", "region-part:华东", "2025-06", size=0.3))})
+
 ROBUSTNESS = ("baseline", "price-war", "project-slump", "disrupted", "turbulent")
 """The worlds of the robustness benchmark (bench_worlds.py); the program worlds serve the
 programs' benchmark (bench_programs.py)."""

@@ -170,3 +170,41 @@ def test_a_scheduled_shock_runs_on_its_months():
     with pytest.raises(ValueError, match="unknown region '火星'"):
         simulate_network(50, 12, "2022-01", 3, World(scheduled_shocks=(
             war.model_copy(update={"unit": "火星"}),)))
+
+
+@pytest.mark.parametrize("unit,members", [
+    ("tier:B", lambda net, t: (net.dealers["tier"] == "B").to_numpy()),
+    ("city:成都", lambda net, t: (net.dealers["city"] == "成都").to_numpy()),
+    ("rep-of:D00007", lambda net, t: net.rep_of[:, t] == net.rep_of[6, t]),  # D00001 is 0
+    ("region-part:华东", lambda net, t: net.dealers["city"].isin(
+        ["上海", "南京", "合肥"]).to_numpy()),  # the first half of 华东's cities, by name
+])
+def test_a_line_slump_cuts_the_orders_of_its_dealers_only(unit, members):
+    """Shocks along lines the reasons' peers are not drawn on: the dealers on the line order
+    less by the slump's depth in its months; the others, and everyone's health, not at all."""
+    from features.simulator.world import ScheduledShock
+
+    calm = simulate_network(300, 18, "2022-01", 4, World())
+    slump = ScheduledShock(kind="line_slump", unit=unit, start="2022-05", months=6, size=0.4)
+    net = simulate_network(300, 18, "2022-01", 4, World(scheduled_shocks=(slump,)))
+    np.testing.assert_array_equal(calm.hazard, net.hazard)
+    hit = members(net, 4)
+    assert 0 < hit.sum() < len(hit)
+    assert set(net.shocks.hit[0]) == set(np.flatnonzero(hit))
+    month = 6  # at full height
+    live = calm.alive[:, month] & (calm.expected_amount[:, month] > 0)
+    ratio = net.expected_amount[live, month] / calm.expected_amount[live, month]
+    np.testing.assert_allclose(ratio[hit[live]], 0.6)
+    np.testing.assert_allclose(ratio[~hit[live]], 1.0)
+    assert net.shocks.table.iloc[0][["kind", "line"]].tolist() == ["line_slump", unit]
+
+
+def test_a_line_slump_names_a_known_line():
+    from features.simulator.world import ScheduledShock
+
+    with pytest.raises(ValueError, match="a line_slump's unit is one of"):
+        ScheduledShock(kind="line_slump", unit="colour:red", start="2022-05", months=6,
+                       size=0.4)
+    with pytest.raises(ValueError, match="unknown city '火星'"):
+        simulate_network(50, 12, "2022-01", 3, World(scheduled_shocks=(ScheduledShock(
+            kind="line_slump", unit="city:火星", start="2022-05", months=6, size=0.4),)))
