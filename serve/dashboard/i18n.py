@@ -79,10 +79,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "factors": ("Why: the main factors", "原因：主要因素"),
     "factors_note": ("▲ raises the risk, ▼ lowers it, each measured against the dealer's "
                      "peers (same region and channel), so what all of them share is not "
-                     "counted. Bars: the dealer's value, its own value 12 months earlier, "
-                     "and its peers' median (scaled per factor).",
+                     "counted; a slump that hits only its city or its rep's dealers is not "
+                     "shared by all of them, and shows as the dealer's own. Bars: the "
+                     "dealer's value, its own value 12 months earlier, and its peers' median "
+                     "(scaled per factor).",
                      "▲ 提高风险，▼ 降低风险，均与同区域、同渠道的经销商相比，大家共同面临的"
-                     "情况不计入。条形：经销商当前值、12个月前的自身值与同组中位数（每个因素"
+                     "情况不计入；只影响其所在城市或其业务员所管经销商的下滑并非大家共有，会显示为"
+                     "该经销商自身的原因。条形：经销商当前值、12个月前的自身值与同组中位数（每个因素"
                      "单独缩放）。"),
     "context": ("Context (not something to act on)", "背景（非可改变的因素）"),
     "legend_dealer": ("This dealer", "该经销商"),
