@@ -169,7 +169,12 @@ def leaving(row: dict, lang: str, months: int) -> dict:
     quiet = _num(row.get("quiet_probability"))
     kind = row.get("risk_kind") or "unknown"
     sentence = None
-    if None not in (churn, leave, quiet):
+    if None not in (churn, leave, quiet) and kind == "low":
+        sentence = (f"流失风险低（{churn:.0%}），不作拆分；未来{months}个月内不再订货的概率为"
+                    f"{leave:.0%}。" if lang == "zh" else
+                    f"Churn risk is low ({churn:.0%}) and not split; chance of no order in the "
+                    f"next {months} months: {leave:.0%}.")
+    elif None not in (churn, leave, quiet):
         if lang == "zh":
             sentence = (f"{churn:.0%}的流失风险中，离开的迹象占{min(leave, churn) * 100:.0f}"
                         f"个百分点，暂时停单（停一段后可能恢复订货）占{quiet * 100:.0f}个百分点；"

@@ -166,6 +166,11 @@ def test_leaving_apart_from_a_quiet_spell(client, served):
     assert "next 12 months" in doc.leaving.sentence
     zh = client.get(f"/v1/dealers/{leaving['dealer_id']}/risk?lang=zh", headers=READER).json()
     assert "暂时停单" in zh["dealer"]["leaving"]["sentence"]
+    calm = new[new["risk_kind"] == "low"].iloc[0]
+    doc = client.get(f"/v1/dealers/{calm['dealer_id']}/risk", headers=READER).json()["dealer"]
+    assert doc["leaving"]["kind"] == "low"
+    assert doc["leaving"]["sentence"].startswith(
+        f"Churn risk is low ({calm['churn_probability']:.0%}) and not split")
     body = client.get("/v1/risk", params={"kind": "quiet_spell", "limit": 1000},
                       headers=READER).json()
     quiet = new[new["risk_kind"] == "quiet_spell"]
