@@ -69,6 +69,7 @@ from features.simulator.worlds import ROBUSTNESS, WORLDS
 from features.validation import load_data
 from models.backtest import run_backtest
 from models.card import with_section
+from models.dataset import known_cutoffs, rows_at
 from models.explain import CONTEXT_GROUPS, Context, explain, grouped_contributions, reason_groups
 from models.fidelity import fidelity_table, rows_for_churners
 from models.metrics import expected_calibration_error
@@ -287,6 +288,7 @@ def judge_world(name: str, folder: Path, settings: Settings, origins: int) -> di
     second = rows.merge(second_oracle(folder, manifest), on=["dealer_id", "origin"])
     out["oracle_auc_2"] = roc_auc_score(second["y"], second["oracle_churn_2"])
     out["leaving"] = leaving(rows, panel, bt, folder, settings, RESAMPLES)
+    out["plain"] = plain_model(rows, panel, bt, settings, RESAMPLES)
     shocks = pd.read_parquet(folder / TRUTH_DIR / "shocks.parquet")
     members = folder / TRUTH_DIR / "shock_dealers.parquet"
     hit_sets = ({}
@@ -316,6 +318,38 @@ def judge_world(name: str, folder: Path, settings: Settings, origins: int) -> di
     out["levers"] = lever_hits(panel, bt, folder, settings)
     out["seconds"] = time.perf_counter() - t0
     return out
+
+
+PLAIN_TREES = 400
+"""The plain model's trees: LightGBM's defaults otherwise, no early stopping, no calibration."""
+
+
+def plain_model(rows: pd.DataFrame, panel: pd.DataFrame, bt, settings: Settings,
+                resamples: int) -> dict:
+    """Training that travels (issue 31 part 6): a plain LightGBM (PLAIN_TREES trees, the
+    library's default parameters, no early stopping, no calibration) fitted at each origin
+    on every churn label known by then, scored on the same rows as the champion; its ROC
+    AUC, and the champion's lead over it with a dealer-bootstrap interval."""
+    import lightgbm as lgb
+    labels = settings.labels
+    parts = []
+    for origin in bt.origins:
+        spec = bt.bundles[origin]["churn"].spec
+        train = rows_at(panel, "churn", known_cutoffs(panel, "churn", origin, labels))
+        booster = lgb.train({"objective": "binary", "verbosity": -1, "seed": settings.models.seed,
+                             "num_threads": settings.models.booster.threads},
+                            lgb.Dataset(spec.matrix(train), train["churn"].to_numpy()),
+                            num_boost_round=PLAIN_TREES)
+        test = panel[(panel["cutoff"] == origin) & panel["churn"].notna()]
+        parts.append(pd.DataFrame({"dealer_id": test["dealer_id"].to_numpy(), "origin": origin,
+                                   "p_plain": booster.predict(spec.matrix(test))}))
+    rows = rows.merge(pd.concat(parts), on=["dealer_id", "origin"], how="left")
+
+    def lead(r: pd.DataFrame) -> dict[str, float]:
+        return {"lead": roc_auc_score(r["y"], r["p_model"]) - roc_auc_score(r["y"], r["p_plain"])}
+
+    return {"plain_auc": roc_auc_score(rows["y"], rows["p_plain"]), **lead(rows),
+            **dealer_bootstrap(rows, lead, "y", resamples, settings.models.seed)}
 
 
 def second_oracle(folder: Path, manifest: dict) -> pd.DataFrame:
@@ -589,9 +623,22 @@ def markdown(results: list[dict], command: str) -> str:
                   f"{r['levers']['neglect']:.2f} |" for r in results if "levers" in r))
     return (f"`{command}` ({platform.node()}, {date.today()}, "
             f"{sum(r['seconds'] for r in results):.0f} s)\n\n" + head + "\n".join(lines)
-            + "\n\n" + per_origin + "\n\n" + levers + "\n\n" + shocks_table(results)
+            + "\n\n" + per_origin + "\n\n" + plain_table(results) + "\n\n" + levers
+            + "\n\n" + shocks_table(results)
             + "\n\n" + reasons_table(results)
             + "\n\n" + leaving_table(results) + "\n")
+
+
+def plain_table(results: list[dict]) -> str:
+    """The champion against a plain, untuned LightGBM on the same panel and rows."""
+    lines = [f"| {r['world']} | {r['auc']:.3f} | {r['plain']['plain_auc']:.3f} | "
+             f"{r['plain']['lead']:+.3f} ({r['plain']['lead_low']:+.3f} to "
+             f"{r['plain']['lead_high']:+.3f}) |" for r in results if "plain" in r]
+    return (f"Training that travels: the champion against a plain LightGBM ({PLAIN_TREES} "
+            "trees, default parameters, no early stopping, no calibration, every churn label "
+            "known at the origin), same rows; the champion's lead with a dealer-bootstrap 95% "
+            "interval:\n\n| world | champion ROC AUC | plain LightGBM | champion's lead "
+            "(95%) |\n|---|---|---|---|\n" + "\n".join(lines))
 
 
 def shocks_table(results: list[dict]) -> str:
