@@ -127,11 +127,18 @@ class StepResult:
 
 def step_month(s: LatentState, t: int, dealer: np.ndarray, inputs: StepInputs,
                rng: np.random.Generator, world: World,
-               log: list | None = None) -> StepResult:
+               log: list | None = None, aligned: bool = False) -> StepResult:
     """One month of the latent dynamics for the rows of ``s`` (row i is dealer[i]), in place.
 
     The simulation runs it once per month over the dealers; the oracle runs it from a copy of
     a month's state, many times per dealer, so both follow exactly the same transitions.
+
+    `aligned`: draw every random number for every row, used or not, so that the stream
+    each row reads does not depend on any row's state. The programs' truth needs it: it
+    compares scenarios run with the same random numbers, and a program that changes one
+    dealer's episodes must not shift the draws of every other dealer and later month (the
+    uplift of a program that changes nothing is then zero row by row, not only on
+    average). Same distributions either way; the simulation keeps its historical stream.
     """
     n = len(dealer)
     tc = max(t, 0)
@@ -147,16 +154,24 @@ def step_month(s: LatentState, t: int, dealer: np.ndarray, inputs: StepInputs,
         inputs.region[dealer], tc]
     ep_cause, ep_onset, ep_sev = s.ep_cause, s.ep_onset, s.ep_sev
     starts = live & (ep_cause[0] == NO_CAUSE) & (rng.random(n) < cause_rates.sum(1))
-    cause = _draw_rows(cause_rates[starts], rng)
+    if aligned:
+        cause = _draw_rows(cause_rates, rng)[starts]
+        severity = rng.uniform(*world.severity_range, n)[starts]
+    else:
+        cause = _draw_rows(cause_rates[starts], rng)
+        severity = rng.uniform(*world.severity_range, starts.sum())
     ep_cause[0, starts], ep_onset[0, starts] = cause, t
-    ep_sev[0, starts] = rng.uniform(*world.severity_range, starts.sum())
+    ep_sev[0, starts] = severity
     # secondary episodes overlap a primary one, with another cause
     second = live & (ep_cause[0] != NO_CAUSE) & (ep_cause[1] == NO_CAUSE)
     second &= rng.random(n) < world.secondary_rate
-    rates2 = cause_rates[second].copy()
-    rates2[np.arange(second.sum()), ep_cause[0, second]] = 0
-    ep_cause[1, second], ep_onset[1, second] = _draw_rows(rates2, rng), t
-    ep_sev[1, second] = rng.uniform(*world.severity_range, second.sum())
+    among = np.ones(n, dtype=bool) if aligned else second
+    rates2 = cause_rates[among].copy()
+    rates2[np.arange(among.sum()), np.maximum(ep_cause[0, among], 0)] = 0
+    cause2 = _draw_rows(rates2, rng)
+    severity2 = rng.uniform(*world.severity_range, among.sum())
+    ep_cause[1, second], ep_onset[1, second] = cause2[second[among]], t
+    ep_sev[1, second] = severity2[second[among]]
 
     # a program running relieves the trouble it can reach (or harms), differently per dealer
     progs = inputs.programs
@@ -200,8 +215,9 @@ def step_month(s: LatentState, t: int, dealer: np.ndarray, inputs: StepInputs,
     # a pause (a refit) starts only where the world has them: the default draws nothing
     if world.pause_rate > 0:
         begin = live & ~gone & (s.pause_left == 0) & (rng.random(n) < world.pause_rate)
-        s.pause_left[begin] = rng.integers(world.pause_months[0], world.pause_months[1] + 1,
-                                           begin.sum())
+        months = rng.integers(world.pause_months[0], world.pause_months[1] + 1,
+                              n if aligned else begin.sum())
+        s.pause_left[begin] = months[begin] if aligned else months
     paused = s.pause_left > 0
     s.pause_left = np.maximum(s.pause_left - 1, 0)
     program_orders = _program_orders(s, progs)

@@ -132,7 +132,8 @@ def program_oracle(net: Network, world: World, seed: int) -> pd.DataFrame:
                 s.prog_kind[:], s.prog_month[:] = k, 0
             left = np.zeros(len(d), dtype=bool)
             for month in range(t, t + h):
-                left |= step_month(s, month, d, net.inputs, rng, world).gone
+                left |= step_month(s, month, d, net.inputs, rng, world,
+                                   aligned=True).gone
             frames.append(pd.DataFrame({
                 "dealer_id": ids[rows], "month": net.month_starts[t].date(), "program": name,
                 "p_leave": left.reshape(-1, paths).mean(axis=1).astype(np.float32)}))

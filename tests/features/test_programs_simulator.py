@@ -14,7 +14,7 @@ from features.simulator.network import simulate_network
 from features.simulator.oracle import NO_PROGRAM, program_oracle
 from features.simulator.settings import SimulatorSettings
 from features.simulator.world import CAUSES, World
-from features.simulator.worlds import WORLDS
+from features.simulator.worlds import WORLDS, _effects
 from features.validation import load_data
 
 TRUTH = {"program_truth_months": 2, "program_truth_horizon_months": 9,
@@ -70,6 +70,21 @@ def test_a_program_can_harm_a_segment():
     up["channel"] = up["dealer_id"].map(channel)
     by_channel = up.groupby("channel")["rebate"].mean()
     assert by_channel["project"] < -0.01 < 0 < by_channel["showroom"]
+
+
+def test_a_program_that_touches_one_segment_leaves_every_other_dealer_exactly_alone():
+    """The scenarios share their random numbers row by row: a program that changes the
+    project dealers' months must not shift the draws of anyone else, or the truth of every
+    other dealer would carry Monte-Carlo noise (several points) instead of zero."""
+    harm_only = {"relief": {}, "recovery": 0.0, "harm_channel": "project", "harm": 0.35}
+    effects = _effects(rebate=harm_only)
+    world = World(program_effects=effects, **TRUTH)
+    net = simulate_network(400, 30, "2022-01", 5, world)
+    up = uplift(program_oracle(net, world, 5)).reset_index()
+    project = up["dealer_id"].map(net.dealers.set_index("dealer_id")["channel"]) == "project"
+    assert project.sum() > 20 and (~project).sum() > 200
+    assert (up.loc[~project, "rebate"] == 0).all()
+    assert up.loc[project, "rebate"].mean() < -0.01
 
 
 def test_pilots_are_random_and_managers_target_the_troubled(null_world):
