@@ -16,8 +16,10 @@ before those months, and estimate every program's effect for every dealer in the
   12 months of orders.
 
 Worlds: the baseline (seed 42), program-null (extra visits do nothing), and --fresh N
-seeds drawn at run time (printed). The truth has 64 paths per dealer: its own noise
-caps the rank correlation any estimate can reach (see the printed note).
+seeds drawn at run time (printed). The truth's scenarios share their random numbers row
+by row, so a dealer a program does not touch has a true uplift of exactly zero. Per
+program it also prints the pilots learned from and the smallest mean effect they could
+detect (80% power, 5% two-sided): the true effects sit far below it at these pilot shares.
 
     python benchmarks/bench_programs.py --fresh 1
 """
@@ -76,6 +78,19 @@ def targeting(frame: pd.DataFrame, score: np.ndarray, budget: float) -> float:
     return kept / spent if spent else float("nan")
 
 
+def detectable(randomized: pd.DataFrame) -> pd.DataFrame:
+    """Per program, from the randomized rows the model learns from: the pilots with a known
+    outcome and the smallest mean effect on the chance of leaving that a two-sided 5% test
+    on them would detect with 80% power (the piloted against the other free dealers of the
+    same months). A true mean effect far below it cannot be learned from these pilots by
+    any estimator, however its effect varies from dealer to dealer."""
+    base = float(randomized["left"].mean()) if len(randomized) else np.nan
+    controls = int(randomized["pilot"].eq(NONE).sum())
+    pilots = randomized.loc[randomized["pilot"] != NONE, "pilot"].value_counts()
+    spread = np.sqrt(base * (1 - base) * (1 / pilots + 1 / max(controls, 1)))
+    return pd.DataFrame({"pilots": pilots, "detectable": (1.96 + 0.84) * spread})
+
+
 def judge_world(name: str, folder: Path, settings: Settings, seed: int) -> dict:
     t0 = time.perf_counter()
     manifest = json.loads((folder / TRUTH_DIR / "manifest.json").read_text(encoding="utf-8"))
@@ -97,11 +112,13 @@ def judge_world(name: str, folder: Path, settings: Settings, seed: int) -> dict:
     true = wide.sub(wide[NONE], axis=0).drop(columns=NONE).stack().rename("true")
     pairs = est.merge(true.reset_index(), on=["dealer_id", "cutoff", "program"])
     rho = spearmanr(pairs["effect"], pairs["true"]).statistic
+    learned = rows.loc[(rows["cutoff"] < first) & rows["randomized"] & rows["left"].notna()]
     per_program = pairs.groupby("program").agg(
         estimated=("effect", "mean"), true=("true", "mean"),
         rho=("effect", lambda e: spearmanr(e, pairs.loc[e.index, "true"]).statistic),
         covers_zero=("low", lambda lo: float(((lo <= 0) & (pairs.loc[lo.index, "high"]
                                                             >= 0)).mean())))
+    per_program = per_program.join(detectable(learned), how="outer")
     # Qini on the randomized rows of the truth months
     randomized = scored.loc[scored["randomized"] & scored["left"].notna()].reset_index(
         drop=True)
@@ -135,7 +152,7 @@ def judge_world(name: str, folder: Path, settings: Settings, seed: int) -> dict:
     by_model = np.where(frame["effect"] < 0, -frame["effect"] * frame["revenue"]
                         / frame["cost"], -np.inf)
     risk_all = model.leave_without(scored)
-    frame["risk"] = risk_all[frame["row"].to_numpy()]
+    frame["risk"] = risk_all[frame["row"].to_numpy(dtype=int)]
     ate = frame.groupby("program")["effect"].mean() / frame.groupby("program")["cost"].mean()
     best = ate.idxmin()
     by_risk = np.where(frame["program"] == best, frame["risk"], -np.inf)
