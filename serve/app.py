@@ -25,6 +25,7 @@ from serve.dashboard.base import error_page, is_page
 from serve.dashboard.mount import STATIC_MOUNTS as DASHBOARD_STATIC
 from serve.dashboard.mount import install as install_dashboard
 from serve.service.errors import ServiceError
+from serve.service.situations import Situations
 from serve.service.state import StateHolder
 from serve.settings import Settings, load_settings
 from serve.web.keys import KeyRing
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("no api_keys configured: the API is open to anyone who can reach "
                         "it; bind it to loopback only")
         await run_in_threadpool(holder.reload)
+        await run_in_threadpool(app.state.situations.running)  # migrate the store now
         if holder.state is None:
             log.error("not ready: %s", holder.error)
         task = None
@@ -138,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.holder = holder
     app.state.keys = keys
+    app.state.situations = Situations(settings)
     install_api(app)
     install_dashboard(app)
     app.add_middleware(LimitsAndMetrics, max_body=settings.api.max_body_bytes,

@@ -200,8 +200,9 @@ class LeverSettings(BaseModel):
                               "risk by at least this many percentage points.")
 
 
-ROLES = ("reader", "admin")
-"""API key roles: reader (CRMs and dashboards), admin (also reload)."""
+ROLES = ("reader", "field", "admin")
+"""API key roles: reader (CRMs and dashboards), field (reps and managers: also record known
+situations), admin (also reload)."""
 
 
 class PlanSettings(BaseModel):
@@ -258,6 +259,20 @@ class ApiSettings(BaseModel):
                                         "2 seconds).")
 
 
+class StoreSettings(BaseModel):
+    """The service's own records (serve.store): known situations and their audit trail."""
+
+    url: str | None = Field(default=None, description="A SQLAlchemy database URL, e.g. "
+                            "postgresql+psycopg://user:pass@host/dealer_risk. Empty: a "
+                            "SQLite file store.db in the work directory.")
+    refresh_seconds: float = Field(default=2.0, ge=0, description="How often a server "
+                                   "process checks the store for other processes' changes "
+                                   "(the situations shown and the alerts held).")
+    situation_max_days: int = Field(default=366, ge=1, description="The furthest a known "
+                                    "situation may expire: a hold that never ends would "
+                                    "silence a dealer for good.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DEALER_RISK_",
@@ -295,9 +310,11 @@ class Settings(BaseSettings):
     plan: PlanSettings = Field(default_factory=PlanSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     playbook: PlaybookSettings = Field(default_factory=PlaybookSettings)
-    api_keys: dict[str, Literal["reader", "admin"]] = Field(
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    api_keys: dict[str, Literal["reader", "field", "admin"]] = Field(
         default_factory=dict,
-        description="API key -> role (reader: CRMs and dashboards; admin: also reload). "
+        description="API key -> role (reader: CRMs and dashboards; field: also records "
+        "known situations; admin: also reload). "
         "Set as JSON in DEALER_RISK_API_KEYS. Empty: the API runs open on loopback only.")
 
     @model_validator(mode="after")

@@ -18,7 +18,7 @@ FORBIDDEN = {"features": {"models", "serve"}, "models": {"serve"}}
 SERVE_LAYERS = (
     ("serve.playbook",),  # the playbook's schema and default actions
     ("serve.settings",),  # the one settings object, which holds the playbook
-    ("serve.batch",),  # what is computed
+    ("serve.batch", "serve.store"),  # what is computed; what people record (SQL)
     ("serve.service",),  # the served state and its documents
     ("serve.web",),  # HTTP pieces the API and the dashboard share
     ("serve.api", "serve.dashboard"),  # delivery

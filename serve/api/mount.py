@@ -14,11 +14,13 @@ from serve.api.routes import (
     reps,
     risk,
     score,
+    situations,
     support,
     whatif,
 )
 
-ROUTERS = (ops, dealers, risk, alerts, support, reps, plan, whatif, score, admin)
+ROUTERS = (ops, dealers, risk, alerts, situations, support, reps, plan, whatif, score,
+           admin)
 STATIC_MOUNTS = (DOCS_ASSETS,)
 """Mounted folders of static files, counted in /metrics by their prefix."""
 

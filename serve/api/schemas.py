@@ -3,6 +3,7 @@ documents against them."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -140,6 +141,8 @@ class Alert(BaseModel):
     numbers: dict[str, float | str | None] = Field(
         examples=[{"orders_change_qoq": -0.62, "orders_change_yoy_3m": -0.55}],
         description="The values that made it fire")
+    held_until: str | None = Field(default=None, description="Held by a known situation "
+                                   "until this day (GET /v1/alerts only)")
 
 
 class Answer(BaseModel):
@@ -157,6 +160,64 @@ class Action(BaseModel):
     title: str
     steps: str
     answers: list[Answer] = Field(description="The factors, alerts or stage it answers")
+
+
+class Situation(BaseModel):
+    """A known situation a rep or manager recorded: the dealer's alerts are held while it
+    runs (from starts_on until expires_on, or until ended_on)."""
+
+    id: int
+    dealer_id: str
+    kind: str = Field(examples=["store_refit"],
+                      description="store_refit, owner_change, dispute or other")
+    name: str = Field(examples=["Store refit"], description="The kind in the reader's "
+                      "language")
+    note: str = Field(examples=["Showroom refitted until March; orders resume in April"])
+    starts_on: str
+    expires_on: str = Field(description="The first day its alerts are no longer held")
+    ended_on: str | None = Field(description="Ended early by hand on this day")
+    active: bool = Field(description="Its alerts are held today")
+    created_by: str
+    created_at: str
+    updated_at: str
+
+
+class SituationIn(BaseModel):
+    kind: Literal["store_refit", "owner_change", "dispute", "other"]
+    note: str = Field(default="", max_length=500)
+    expires_on: date = Field(description="The first day alerts fire again; after today, "
+                             "within store.situation_max_days")
+    by: str = Field(min_length=1, max_length=128, description="Who records it (kept in "
+                    "the audit trail with the key's fingerprint)")
+
+
+class SituationChange(BaseModel):
+    kind: Literal["store_refit", "owner_change", "dispute", "other"] | None = None
+    note: str | None = Field(default=None, max_length=500)
+    expires_on: date | None = None
+    end: bool = Field(default=False, description="End it today: alerts fire again")
+    by: str = Field(min_length=1, max_length=128)
+
+
+class SituationEvent(BaseModel):
+    id: int
+    situation_id: int
+    dealer_id: str
+    at: str
+    by: str
+    credential: str = Field(description="Fingerprint of the key (or dashboard session) "
+                            "that made the change; 'open' without keys")
+    action: str = Field(description="created, changed or ended")
+    changes: dict[str, list] = Field(description="field -> [before, after]")
+
+
+class SituationList(BaseModel):
+    items: list[Situation]
+
+
+class DealerSituations(BaseModel):
+    items: list[Situation] = Field(description="Newest first")
+    trail: list[SituationEvent] = Field(description="Every change, oldest first")
 
 
 class DealerRisk(DealerKeys):
@@ -177,6 +238,8 @@ class DealerRisk(DealerKeys):
     flags: list[str] = Field(examples=[["no_visits_in_90_days"]])
     alerts: list[Alert] = Field(description="Open alerts")
     actions: list[Action] = Field(description="The playbook's actions for its reasons")
+    situation: Situation | None = Field(default=None, description="The known situation "
+                                        "running today, if any: its alerts are held")
 
 
 class DealerRiskResponse(BaseModel):

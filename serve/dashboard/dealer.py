@@ -28,6 +28,7 @@ from serve.dashboard.base import (
     state_of,
 )
 from serve.dashboard.i18n import translate
+from serve.dashboard.situations import situation_context
 from serve.service.dealers import dealer_history, dealer_row
 from serve.service.errors import NotFound
 from serve.service.plan import dealer_programs, effects_status
@@ -60,6 +61,7 @@ def dealer_page(request: Request, dealer_id: str, lang: Annotated[str | None, Qu
     levers = _levers(row, lang)
     return html_page(
         request, "dealer.html", lang, d=doc, levers=levers,
+        **situation_context(request, dealer_id, lang),
         programs=dealer_programs(state.current, dealer_id, lang,
                                  settings.models.effects.horizon_months),
         effects_model=effects_status(state.current),

@@ -9,11 +9,21 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from serve.dashboard import dealer, guide, overview, plan, reps, signin, support, worklist
+from serve.dashboard import (
+    dealer,
+    guide,
+    overview,
+    plan,
+    reps,
+    signin,
+    situations,
+    support,
+    worklist,
+)
 from serve.dashboard.base import HERE, SignInRequired, router
 from serve.dashboard.guard import SECURITY_HEADERS, LoginThrottle
 
-PAGES = (worklist, dealer, overview, reps, support, plan, guide, signin)
+PAGES = (worklist, dealer, situations, overview, reps, support, plan, guide, signin)
 """The modules whose routes `router` carries (imported for that)."""
 STATIC_MOUNTS = ("/dashboard/static",)
 """Mounted folders of static files, counted in /metrics by their prefix."""

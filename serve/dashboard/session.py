@@ -61,3 +61,14 @@ def role_of_session(value: str | None, keys: Mapping[str, str], api: ApiSettings
                 return role
             return None
     return None
+
+
+def credential_of_session(value: str | None) -> str:
+    """What the audit trail keeps of the key behind a session: the first 16 characters of
+    the key's fingerprint, the same as serve.service.situations.credential_of gives for the
+    key sent to the API (the cookie was checked by role_of_session first)."""
+    try:
+        payload = value.rsplit(".", 1)[0]
+        return str(json.loads(base64.urlsafe_b64decode(payload.encode()))["k"])[:16]
+    except (AttributeError, ValueError, KeyError, TypeError):
+        return "open"

@@ -39,8 +39,10 @@ def worklist(request: Request, lang: Annotated[str | None, Query()] = None,
     snap = state.current
     chosen = _chosen(state, request, q, sort)
     rows = chosen.iloc[page * PAGE:(page + 1) * PAGE].to_dict("records")
+    running = request.app.state.situations.running()
     for r in rows:
         r["open_alerts"] = len(state.open_alerts.get(r["dealer_id"], ()))
+        r["situation"] = running.get(r["dealer_id"])
         r["top_reason"] = r["top_reason_zh"] if lang == "zh" else r["top_reason_en"]
     frame = snap.frame
     options = {"region": sorted(frame["region"].dropna().unique()),

@@ -3,27 +3,44 @@ dashboard counts."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from typing import Literal
 
 import pandas as pd
 
+from serve.service.situations import Situation
 from serve.service.state import ServingState
+
+Held = Literal["exclude", "include", "only"]
 
 
 def select_alerts(state: ServingState, *, status: str = "open",
                   severity: list[str] | None = None, rule: list[str] | None = None,
                   group: list[str] | None = None, region: list[str] | None = None,
                   tier: list[str] | None = None, sales_rep: list[str] | None = None,
-                  dealer_id: str | None = None, since: date | None = None) -> pd.DataFrame:
+                  dealer_id: str | None = None, since: date | None = None,
+                  held: Held = "exclude",
+                  running: Mapping[str, Situation] | None = None) -> pd.DataFrame:
     """Alerts matching the filters, newest first, with the dealer's keys from the current
-    snapshot (empty for dealers no longer in it)."""
+    snapshot (empty for dealers no longer in it) and `held_until`: the expiry of the known
+    situation that holds an open alert (serve.service.situations; `running`: dealer ->
+    its situation running today). `held`: leave held alerts out (the default: the team
+    already knows), include them, or show only them."""
     alerts = state.alerts
     if alerts.empty:
-        return alerts.assign(dealer_name=None, region=None, tier=None, sales_rep_id=None)
+        return alerts.assign(dealer_name=None, region=None, tier=None, sales_rep_id=None,
+                             held_until=None)
     keys = state.current.frame.set_index("dealer_id")[
         ["dealer_name", "region", "tier", "sales_rep_id"]]
     frame = alerts.join(keys, on="dealer_id")
+    until = {d: s.expires_on.isoformat() for d, s in (running or {}).items()}
+    frame["held_until"] = frame["dealer_id"].map(until).where(frame["status"] == "open")
     mask = pd.Series(True, index=frame.index)
+    if held == "exclude":
+        mask &= frame["held_until"].isna()
+    elif held == "only":
+        mask &= frame["held_until"].notna()
     if status != "all":
         mask &= frame["status"] == status
     for col, wanted in (("severity", severity), ("rule", rule), ("group", group),

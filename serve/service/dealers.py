@@ -3,8 +3,11 @@ page) and its scores over the snapshots (GET /v1/dealers/{id}/history, the page'
 
 from __future__ import annotations
 
+from datetime import date
+
 from serve.service.errors import NotFound
 from serve.service.render import dealer_risk, meta
+from serve.service.situations import Situation
 from serve.service.state import ServingState
 from serve.settings import Settings
 
@@ -23,12 +26,16 @@ def dealer_row(state: ServingState, dealer_id: str) -> dict:
 
 
 def dealer_document(state: ServingState, settings: Settings, dealer_id: str,
-                    lang: str) -> dict:
-    """The dealer's risk document with the answer's meta."""
+                    lang: str, situation: Situation | None = None,
+                    day: date | None = None) -> dict:
+    """The dealer's risk document with the answer's meta, and the known situation running
+    today (serve.service.situations), if any."""
     snap = state.current
     row = dealer_row(state, dealer_id)
+    doc = dealer_risk(row, lang, settings, state.open_alerts.get(dealer_id, []))
+    doc["situation"] = situation.document(lang, day or date.today()) if situation else None
     return {"meta": meta(settings, snap.as_of, snap.versions, snap.model_status),
-            "dealer": dealer_risk(row, lang, settings, state.open_alerts.get(dealer_id, []))}
+            "dealer": doc}
 
 
 def dealer_history(state: ServingState, dealer_id: str) -> list[dict]:

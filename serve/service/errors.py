@@ -29,3 +29,10 @@ class Invalid(ServiceError):
     names it and what is allowed."""
 
     status = 422
+
+
+class Conflict(ServiceError):
+    """A change that the store's current records forbid (a second situation while one
+    runs, a change to one that is over); the message says what to do instead."""
+
+    status = 409

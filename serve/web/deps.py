@@ -12,13 +12,14 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader
 
+from serve.service.situations import Situations
 from serve.service.state import ServingState, StateHolder
 from serve.settings import Settings
 from serve.web.keys import KeyRing
 
-ROLE_RANK = {"reader": 1, "admin": 2}
+ROLE_RANK = {"reader": 1, "field": 2, "admin": 3}
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
-                              description="Your API key (roles: reader, admin).")
+                              description="Your API key (roles: reader, field, admin).")
 
 
 async def get_holder(request: Request) -> StateHolder:
@@ -40,6 +41,15 @@ async def get_keys(request: Request) -> KeyRing:
     return request.app.state.keys
 
 
+async def get_situations(request: Request) -> Situations:
+    return request.app.state.situations
+
+
+async def get_key(key: Annotated[str | None, Security(api_key_header)]) -> str | None:
+    """The key the caller sent (the audit trail keeps its fingerprint, never the key)."""
+    return key
+
+
 def require(role: str):
     async def check(keys: Annotated[KeyRing, Depends(get_keys)],
                     key: Annotated[str | None, Security(api_key_header)]) -> str:
@@ -58,7 +68,10 @@ State = Annotated[ServingState, Depends(get_state)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 Holder = Annotated[StateHolder, Depends(get_holder)]
 Keys = Annotated[KeyRing, Depends(get_keys)]
+Book = Annotated[Situations, Depends(get_situations)]
+ApiKey = Annotated[str | None, Depends(get_key)]
 Reader = Annotated[str, Depends(require("reader"))]
+Field = Annotated[str, Depends(require("field"))]
 Admin = Annotated[str, Depends(require("admin"))]
 
 

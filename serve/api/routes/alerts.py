@@ -11,10 +11,10 @@ from fastapi import APIRouter, Header, HTTPException, Query
 
 from serve.api.cursors import cursor_matches, decode_cursor, encode_cursor, filters_stamp
 from serve.api.schemas import AlertList
-from serve.service.alerts import select_alerts
+from serve.service.alerts import Held, select_alerts
 from serve.service.choices import check_alert_filters
 from serve.service.render import alert_doc, meta, pick_lang
-from serve.web.deps import AppSettings, Reader, State
+from serve.web.deps import AppSettings, Book, Reader, State
 from serve.web.responses import JSON, json_response
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v1", tags=["alerts"])
 @router.get("/alerts", response_model=AlertList, response_class=JSON,
             responses={409: {"description": "The alerts changed under a cursor"}})
 def list_alerts(
-    state: State, settings: AppSettings, _: Reader,
+    state: State, settings: AppSettings, book: Book, _: Reader,
     status: Annotated[Literal["open", "closed", "all"], Query()] = "open",
     severity: Annotated[list[str] | None, Query(examples=["high"])] = None,
     rule: Annotated[list[str] | None, Query(description="Rule name (docs/alerts.md)")] = None,
@@ -34,6 +34,10 @@ def list_alerts(
     dealer_id: Annotated[str | None, Query(max_length=64)] = None,
     since: Annotated[date | None, Query(description="Only alerts opened, updated or closed "
                                         "in snapshots on or after this date")] = None,
+    held: Annotated[Held, Query(description="Open alerts of dealers with a known situation "
+                                "running (POST /v1/dealers/{id}/situations): left out "
+                                "(exclude), shown with held_until (include), or only")]
+    = "exclude",
     limit: Annotated[int | None, Query(ge=1)] = None,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")]
     = None,
@@ -49,10 +53,11 @@ def list_alerts(
     check_alert_filters(settings, severity=severity, rule=rule, group=group)
     filters = {"status": status, "severity": severity, "rule": rule, "group": group,
                "region": region, "tier": tier, "sales_rep": sales_rep,
-               "dealer_id": dealer_id, "since": since and since.isoformat()}
+               "dealer_id": dealer_id, "since": since and since.isoformat(), "held": held}
     chosen = select_alerts(state, status=status, severity=severity, rule=rule, group=group,
                            region=region, tier=tier, sales_rep=sales_rep,
-                           dealer_id=dealer_id, since=since)
+                           dealer_id=dealer_id, since=since, held=held,
+                           running=book.running())
     start = 0
     if cursor is not None:
         c = decode_cursor(cursor, {"as_of", "offset"})
@@ -65,7 +70,7 @@ def list_alerts(
     for a in page.to_dict("records"):
         doc = alert_doc(a, settings, language)
         doc.update({k: (None if pd.isna(a[k]) else a[k])
-                    for k in ("dealer_name", "region", "tier", "sales_rep_id")})
+                    for k in ("dealer_name", "region", "tier", "sales_rep_id", "held_until")})
         items.append(doc)
     return json_response({
         "meta": meta(settings, snap.as_of, snap.versions, snap.model_status),

@@ -91,7 +91,7 @@ def test_the_keys_file_is_checked_when_read():
 
 @pytest.mark.parametrize("text,problem", [
     ("[1, 2]", "not a JSON object of keys to roles"),
-    ('{"k": "root"}', "key ending 'k' has role 'root'; allowed: reader, admin"),
+    ('{"k": "root"}', "key ending 'k' has role 'root'; allowed: reader, field, admin"),
     ('{" ": "reader"}', "an empty key"),
 ])
 def test_a_bad_keys_file_is_named(tmp_path, text, problem):

@@ -230,3 +230,75 @@ def test_the_reps_scorecard_filters_opens_a_rep_and_switches_language(page, site
     page.screenshot(path=tmp_path / "rep-zh.png", full_page=True)
     dealers.first.locator("a").click()  # on to the dealer's own page
     page.wait_for_url(f"{site}/dashboard/dealers/*")
+
+
+FIELD_KEY = "field-key-browser-1"
+
+
+@pytest.fixture(scope="module")
+def field_site(served, tmp_path_factory):
+    """The served snapshots with a store of their own and a field key (a rep)."""
+    settings, _, _ = served
+    store = tmp_path_factory.mktemp("browser-situations") / "store.db"
+    settings = settings.model_copy(update={
+        "api_keys": {**settings.api_keys, FIELD_KEY: "field"},
+        "store": settings.store.model_copy(update={"url": f"sqlite:///{store}"})})
+    with uvicorn_server(create_app(settings)) as url:
+        yield url
+
+
+def test_a_rep_records_a_known_situation_that_holds_alerts_then_ends_it(browser, field_site,
+                                                                       served, tmp_path):
+    import httpx
+
+    alerts = httpx.get(f"{field_site}/v1/alerts", params={"limit": 1000},
+                       headers={"X-API-Key": FIELD_KEY}).json()
+    dealer = alerts["items"][0]["dealer_id"]
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(f"{field_site}/dashboard/login")
+    page.fill("input[name=key]", FIELD_KEY)
+    page.click("#login-form button[type=submit]")
+    page.goto(f"{field_site}/dashboard/dealers/{dealer}?lang=zh")
+    assert "没有已知情况" in page.locator("#situation-now").inner_text()
+    form = page.locator("#situation-record")
+    form.locator("select[name=kind]").select_option("store_refit")
+    until = form.locator("input[name=expires_on]").get_attribute("min")  # tomorrow
+    form.locator("input[name=expires_on]").fill(until)
+    form.locator("input[name=note]").fill("门店装修，三月重新开业")
+    form.locator("input[name=by]").fill("王磊")
+    form.locator("button[value=record]").click()
+    page.wait_for_url(f"**/dashboard/dealers/{dealer}?lang=zh#situation")
+    assert f"门店装修，至 {until}" in page.locator("#situation-now").inner_text()
+    assert page.locator("#situation-note").inner_text() == "门店装修，三月重新开业"
+    assert page.locator("#alerts-held").is_visible()
+    page.screenshot(path=tmp_path / "situation.png", full_page=True)
+    held = httpx.get(f"{field_site}/v1/alerts", params={"limit": 1000, "held": "only"},
+                     headers={"X-API-Key": FIELD_KEY}).json()
+    assert {a["dealer_id"] for a in held["items"]} == {dealer}
+
+    page.locator("#situation-change input[name=by]").fill("李娜")
+    page.locator("#situation-change button[value=end]").click()
+    page.wait_for_url(f"**/dashboard/dealers/{dealer}?lang=zh#situation")
+    assert "没有已知情况" in page.locator("#situation-now").inner_text()
+    page.locator("#situation-trail summary").click()
+    trail = page.locator("#situation-trail li").all_inner_texts()
+    assert len(trail) == 2 and "王磊 · 登记" in trail[0] and "李娜 · 结束" in trail[1]
+    context.close()
+
+
+def test_a_reader_sees_the_situation_but_no_form(page, field_site, served):
+    """The `page` fixture signs in with a reader key on the other site; here a reader on
+    this one: it can read the box, not record."""
+    context = page.context.browser.new_context()
+    reader = context.new_page()
+    reader.goto(f"{field_site}/dashboard/login")
+    reader.fill("input[name=key]", READER["X-API-Key"])
+    reader.click("#login-form button[type=submit]")
+    reader.wait_for_url(f"{field_site}/dashboard")
+    dealer = served[1]["dealer_id"].iloc[0]
+    reader.goto(f"{field_site}/dashboard/dealers/{dealer}")
+    assert reader.locator("#situation").is_visible()
+    assert reader.locator("#situation-record").count() == 0
+    context.close()

@@ -1,0 +1,52 @@
+"""The store's tables (SQLAlchemy Core). Changing one means a new Alembic revision in
+serve/store/migrations/versions; a test checks that the migrations build exactly these
+tables."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+situations = Table(
+    "situations", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dealer_id", String(64), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("starts_on", Date, nullable=False),
+    Column("expires_on", Date, nullable=False),
+    Column("ended_on", Date, nullable=True),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
+)
+"""A known situation a rep or manager recorded for a dealer: its alerts are held from
+starts_on until expires_on (exclusive), or until it is ended early (ended_on)."""
+
+situation_events = Table(
+    "situation_events", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("situation_id", Integer, ForeignKey("situations.id"), nullable=False,
+           index=True),
+    Column("dealer_id", String(64), nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("by", String(128), nullable=False),
+    Column("credential", String(32), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("changes", JSON, nullable=False),
+)
+"""The audit trail: every creation, change and early end, who made it (the name given
+and the fingerprint of the key that signed the request) and what changed (field ->
+[before, after]). Rows are only ever added."""
