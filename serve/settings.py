@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -273,6 +273,81 @@ class StoreSettings(BaseModel):
                                     "silence a dealer for good.")
 
 
+NOTIFY_LIMITS = {"wecom": (20, None, 4096), "dingtalk": (20, None, 20000),
+                 "feishu": (100, 5, 30000), "email": (30, None, 200_000)}
+"""Destination kind -> (messages a minute, a second or None, bytes a message): the
+platforms' published limits for group robots (WeCom: 20 a minute, 4,096 bytes of markdown;
+DingTalk: 20 a minute; Feishu/Lark: 100 a minute and 5 a second)."""
+
+
+class Destination(BaseModel):
+    """Where `dealer-risk notify` sends digests of new and changed alerts, and which."""
+
+    name: str = Field(min_length=1, description="How the outbox and the output name it.")
+    kind: Literal["wecom", "dingtalk", "feishu", "email"]
+    url: SecretStr | None = Field(default=None, description="The robot's webhook URL "
+                                  "(wecom, dingtalk, feishu); secret: it carries the key.")
+    secret: SecretStr | None = Field(default=None, description="The robot's signing secret "
+                                     "(dingtalk, feishu: 'sign' security setting).")
+    to: list[str] = Field(default_factory=list, description="E-mail recipients.")
+    language: Literal["en", "zh", "both"] = "zh"
+    min_severity: Literal["low", "medium", "high"] = "medium"
+    regions: list[str] = Field(default_factory=list, description="Only these regions "
+                               "(empty: all).")
+    sales_reps: list[str] = Field(default_factory=list, description="Only these reps' "
+                                  "dealers (empty: all).")
+    per_minute: int | None = Field(default=None, ge=1, description="Messages a minute; "
+                                   "empty: the platform's limit (NOTIFY_LIMITS).")
+
+    @model_validator(mode="after")
+    def _complete(self) -> Destination:
+        if self.kind == "email" and not self.to:
+            raise ValueError(f"destination {self.name}: an email destination needs `to`")
+        if self.kind != "email" and self.url is None:
+            raise ValueError(f"destination {self.name}: a {self.kind} robot needs `url`")
+        if self.kind == "dingtalk" and self.secret is None:
+            raise ValueError(f"destination {self.name}: DingTalk robots are signed here: set "
+                             "`secret` (the robot's 加签 secret)")
+        return self
+
+    def limits(self) -> tuple[int, int | None, int]:
+        minute, second, size = NOTIFY_LIMITS[self.kind]
+        return (min(self.per_minute, minute) if self.per_minute else minute), second, size
+
+
+class SmtpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, gt=0, lt=65536)
+    starttls: bool = False
+    user: str | None = None
+    password: SecretStr | None = None
+    sender: str = "dealer-risk@localhost"
+    timeout_seconds: float = Field(default=30, gt=0)
+
+
+class NotifySettings(BaseModel):
+    """Alerts pushed where managers work (`dealer-risk notify`): digests of new and changed
+    alerts to group robots and e-mail, de-duplicated, paced, retried, kept in an outbox."""
+
+    destinations: list[Destination] = Field(default_factory=list)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    after_score: bool = Field(default=True, description="`score` and `retrain` run notify "
+                              "when destinations are set.")
+    dashboard_url: str = Field(default="http://127.0.0.1:8000", description="Links in "
+                               "messages open /dashboard/dealers/{id} under it.")
+    cooldown_days: int = Field(default=7, ge=0, description="An alert already sent to a "
+                               "destination is sent again only when it changes (a new "
+                               "alert, another severity) or after this many days.")
+    max_attempts: int = Field(default=4, ge=1, description="Tries per message in one run "
+                              "(429 and 5xx answers); then it is failed in the outbox "
+                              "until `notify --resend`.")
+    retry_seconds: float = Field(default=2.0, ge=0, description="The first wait before a "
+                                 "retry; it doubles (a Retry-After header wins).")
+    block_minutes: int = Field(default=10, ge=0, description="DingTalk blocks a robot this "
+                               "long after its limit is exceeded: its messages wait.")
+    timeout_seconds: float = Field(default=10, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DEALER_RISK_",
@@ -311,6 +386,7 @@ class Settings(BaseSettings):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     playbook: PlaybookSettings = Field(default_factory=PlaybookSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
     api_keys: dict[str, Literal["reader", "field", "admin"]] = Field(
         default_factory=dict,
         description="API key -> role (reader: CRMs and dashboards; field: also records "

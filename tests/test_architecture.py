@@ -21,7 +21,7 @@ SERVE_LAYERS = (
     ("serve.batch", "serve.store"),  # what is computed; what people record (SQL)
     ("serve.service",),  # the served state and its documents
     ("serve.web",),  # HTTP pieces the API and the dashboard share
-    ("serve.api", "serve.dashboard"),  # delivery
+    ("serve.api", "serve.dashboard", "serve.notify"),  # delivery
     ("serve.app", "serve.cli"),  # entry points
 )
 """serve's parts, lowest first: a module may import its own part's and lower parts'

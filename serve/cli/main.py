@@ -5,8 +5,8 @@ the panel `--help` shows it in. The commands live by what they act on (serve.cli
 .training, .scoring, .serving); what they share is in serve.cli.base.
 
 Exit codes: 0 success (including data with rejected rows), 2 unusable input or settings
-(the message names the file or setting; never a traceback); `retrain` and `monitor --strict`
-document their own.
+(the message names the file or setting; never a traceback); `retrain`, `monitor --strict`
+and `notify` (4: a message failed) document their own.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from features.io import WriteError
-from serve.cli import data, programs, scoring, serving, training
+from serve.cli import data, notify, programs, scoring, serving, training
 from serve.cli.base import EXIT_BAD_INPUT, CliState, errors
 
 app = typer.Typer(
@@ -35,7 +35,7 @@ app.add_typer(programs.app, name="programs", rich_help_panel="Models")
 COMMANDS = {
     "Data": (data.simulate, data.validate, data.features, data.catalog),
     "Models": (training.train, training.backtest, training.retrain, training.promote),
-    "Scores": (scoring.score, scoring.monitor, programs.plan),
+    "Scores": (scoring.score, scoring.monitor, programs.plan, notify.notify),
     "Service": (serving.serve, serving.demo),
 }
 """Panel -> its commands, in the order `--help` lists them."""

@@ -55,6 +55,8 @@ def score(
     folder = data_folder(data_dir, cfg)
     loaded = validate_data(folder, cfg, as_of=None, as_json=False, quiet=True)
     score_shown(loaded, cfg, as_of, out, history)
+    from serve.cli.notify import notify_after_scoring
+    notify_after_scoring(cfg, show=True)
 
 
 def score_shown(loaded, cfg: Settings, as_of: str | None, out: Path | None,

@@ -199,6 +199,8 @@ def retrain(
             raise typer.Exit(3) from None
         failpoint("retrain.trained")
         day = score_shown(loaded, cfg, None, None, show=not as_json)
+    from serve.cli.notify import notify_after_scoring
+    notified = notify_after_scoring(cfg, show=not as_json)
     promoted = [m for m, d in result.decisions.items() if d.promote]
     outcome = "promoted" if promoted else "kept"
     if as_json:
@@ -206,7 +208,7 @@ def retrain(
             "outcome": outcome, "promoted": promoted, "run_id": result.run_id,
             "versions": result.versions, "snapshot": day, "recalibrated": recalibrated,
             "reasons": {m: d.reasons for m, d in result.decisions.items() if not d.promote},
-            "skipped": result.skipped},
+            "skipped": result.skipped, "notified": notified},
             ensure_ascii=False) + "\n")
         return
     for model, version in recalibrated.items():

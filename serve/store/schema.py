@@ -10,6 +10,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -50,3 +51,37 @@ situation_events = Table(
 """The audit trail: every creation, change and early end, who made it (the name given
 and the fingerprint of the key that signed the request) and what changed (field ->
 [before, after]). Rows are only ever added."""
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("destination", String(128), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("as_of", String(10), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("alerts", JSON, nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+)
+"""Every digest `dealer-risk notify` composed: pending until sent, sent, or failed with
+the last error (`notify --resend` tries the failed again). `body`: the message in the
+destination's form; `alerts`: the alerts it carries (dealer_id, rule, alert_id,
+severity), recorded in `notified` once it is sent."""
+
+notified = Table(
+    "notified", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("destination", String(128), nullable=False),
+    Column("dealer_id", String(64), nullable=False),
+    Column("rule", String(64), nullable=False),
+    Column("alert_id", String(160), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+    Index("ix_notified_key", "destination", "dealer_id", "rule"),
+)
+"""What each destination was told, alert by alert: the de-duplication's memory."""
