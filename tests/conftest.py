@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 
 def pytest_configure(config) -> None:
     worker = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ...
@@ -19,3 +21,36 @@ def pytest_configure(config) -> None:
         return
     index = int(worker.removeprefix("gw"))
     os.sched_setaffinity(0, cores[index::workers])
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL cluster for this test process (tests/postgres.py): its URL."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from tests.postgres import postgres_server
+    folder = Path(tempfile.mkdtemp(prefix="dealer-risk-pg-"))
+    folder.chmod(0o755)  # the postgres user (the server's, when run as root) walks in
+    try:
+        with postgres_server(folder / "cluster") as url:
+            yield url
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """An empty store database on each backend the store supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    from sqlalchemy import create_engine, text
+    server = request.getfixturevalue("postgres")
+    name = f"t_{abs(hash(request.node.nodeid)) % 10**12}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        c.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return server.rsplit("/", 1)[0] + f"/{name}"

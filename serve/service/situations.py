@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, func, insert, select, text, update
 
 from serve.service.errors import Conflict, Invalid, NotFound
 from serve.store import open_engine, store_url
@@ -182,6 +182,7 @@ class SituationStore:
         self._check(kind, note, expires_on, day)
         now = datetime.now(UTC)
         with self.engine.begin() as c:
+            lock_dealer(c, dealer_id)
             for row in c.execute(select(situations).where(
                     situations.c.dealer_id == dealer_id)).all():
                 other = _situation(row)
@@ -233,6 +234,19 @@ class SituationStore:
                 credential=credential, action="ended" if end else "changed",
                 changes=changes))
         return self.get(situation_id)
+
+
+def lock_dealer(connection, dealer_id: str) -> None:
+    """Serialize the writers of one dealer's records until the transaction ends, so that
+    "one running at a time" holds when two workers record at once. PostgreSQL: an advisory
+    lock on the dealer. SQLite: a write statement takes the database's write lock at once
+    (it would otherwise wait for the insert, after both had read)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:d))"),
+                           {"d": dealer_id})
+    else:
+        connection.execute(update(situations).where(situations.c.dealer_id == dealer_id)
+                           .values(dealer_id=situations.c.dealer_id))
 
 
 def _plain(value):

@@ -1,5 +1,6 @@
-"""Known situations in the store: when a hold runs, the audit trail, the schema that the
-migrations build, concurrent writers, and another process seeing a change."""
+"""Known situations in the store, on SQLite and on a real PostgreSQL: when a hold runs,
+the audit trail, the schema that the migrations build, concurrent writers, and another
+process seeing a change."""
 
 from __future__ import annotations
 
@@ -13,15 +14,15 @@ from alembic.migration import MigrationContext
 from serve.service.errors import Conflict, Invalid, NotFound
 from serve.service.situations import Situations, SituationStore, credential_of
 from serve.settings import Settings
-from serve.store import open_engine, store_url
+from serve.store import open_engine
 from serve.store.schema import metadata
 
 DAY = date(2026, 3, 2)
 
 
 @pytest.fixture
-def settings(tmp_path):
-    return Settings(work_dir=tmp_path, store={"refresh_seconds": 0})
+def settings(tmp_path, store_url):
+    return Settings(work_dir=tmp_path, store={"url": store_url, "refresh_seconds": 0})
 
 
 @pytest.fixture
@@ -101,12 +102,12 @@ def test_bad_records_are_refused_with_what_is_wrong(store):
 
 
 def test_concurrent_writers_lose_nothing(settings, store):
-    """Two server workers writing at once: SQLite serializes them (the engine waits for
-    the lock), every record and its trail arrive."""
+    """Four writers at once (server workers): SQLite serializes them (the engine waits
+    for the lock), PostgreSQL runs them side by side; every record and its trail arrive."""
     errors = []
 
     def write(worker: int) -> None:
-        own = SituationStore(open_engine(store_url(None, settings.work_dir)),
+        own = SituationStore(open_engine(settings.store.url),
                              settings.contract.timezone, 366)
         try:
             for i in range(25):
@@ -124,6 +125,28 @@ def test_concurrent_writers_lose_nothing(settings, store):
     assert errors == []
     assert len(store.running(DAY)) == 100
     assert sum(len(store.events(f"W{w}-{i}")) for w in range(4) for i in range(25)) == 200
+
+
+def test_two_workers_recording_the_same_dealer_at_once_record_one(settings, store):
+    outcomes = []
+    barrier = threading.Barrier(6)
+
+    def record(worker: int) -> None:
+        barrier.wait()
+        try:
+            store.add("D9", "dispute", f"w{worker}", DAY + timedelta(days=5), by=f"w{worker}",
+                      credential="open", day=DAY)
+            outcomes.append("recorded")
+        except Conflict:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=record, args=(w,)) for w in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["recorded"] + ["refused"] * 5
+    assert len(store.for_dealer("D9")) == 1
 
 
 def test_another_process_sees_a_change_at_its_next_check(settings):
