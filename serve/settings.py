@@ -348,6 +348,19 @@ class NotifySettings(BaseModel):
     timeout_seconds: float = Field(default=10, gt=0)
 
 
+class TaskSettings(BaseModel):
+    """Tasks opened from alerts (serve.service.tasks): who does what by when."""
+
+    min_severity: Literal["low", "medium", "high"] = Field(
+        default="high", description="Alerts at or above this severity open a task.")
+    due_days: dict[Literal["low", "medium", "high"], int] = Field(
+        default_factory=lambda: {"high": 7, "medium": 14, "low": 30},
+        description="Days from opening to the due date, by the alert's severity.")
+    program_months: int = Field(default=3, ge=1, description="How long a program offered "
+                                "through a task runs in the programs export, when the task "
+                                "does not say (ended_on = done day + this).")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DEALER_RISK_",
@@ -387,6 +400,7 @@ class Settings(BaseSettings):
     playbook: PlaybookSettings = Field(default_factory=PlaybookSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    tasks: TaskSettings = Field(default_factory=TaskSettings)
     api_keys: dict[str, Literal["reader", "field", "admin"]] = Field(
         default_factory=dict,
         description="API key -> role (reader: CRMs and dashboards; field: also records "

@@ -16,11 +16,12 @@ from serve.api.routes import (
     score,
     situations,
     support,
+    tasks,
     whatif,
 )
 
-ROUTERS = (ops, dealers, risk, alerts, situations, support, reps, plan, whatif, score,
-           admin)
+ROUTERS = (ops, dealers, risk, alerts, situations, tasks, support, reps, plan, whatif,
+           score, admin)
 STATIC_MOUNTS = (DOCS_ASSETS,)
 """Mounted folders of static files, counted in /metrics by their prefix."""
 

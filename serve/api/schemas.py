@@ -220,6 +220,57 @@ class DealerSituations(BaseModel):
     trail: list[SituationEvent] = Field(description="Every change, oldest first")
 
 
+class TaskOut(BaseModel):
+    """What the team does about an alert (serve.service.tasks)."""
+
+    id: int
+    dealer_id: str
+    alert_id: str
+    rule: str
+    severity: str
+    region: str | None
+    owner: str | None = Field(description="The dealer's sales rep when it opened")
+    title: str = Field(description="The alert's title in the reader's language")
+    action: str | None = Field(description="The playbook's action for the alert")
+    action_id: str | None
+    status: str = Field(description="open, in_progress, done or dismissed")
+    outcome: str | None = Field(description="called, visited, program_offered, "
+                                "dealer_kept or dealer_lost")
+    program: str | None = Field(description="The program offered (outcome program_offered)")
+    program_cost: float | None
+    dismiss_reason: str | None
+    note: str
+    opened_on: str
+    due_on: str
+    done_on: str | None
+    overdue: bool
+    created_at: str
+    updated_at: str
+
+
+class TaskList(BaseModel):
+    items: list[TaskOut] = Field(description="Overdue first, then by due date and severity")
+    total: int
+
+
+class TaskChange(BaseModel):
+    status: Literal["open", "in_progress", "done", "dismissed"] | None = None
+    outcome: Literal["called", "visited", "program_offered", "dealer_kept",
+                     "dealer_lost"] | None = None
+    program: str | None = Field(default=None, description="A program kind of the data "
+                                "contract (needed with outcome program_offered)")
+    program_cost: float | None = Field(default=None, ge=0)
+    dismiss_reason: str | None = Field(default=None, max_length=500)
+    note: str | None = Field(default=None, max_length=500)
+    due_on: date | None = None
+    by: str = Field(min_length=1, max_length=128)
+
+
+class TaskDetail(TaskOut):
+    history: list[dict] = Field(description="Opened, then every change: at, by, "
+                                "credential, changes (field -> [before, after])")
+
+
 class DealerRisk(DealerKeys):
     churn: Score
     leaving: Leaving
@@ -385,6 +436,10 @@ class SupportBoard(BaseModel):
 
 class RepLine(BaseModel):
     sales_rep_id: str = Field(examples=["R0042"])
+    tasks_due: float | None = Field(default=None, description="Tasks (opened from alerts) "
+                                    "due before today, dismissed ones aside")
+    tasks_done_on_time: float | None = Field(default=None, description="Of those, done by "
+                                             "their due date")
     region: str = Field(description="Where most of the rep's dealers are")
     dealers: int = Field(description="Active dealers the rep holds now (the dealers table)")
     revenue_12m: float | None = Field(description="Their net orders over the 12 months "

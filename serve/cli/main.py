@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from features.io import WriteError
-from serve.cli import data, notify, programs, scoring, serving, training
+from serve.cli import data, notify, programs, scoring, serving, tasks, training
 from serve.cli.base import EXIT_BAD_INPUT, CliState, errors
 
 app = typer.Typer(
@@ -31,6 +31,7 @@ config_app = typer.Typer(help="Inspect the effective settings.", no_args_is_help
 app.add_typer(config_app, name="config", rich_help_panel="Data")
 config_app.command("show")(data.config_show)
 app.add_typer(programs.app, name="programs", rich_help_panel="Models")
+app.add_typer(tasks.app, name="tasks", rich_help_panel="Scores")
 
 COMMANDS = {
     "Data": (data.simulate, data.validate, data.features, data.catalog),

@@ -85,17 +85,30 @@ def summary(report) -> dict:
 
 
 def notify_after_scoring(cfg: Settings, show: bool) -> dict | None:
-    """`score` and `retrain` end by pushing the alerts when destinations are set; a push
-    that fails does not undo the snapshot (the messages wait in the outbox)."""
-    if not (cfg.notify.destinations and cfg.notify.after_score):
-        return None
+    """`score` and `retrain` end by opening the tasks the new alerts call for and pushing
+    the alerts when destinations are set; a failure here does not undo the snapshot (the
+    messages wait in the outbox; `tasks sync` opens the tasks later)."""
+    from serve.service.tasks import sync_tasks
+    out: dict = {}
     try:
-        report = run_notify(cfg, as_json=False) if show else None
-        if report is None:
+        _, made = sync_tasks(cfg)
+        out["tasks_opened"] = len(made)
+        if show and made:
+            console.print(f"Opened {len(made)} tasks for the new alerts (dashboard: Tasks).")
+    except Exception as exc:  # noqa: BLE001 - the snapshot is written; say why, go on
+        errors.print(f"warning: tasks not opened: {type(exc).__name__}: {exc}",
+                     highlight=False, markup=False)
+        out["tasks_error"] = f"{type(exc).__name__}: {exc}"
+    if not (cfg.notify.destinations and cfg.notify.after_score):
+        return out
+    try:
+        if show:
+            report = run_notify(cfg, as_json=False)
+        else:
             from serve.notify.run import notify as push
             report = push(cfg)
     except Exception as exc:  # noqa: BLE001 - the snapshot is written; say why, go on
         errors.print(f"warning: notify failed: {type(exc).__name__}: {exc}", highlight=False,
                      markup=False)
-        return {"error": f"{type(exc).__name__}: {exc}"}
-    return summary(report)
+        return {**out, "notify_error": f"{type(exc).__name__}: {exc}"}
+    return {**out, **summary(report)}

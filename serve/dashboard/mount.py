@@ -18,12 +18,14 @@ from serve.dashboard import (
     signin,
     situations,
     support,
+    tasks,
     worklist,
 )
 from serve.dashboard.base import HERE, SignInRequired, router
 from serve.dashboard.guard import SECURITY_HEADERS, LoginThrottle
 
-PAGES = (worklist, dealer, situations, overview, reps, support, plan, guide, signin)
+PAGES = (worklist, dealer, situations, overview, reps, support, tasks, plan, guide,
+         signin)
 """The modules whose routes `router` carries (imported for that)."""
 STATIC_MOUNTS = ("/dashboard/static",)
 """Mounted folders of static files, counted in /metrics by their prefix."""

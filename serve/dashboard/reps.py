@@ -21,7 +21,8 @@ from serve.dashboard.base import (
 from serve.dashboard.i18n import translate
 from serve.service.errors import ServiceError
 from serve.service.render import records
-from serve.service.reps import SORTS, rep_card, rep_document, select_reps
+from serve.service.reps import SORTS, rep_card, rep_document, select_reps, with_tasks
+from serve.service.tasks import TaskStore
 from serve.settings import MAINTENANCE_PARTS
 
 
@@ -71,7 +72,9 @@ def reps_page(request: Request, lang: Annotated[str | None, Query()] = None,
     settings = request.app.state.holder.settings
     if sort not in SORTS:
         return error_page(request, 422, [("sort", sort)])
-    card = rep_card(state, settings)
+    book = request.app.state.situations
+    tasks = TaskStore(book.store.engine, book.store)
+    card = with_tasks(rep_card(state, settings), tasks.on_time(tasks.today()))
     region = [v for v in request.query_params.getlist("region") if v]
     try:
         chosen = select_reps(card, region=region or None, sort=sort)

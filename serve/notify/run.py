@@ -8,18 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import pandas as pd
 import requests
 
-from models.alerts import track
-from serve.batch.snapshots import list_snapshots, read_snapshot
 from serve.notify.channels import Outcome, post_robot, send_email
 from serve.notify.digest import Message, compose, due_alerts
 from serve.notify.outbox import Outbox, Pace
+from serve.service.alerts import snapshot_alerts as open_alerts
 from serve.service.situations import Situations
 from serve.settings import Destination, Settings
-
-KEYS = ("dealer_name", "region", "tier", "sales_rep_id")
 
 
 @dataclass
@@ -44,24 +40,6 @@ class NotifyReport:
     @property
     def failed(self) -> int:
         return sum(d.failed for d in self.destinations)
-
-
-def open_alerts(settings: Settings) -> tuple[str | None, pd.DataFrame]:
-    """The newest snapshot's date and its open alerts (the timeline replayed over every
-    snapshot, as the API serves them), with the dealers' keys and both titles."""
-    dates = list_snapshots(settings.work_dir)
-    if not dates:
-        return None, pd.DataFrame(columns=["dealer_id", "rule", "alert_id", "severity"])
-    frames = {d: read_snapshot(settings.work_dir, d) for d in dates}
-    rules = settings.alerts.by_name()
-    alerts = track([(d, f[["dealer_id", "alerts"]]) for d, f in frames.items()
-                    if "alerts" in f.columns], rules)
-    alerts = alerts.loc[alerts["status"] == "open"]
-    keys = frames[dates[-1]].set_index("dealer_id")[list(KEYS)]
-    alerts = alerts.join(keys, on="dealer_id")
-    alerts["title_en"] = alerts["rule"].map(lambda r: rules[r].title_en if r in rules else r)
-    alerts["title_zh"] = alerts["rule"].map(lambda r: rules[r].title_zh if r in rules else r)
-    return dates[-1], alerts.reset_index(drop=True)
 
 
 def notify(settings: Settings, *, dry_run: bool = False, resend: bool = False,

@@ -53,3 +53,30 @@ def select_alerts(state: ServingState, *, status: str = "open",
         day = since.isoformat()
         mask &= (frame["last_seen"] >= day) | (frame["closed_at"].fillna("") >= day)
     return frame[mask]
+
+
+KEYS = ("dealer_name", "region", "tier", "sales_rep_id", "stage", "band")
+
+
+def snapshot_alerts(settings) -> tuple[str | None, pd.DataFrame]:
+    """The newest snapshot's date and its open alerts (the timeline replayed over every
+    snapshot on disk, as the API serves them), with the dealers' keys and both titles:
+    what `notify` and the tasks start from, without loading the models."""
+    from models.alerts import track
+    from serve.batch.snapshots import list_snapshots, read_snapshot
+
+    dates = list_snapshots(settings.work_dir)
+    if not dates:
+        return None, pd.DataFrame(columns=["alert_id", "dealer_id", "rule", "severity",
+                                           "group", *KEYS, "title_en", "title_zh"])
+    frames = {d: read_snapshot(settings.work_dir, d) for d in dates}
+    rules = settings.alerts.by_name()
+    alerts = track([(d, f[["dealer_id", "alerts"]]) for d, f in frames.items()
+                    if "alerts" in f.columns], rules)
+    alerts = alerts.loc[alerts["status"] == "open"]
+    newest = frames[dates[-1]]
+    keys = newest.set_index("dealer_id")[[k for k in KEYS if k in newest.columns]]
+    alerts = alerts.join(keys, on="dealer_id")
+    alerts["title_en"] = alerts["rule"].map(lambda r: rules[r].title_en if r in rules else r)
+    alerts["title_zh"] = alerts["rule"].map(lambda r: rules[r].title_zh if r in rules else r)
+    return dates[-1], alerts.reset_index(drop=True)

@@ -37,6 +37,13 @@ def rep_card(state: ServingState, settings: Settings) -> pd.DataFrame:
     return state.documents[key]
 
 
+def with_tasks(card: pd.DataFrame, on_time: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard with each rep's tasks due by today and how many of them were done by
+    their due date (serve.service.tasks; null where a rep had none due)."""
+    return card.join(on_time[["tasks_due", "tasks_done_on_time"]].astype(float),
+                     on="sales_rep_id")
+
+
 def select_reps(card: pd.DataFrame, *, region: list[str] | None = None,
                 sales_rep: list[str] | None = None, sort: str = "score") -> pd.DataFrame:
     """The reps matching the filters (unknown values: 422), in the sort's order; reps

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -85,3 +86,45 @@ notified = Table(
     Index("ix_notified_key", "destination", "dealer_id", "rule"),
 )
 """What each destination was told, alert by alert: the de-duplication's memory."""
+
+tasks = Table(
+    "tasks", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dealer_id", String(64), nullable=False, index=True),
+    Column("alert_id", String(160), nullable=False, unique=True),
+    Column("rule", String(64), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("region", String(64), nullable=True),
+    Column("owner", String(64), nullable=True, index=True),
+    Column("action_id", String(64), nullable=True),
+    Column("title_en", Text, nullable=False),
+    Column("title_zh", Text, nullable=False),
+    Column("action_en", Text, nullable=True),
+    Column("action_zh", Text, nullable=True),
+    Column("status", String(16), nullable=False, index=True),
+    Column("outcome", String(32), nullable=True),
+    Column("program", String(32), nullable=True),
+    Column("program_cost", Float, nullable=True),
+    Column("dismiss_reason", Text, nullable=True),
+    Column("note", Text, nullable=False),
+    Column("opened_on", Date, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("done_on", Date, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+"""What the team does about an alert: one task per alert at or above `tasks.min_severity`,
+owned by the dealer's rep, due by severity, with its status, outcome and notes. An outcome
+"program offered" becomes a row of the programs export (the effect models learn from it)."""
+
+task_events = Table(
+    "task_events", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("task_id", Integer, ForeignKey("tasks.id"), nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("by", String(128), nullable=False),
+    Column("credential", String(32), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("changes", JSON, nullable=False),
+)
+"""Each task's history: opened (by the scorer) and every change (who, when, what)."""

@@ -10,15 +10,23 @@ from fastapi import APIRouter, Header, Query
 
 from serve.api.schemas import RepDetail, RepList
 from serve.service.render import meta, pick_lang, records
-from serve.service.reps import RepSort, rep_card, rep_document, reps_csv, select_reps
-from serve.web.deps import AppSettings, Reader, State
+from serve.service.reps import (
+    RepSort,
+    rep_card,
+    rep_document,
+    reps_csv,
+    select_reps,
+    with_tasks,
+)
+from serve.service.tasks import TaskStore
+from serve.web.deps import AppSettings, Book, Reader, State
 from serve.web.responses import JSON, csv_response, json_response
 
 router = APIRouter(prefix="/v1", tags=["reps"])
 @router.get("/reps", response_model=RepList, response_class=JSON,
             responses={200: {"content": {"text/csv": {}}}})
 def list_reps(
-    state: State, settings: AppSettings, _: Reader,
+    state: State, settings: AppSettings, book: Book, _: Reader,
     region: Annotated[list[str] | None, Query(description="The rep's region (where most "
                                               "of their dealers are). Repeat for several.")]
     = None,
@@ -31,9 +39,11 @@ def list_reps(
     """Per sales rep: the dealers they hold, revenue and its change against last year,
     revenue at risk, dealers lost in 90 and 365 days against the models' expectation,
     visit cadence, their dealers' requests against deadlines, complaints, and the
-    maintenance score with its parts, ranked within the region."""
-    chosen = select_reps(rep_card(state, settings), region=region, sales_rep=sales_rep,
-                         sort=sort)
+    maintenance score with its parts, ranked within the region; and the tasks due by
+    today with how many were done on time."""
+    tasks = TaskStore(book.store.engine, book.store)
+    card = with_tasks(rep_card(state, settings), tasks.on_time(tasks.today()))
+    chosen = select_reps(card, region=region, sales_rep=sales_rep, sort=sort)
     snap = state.current
     if format == "csv":
         return csv_response(reps_csv(chosen, snap))

@@ -236,14 +236,18 @@ FIELD_KEY = "field-key-browser-1"
 
 
 @pytest.fixture(scope="module")
-def field_site(served, tmp_path_factory):
+def field_settings(served, tmp_path_factory):
     """The served snapshots with a store of their own and a field key (a rep)."""
     settings, _, _ = served
     store = tmp_path_factory.mktemp("browser-situations") / "store.db"
-    settings = settings.model_copy(update={
+    return settings.model_copy(update={
         "api_keys": {**settings.api_keys, FIELD_KEY: "field"},
         "store": settings.store.model_copy(update={"url": f"sqlite:///{store}"})})
-    with uvicorn_server(create_app(settings)) as url:
+
+
+@pytest.fixture(scope="module")
+def field_site(field_settings):
+    with uvicorn_server(create_app(field_settings)) as url:
         yield url
 
 
@@ -301,4 +305,40 @@ def test_a_reader_sees_the_situation_but_no_form(page, field_site, served):
     reader.goto(f"{field_site}/dashboard/dealers/{dealer}")
     assert reader.locator("#situation").is_visible()
     assert reader.locator("#situation-record").count() == 0
+    context.close()
+
+
+def test_a_rep_finds_their_tasks_and_records_one_done(browser, field_site, field_settings,
+                                                      tmp_path):
+    from serve.service.tasks import sync_tasks
+    settings = field_settings.model_copy(update={"tasks": field_settings.tasks.model_copy(
+        update={"min_severity": "low"})})
+    _, made = sync_tasks(settings)
+    assert made, "the small network's alerts should open tasks"
+    owner = made[0].owner
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(f"{field_site}/dashboard/login")
+    page.fill("input[name=key]", FIELD_KEY)
+    page.click("#login-form button[type=submit]")
+    page.click("nav a[href='/dashboard/tasks']")
+    page.wait_for_selector("#tasks-summary")
+    page.click(f"#tasks-summary tr[data-owner='{owner}'] a")
+    page.wait_for_url(f"**/dashboard/tasks?owner={owner}")
+    assert page.locator("#tasks-heading").inner_text() == f"My tasks · {owner}"
+    row = page.locator(f"#task-{made[0].id}")
+    row.locator("select[name=status]").select_option("done")
+    row.locator("select[name=outcome]").select_option("program_offered")
+    row.locator("select[name=program]").select_option("extra_visits")
+    row.locator("input[name=by]").fill("Wang Lei")
+    row.locator("button[type=submit]").click()
+    page.wait_for_url(f"**#task-{made[0].id}")
+    page.screenshot(path=tmp_path / "tasks.png", full_page=True)
+    # done tasks leave the active list; "all" shows it with its outcome
+    assert page.locator(f"#task-{made[0].id}").count() == 0
+    page.select_option("select[name=show]", "all")
+    page.click("#tasks-filter button[type=submit]")
+    status = page.locator(f"#task-{made[0].id} td.status").inner_text()
+    assert "done" in status and "program offered: extra_visits" in status
     context.close()

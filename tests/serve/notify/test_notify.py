@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from serve.notify.digest import SEVERITY_RANK
 from serve.notify.outbox import Pace
-from serve.notify.run import notify, open_alerts
+from serve.notify.run import notify
+from serve.service.alerts import snapshot_alerts as open_alerts
 from serve.service.situations import Situations
 from serve.store.schema import outbox
 from tests.serve.notify.robots import DING_SECRET, FEISHU_SECRET, Mail, Robots

@@ -33,7 +33,7 @@ def store(settings):
 def test_the_migrations_build_exactly_the_schema_the_code_uses(store):
     with store.engine.connect() as c:
         assert compare_metadata(MigrationContext.configure(c), metadata) == []
-        assert c.exec_driver_sql("select version_num from alembic_version").scalar() == "0002"
+        assert c.exec_driver_sql("select version_num from alembic_version").scalar() == "0003"
 
 
 def test_opening_again_migrates_nothing_and_keeps_the_records(settings, store):

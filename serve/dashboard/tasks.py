@@ -1,0 +1,88 @@
+"""Tasks (/dashboard/tasks): a rep's own ("My tasks", ?owner=) and the managers' view of
+everyone's, overdue first, with the form that records what was done (field and admin
+roles, CSRF); the same store as GET/PATCH /v1/tasks (serve.service.tasks)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from features.contract import PROGRAM_KINDS
+from serve.dashboard.base import html_page, language, router, signed_in
+from serve.dashboard.guard import CSRF_COOKIE, csrf_ok
+from serve.dashboard.i18n import translate
+from serve.dashboard.session import COOKIE, credential_of_session
+from serve.dashboard.situations import may_record
+from serve.service.errors import ServiceError
+from serve.service.tasks import OUTCOMES, STATUSES, TaskStore
+
+
+def _store(request: Request) -> TaskStore:
+    book = request.app.state.situations
+    return TaskStore(book.store.engine, book.store)
+
+
+@router.get("/tasks", response_class=HTMLResponse, dependencies=[Depends(signed_in)])
+def tasks_page(request: Request, lang: Annotated[str | None, Query()] = None,
+               owner: Annotated[str | None, Query(max_length=64)] = None,
+               show: Annotated[Literal["active", "all"], Query()] = "active"):
+    """One rep's tasks (owner) or everyone's, overdue first; per owner, how many are
+    overdue and how many of those due were done on time."""
+    lang = language(request, lang)
+    store = _store(request)
+    day = store.today()
+    everyone = store.listed(day=day)
+    owners = sorted({t.owner for t in everyone if t.owner})
+    chosen = [t for t in everyone if (not owner or t.owner == owner)
+              and (show == "all" or t.status in ("open", "in_progress"))]
+    on_time = store.on_time(day)
+    summary = [{"owner": o,
+                "open": sum(t.owner == o and t.status in ("open", "in_progress")
+                            for t in everyone),
+                "overdue": sum(t.owner == o and t.overdue(day) for t in everyone),
+                "due": int(on_time["tasks_due"].get(o, 0)),
+                "on_time": int(on_time["tasks_done_on_time"].get(o, 0))} for o in owners]
+    return html_page(request, "tasks.html", lang, tasks=[t.document(lang, day)
+                                                         for t in chosen],
+                     owner=owner, owners=owners, show=show, summary=summary,
+                     statuses=STATUSES, outcomes=OUTCOMES,
+                     programs=[(k, zh if lang == "zh" else k.replace("_", " "))
+                               for k, zh in PROGRAM_KINDS.items()],
+                     may_record=may_record(request), today=day.isoformat())
+
+
+@router.post("/tasks/{task_id}", response_class=HTMLResponse,
+             dependencies=[Depends(signed_in)])
+def record_task(
+    request: Request, task_id: int,
+    by: Annotated[str, Form(max_length=128)] = "",
+    status: Annotated[str | None, Form(max_length=16)] = None,
+    outcome: Annotated[str | None, Form(max_length=32)] = None,
+    program: Annotated[str | None, Form(max_length=32)] = None,
+    program_cost: Annotated[float | None, Form(ge=0)] = None,
+    dismiss_reason: Annotated[str | None, Form(max_length=500)] = None,
+    note: Annotated[str | None, Form(max_length=500)] = None,
+    owner: Annotated[str | None, Form(max_length=64)] = None,
+    csrf: Annotated[str | None, Form(max_length=200)] = None,
+):
+    """Record what was done on a task, then back to the list it was on."""
+    lang = language(request)
+    if not csrf_ok(request.cookies.get(CSRF_COOKIE), csrf):
+        return html_page(request, "message.html", lang, status=403,
+                         message=translate("csrf_failed", lang))
+    if not may_record(request):
+        return html_page(request, "message.html", lang, status=403,
+                         message=translate("task_forbidden", lang))
+    try:
+        _store(request).change(task_id, by=by,
+                               credential=credential_of_session(request.cookies.get(COOKIE)),
+                               status=status or None, outcome=outcome or None,
+                               program=program or None, program_cost=program_cost,
+                               dismiss_reason=dismiss_reason or None, note=note)
+    except ServiceError as exc:
+        return html_page(request, "message.html", lang, status=exc.status,
+                         message=translate("situation_refused", lang, detail=exc.detail))
+    back = f"/dashboard/tasks?lang={lang}" + (f"&owner={owner}" if owner else "")
+    return RedirectResponse(f"{back}#task-{task_id}", status_code=303)
