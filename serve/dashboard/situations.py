@@ -56,7 +56,7 @@ def record_situation(
     kind: Annotated[str | None, Form(max_length=32)] = None,
     note: Annotated[str | None, Form(max_length=500)] = None,
     expires_on: Annotated[date | None, Form()] = None,
-    situation_id: Annotated[int | None, Form()] = None,
+    situation_id: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
     csrf: Annotated[str | None, Form(max_length=200)] = None,
 ):
     """Record, change or end the dealer's known situation, then back to its page."""

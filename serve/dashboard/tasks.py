@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import Depends, Form, Query, Request
+from fastapi import Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from features.contract import PROGRAM_KINDS
@@ -56,7 +56,7 @@ def tasks_page(request: Request, lang: Annotated[str | None, Query()] = None,
 @router.post("/tasks/{task_id}", response_class=HTMLResponse,
              dependencies=[Depends(signed_in)])
 def record_task(
-    request: Request, task_id: int,
+    request: Request, task_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     by: Annotated[str, Form(max_length=128)] = "",
     status: Annotated[str | None, Form(max_length=16)] = None,
     outcome: Annotated[str | None, Form(max_length=32)] = None,

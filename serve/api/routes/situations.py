@@ -26,6 +26,7 @@ router = APIRouter(prefix="/v1", tags=["situations"])
 DealerId = Annotated[str, Path(description="The dealer's id, as in the dealers table.",
                                examples=["D00042"], max_length=64)]
 Lang = Annotated[Literal["en", "zh"] | None, Query()]
+SituationId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The situation's id")]
 
 
 @router.get("/situations", response_model=SituationList, response_class=JSON)
@@ -83,8 +84,8 @@ async def add_situation(dealer_id: DealerId, body: SituationIn, state: State, bo
               dependencies=[JsonBody],
               responses={404: {"description": "No such situation"},
                          409: {"description": "It is over: record a new one"}})
-async def change_situation(situation_id: int, body: SituationChange, book: Book, _: Field,
-                           key: ApiKey, lang: Lang = None,
+async def change_situation(situation_id: SituationId, body: SituationChange, book: Book,
+                           _: Field, key: ApiKey, lang: Lang = None,
                            accept_language: Annotated[str | None, Header()] = None):
     """Change a running situation's kind, note or expiry, or end it today (`end`)."""
     store = book.store

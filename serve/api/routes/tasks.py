@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Query
+from fastapi import APIRouter, Header, HTTPException, Path, Query
 from starlette.concurrency import run_in_threadpool
 
 from serve.api.schemas import TaskChange, TaskDetail, TaskList
@@ -17,6 +17,7 @@ from serve.web.deps import ApiKey, AppSettings, Book, Field, JsonBody, Reader
 from serve.web.responses import JSON, json_response
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
+TaskId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The task's id")]
 Lang = Annotated[Literal["en", "zh"] | None, Query()]
 
 
@@ -54,7 +55,7 @@ async def list_tasks(
 
 @router.get("/{task_id}", response_model=TaskDetail, response_class=JSON,
             responses={404: {"description": "No such task"}})
-async def get_task(task_id: int, book: Book, _: Reader, lang: Lang = None,
+async def get_task(task_id: TaskId, book: Book, _: Reader, lang: Lang = None,
                    accept_language: Annotated[str | None, Header()] = None):
     """One task with its history."""
     store = _store(book)
@@ -66,7 +67,7 @@ async def get_task(task_id: int, book: Book, _: Reader, lang: Lang = None,
 
 @router.patch("/{task_id}", response_model=TaskDetail, response_class=JSON,
               dependencies=[JsonBody], responses={404: {"description": "No such task"}})
-async def change_task(task_id: int, body: TaskChange, book: Book, _: Field, key: ApiKey,
+async def change_task(task_id: TaskId, body: TaskChange, book: Book, _: Field, key: ApiKey,
                       lang: Lang = None,
                       accept_language: Annotated[str | None, Header()] = None):
     """Move a task on (status), record what was done (outcome, program and its cost,
