@@ -6,6 +6,7 @@
     python benchmarks/bench_api.py --batch-only    # only the batch scoring figure
     python benchmarks/bench_api.py --post-only     # only POST /v1/score's work in process
     python benchmarks/bench_api.py --peer      # also `mlflow models serve` (older target)
+    python benchmarks/bench_api.py --lookup --rounds 3   # the lookup against a bare app
 
 First, in this process, POST /v1/score's own work (score_posted: the contract checks of
 the posted tables, the dealer's panel, peers, models, factors) on the median dealer's two
@@ -16,6 +17,9 @@ calls after a warm-up. Then the service on loopback with uvicorn workers, loaded
 - POST /v1/score with that dealer's posted history;
 - with --peer: `mlflow models serve` on models:/dealer-risk-churn@champion, one dealer's
   feature row per request (probability only).
+With --lookup only the lookup, in alternating wrk runs against a bare FastAPI + orjson app
+on as many workers returning the same documents precomputed (benchmarks/bare_lookup.py):
+the ratio of their throughputs says how near the framework's limit the lookup stays.
 Also, in this process: batch scoring with contributions and factors (serve.batch.scoring) of
 the snapshot's active dealers, in dealers per second.
 """
@@ -166,6 +170,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch-only", action="store_true", help="only the batch figure")
     parser.add_argument("--peer", action="store_true", help="also mlflow models serve")
+    parser.add_argument("--lookup", action="store_true", help="only the lookup, alternated "
+                        "with a bare FastAPI + orjson app (issue 33)")
+    parser.add_argument("--rounds", type=int, default=3, help="with --lookup: runs of each")
     parser.add_argument("--post-only", action="store_true",
                         help="only POST /v1/score's work in this process (no wrk)")
     args = parser.parse_args()
@@ -193,6 +200,9 @@ def main() -> None:
     env = {**os.environ, "DEALER_RISK_WORK_DIR": str(work),
            "DEALER_RISK_API__RELOAD_CHECK_SECONDS": "0",
            "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}"}
+    if args.lookup:
+        report_lookup(snapshot, env, args)
+        return
     median = snapshot.sort_values("orders_amount_12m")["dealer_id"].iloc[len(snapshot) // 2]
     body = dealer_history(data, median, as_of)
     sizes = ", ".join(f"{k} {len(v)}" for k, v in json.loads(body).items()
@@ -228,6 +238,50 @@ def main() -> None:
         if not name.startswith("lookup"):
             print(f"{name}: {r['rps'] / lookup:.4f}x the lookup's throughput")
     report_batch(work, data)
+
+
+def report_lookup(snapshot: pd.DataFrame, env: dict, args) -> None:
+    """GET /v1/dealers/{id}/risk against the bare app, alternating, same wrk script."""
+    ids = list(snapshot["dealer_id"])
+    rows: dict[str, list[dict]] = {"ours": [], "bare": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        script = lua_get(ids, folder)
+        ours_port, bare_port = free_port(), free_port()
+        ours = start([sys.executable, "-m", "serve.cli", "serve", "--port", str(ours_port),
+                      "--workers", str(args.workers)], env)
+        try:
+            base = f"http://127.0.0.1:{ours_port}"
+            wait(f"{base}/ready")
+            docs = {i: httpx.get(f"{base}/v1/dealers/{i}/risk", timeout=30).json()
+                    for i in ids}
+            (folder / "docs.json").write_text(json.dumps(docs, ensure_ascii=False),
+                                              encoding="utf-8")
+            bare = start([sys.executable, "-m", "uvicorn", "benchmarks.bare_lookup:app",
+                          "--port", str(bare_port), "--workers", str(args.workers),
+                          "--log-level", "warning"],
+                         {**env, "BARE_DOCUMENTS": str(folder / "docs.json"),
+                          "PYTHONPATH": str(Path(__file__).parents[1])})
+            try:
+                wait(f"http://127.0.0.1:{bare_port}/v1/dealers/{ids[0]}/risk")
+                for _ in range(args.rounds):
+                    rows["ours"].append(wrk(base, script, args.connections, args.duration))
+                    rows["bare"].append(wrk(f"http://127.0.0.1:{bare_port}", script,
+                                            args.connections, args.duration))
+            finally:
+                stop(bare)
+        finally:
+            stop(ours)
+    print("| run | lookup req/s | p99 | bare req/s | p99 | ratio |")
+    print("|---|---:|---:|---:|---:|---:|")
+    ratios = []
+    for k, (o, b) in enumerate(zip(rows["ours"], rows["bare"], strict=True), start=1):
+        ratios.append(o["rps"] / b["rps"])
+        print(f"| {k} | {o['rps']:,.0f} | {o['p99']} | {b['rps']:,.0f} | {b['p99']} | "
+              f"{ratios[-1]:.2f} |")
+    print(f"median ratio {sorted(ratios)[len(ratios) // 2]:.2f} (target >= 0.6); "
+          f"non-2xx: ours {sum(r['non_2xx'] for r in rows['ours'])}, "
+          f"bare {sum(r['non_2xx'] for r in rows['bare'])}")
 
 
 def report_post(work: Path, data: Path | None) -> None:
