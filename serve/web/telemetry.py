@@ -25,6 +25,18 @@ def refresh_gauges(holder) -> None:
     SNAPSHOT_AGE.set(time.time() - pd.Timestamp(state.current.as_of).timestamp())
 
 
+_CHILDREN: dict[tuple, tuple] = {}
+
+
 def observe(method: str, route: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(method=method, route=route, status=str(status)).inc()
-    LATENCY.labels(route=route).observe(seconds)
+    """Count the request and time it. The labelled children are kept per (method, route,
+    status): looking them up by labels costs more than the lookup's own work. Routes are
+    templates and statuses few, so the dict stays small."""
+    key = (method, route, status)
+    children = _CHILDREN.get(key)
+    if children is None:
+        children = _CHILDREN[key] = (
+            REQUESTS.labels(method=method, route=route, status=str(status)),
+            LATENCY.labels(route=route))
+    children[0].inc()
+    children[1].observe(seconds)

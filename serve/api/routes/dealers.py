@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 
 from serve.api.schemas import DealerHistory, DealerRiskResponse
 from serve.service.dealers import dealer_document, dealer_history
 from serve.service.render import meta, pick_lang
-from serve.web.deps import AppSettings, Book, Reader, State
+from serve.web.deps import SECURED, AppSettings, Reader, ServedReader, State
 from serve.web.responses import JSON, json_response
 
 router = APIRouter(prefix="/v1/dealers", tags=["dealers"])
@@ -21,16 +21,15 @@ Lang = Annotated[Literal["en", "zh"] | None, Query(
 
 
 @router.get("/{dealer_id}/risk", response_model=DealerRiskResponse, response_class=JSON,
-            responses={404: {"description": "Unknown dealer"}})
-async def get_dealer_risk(dealer_id: DealerId, state: State, settings: AppSettings,
-                          book: Book, _: Reader, lang: Lang = None,
-                          accept_language: Annotated[str | None, Header()] = None):
+            responses={404: {"description": "Unknown dealer"}}, openapi_extra=SECURED)
+async def get_dealer_risk(dealer_id: DealerId, ctx: ServedReader, lang: Lang = None):
     """The dealer's churn and decline risk with their main factors, its forecast, the
     change since the previous snapshot, data-quality flags, and the known situation
     running today (its alerts are held)."""
     # async: a cached document is a dict lookup, and a first render a few ms of CPU, so
     # the event loop answers it directly instead of handing it to the thread pool
-    language = pick_lang(lang, accept_language)
+    state, settings, book = ctx.state, ctx.settings, ctx.book
+    language = pick_lang(lang, ctx.accept_language)
     situation = book.running().get(dealer_id)
     key = (dealer_id, language, situation and (situation.id, situation.updated_at))
     cached = state.documents.get(key)
