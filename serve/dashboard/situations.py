@@ -30,6 +30,20 @@ def may_record(request: Request) -> bool:
     return role is not None and ROLE_RANK[role] >= ROLE_RANK["field"]
 
 
+def refused(request: Request, lang: str, csrf: str | None,
+            forbidden: str) -> HTMLResponse | None:
+    """The page that refuses a field form: a CSRF token that does not match its cookie, or
+    a session without the field or admin role (`forbidden`: its message key). None when
+    the form may be taken."""
+    if not csrf_ok(request.cookies.get(CSRF_COOKIE), csrf):
+        return html_page(request, "message.html", lang, status=403,
+                         message=translate("csrf_failed", lang))
+    if not may_record(request):
+        return html_page(request, "message.html", lang, status=403,
+                         message=translate(forbidden, lang))
+    return None
+
+
 def situation_context(request: Request, dealer_id: str, lang: str) -> dict:
     """What the dealer page shows of its situations."""
     book: Situations = request.app.state.situations
@@ -61,12 +75,8 @@ def record_situation(
 ):
     """Record, change or end the dealer's known situation, then back to its page."""
     lang = language(request)
-    if not csrf_ok(request.cookies.get(CSRF_COOKIE), csrf):
-        return html_page(request, "message.html", lang, status=403,
-                         message=translate("csrf_failed", lang))
-    if not may_record(request):
-        return html_page(request, "message.html", lang, status=403,
-                         message=translate("situation_forbidden", lang))
+    if (refusal := refused(request, lang, csrf, "situation_forbidden")) is not None:
+        return refusal
     book: Situations = request.app.state.situations
     credential = credential_of_session(request.cookies.get(COOKIE))
     try:

@@ -11,10 +11,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from features.contract import PROGRAM_KINDS
 from serve.dashboard.base import html_page, language, router, signed_in
-from serve.dashboard.guard import CSRF_COOKIE, csrf_ok
 from serve.dashboard.i18n import translate
 from serve.dashboard.session import COOKIE, credential_of_session
-from serve.dashboard.situations import may_record
+from serve.dashboard.situations import may_record, refused
 from serve.service.errors import ServiceError
 from serve.service.tasks import OUTCOMES, STATUSES, TaskStore
 
@@ -69,12 +68,8 @@ def record_task(
 ):
     """Record what was done on a task, then back to the list it was on."""
     lang = language(request)
-    if not csrf_ok(request.cookies.get(CSRF_COOKIE), csrf):
-        return html_page(request, "message.html", lang, status=403,
-                         message=translate("csrf_failed", lang))
-    if not may_record(request):
-        return html_page(request, "message.html", lang, status=403,
-                         message=translate("task_forbidden", lang))
+    if (refusal := refused(request, lang, csrf, "task_forbidden")) is not None:
+        return refusal
     try:
         _store(request).change(task_id, by=by,
                                credential=credential_of_session(request.cookies.get(COOKIE)),
