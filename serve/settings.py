@@ -290,7 +290,8 @@ class Destination(BaseModel):
     secret: SecretStr | None = Field(default=None, description="The robot's signing secret "
                                      "(dingtalk, feishu: 'sign' security setting).")
     to: list[str] = Field(default_factory=list, description="E-mail recipients.")
-    language: Literal["en", "zh", "both"] = "zh"
+    language: Literal["en", "zh", "both"] = Field(default="zh", description="The robots' "
+                                                  "default: zh; e-mail's: both.")
     min_severity: Literal["low", "medium", "high"] = "medium"
     regions: list[str] = Field(default_factory=list, description="Only these regions "
                                "(empty: all).")
@@ -305,6 +306,8 @@ class Destination(BaseModel):
             raise ValueError(f"destination {self.name}: an email destination needs `to`")
         if self.kind != "email" and self.url is None:
             raise ValueError(f"destination {self.name}: a {self.kind} robot needs `url`")
+        if self.kind == "email" and "language" not in self.model_fields_set:
+            self.language = "both"  # a mail is read at leisure: both languages by default
         if self.kind == "dingtalk" and self.secret is None:
             raise ValueError(f"destination {self.name}: DingTalk robots are signed here: set "
                              "`secret` (the robot's 加签 secret)")
