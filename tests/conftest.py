@@ -54,3 +54,19 @@ def store_url(request, tmp_path):
         c.execute(text(f"CREATE DATABASE {name}"))
     admin.dispose()
     return server.rsplit("/", 1)[0] + f"/{name}"
+
+
+LONG_FIRST = (
+    "tests/test_notebooks.py",
+    "tests/features/test_spark.py",
+    "tests/serve/batch/test_spark_scoring.py",
+    "tests/serve/dashboard/test_dashboard_browser.py",
+)
+"""Files of a minute or more, started first: pytest-xdist (--dist loadfile) hands out
+whole files in collection order, and one of these collected last kept one worker busy
+alone at the end while the other had finished."""
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    rank = {path: i for i, path in enumerate(LONG_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
