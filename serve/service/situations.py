@@ -92,7 +92,16 @@ def _name(by: str) -> str:
     by = (by or "").strip()
     if not by or len(by) > NAME_MAX:
         raise Invalid(f"by: the name of who records this (1 to {NAME_MAX} characters)")
-    return by
+    return printable("by", by)
+
+
+def printable(field: str, value: str | None) -> str | None:
+    """Text a person typed, refused with its field when it holds control characters other
+    than line breaks and tabs: PostgreSQL cannot store a NUL, and no name or note needs
+    one."""
+    if value is not None and any(ord(c) < 32 and c not in "\n\r\t" for c in value):
+        raise Invalid(f"{field}: control characters are not allowed")
+    return value
 
 
 class SituationStore:
@@ -168,6 +177,7 @@ class SituationStore:
             raise Invalid(f"kind: {kind!r} is not one of {', '.join(KINDS)}")
         if len(note) > NOTE_MAX:
             raise Invalid(f"note: at most {NOTE_MAX} characters (got {len(note)})")
+        printable("note", note)
         if not day < expires_on <= day + timedelta(days=self.max_days):
             raise Invalid(f"expires_on: {expires_on.isoformat()} must fall after today "
                           f"({day.isoformat()}) and within {self.max_days} days "
@@ -178,6 +188,7 @@ class SituationStore:
         """Record a situation starting today; refused while another runs for the dealer."""
         day = day or self.today()
         by = _name(by)
+        printable("dealer_id", dealer_id)
         note = (note or "").strip()
         self._check(kind, note, expires_on, day)
         now = datetime.now(UTC)

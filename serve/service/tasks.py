@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from features.contract import PROGRAM_KINDS
 from serve.service.errors import Invalid, NotFound
-from serve.service.situations import NAME_MAX, NOTE_MAX, SituationStore, _utc
+from serve.service.situations import NOTE_MAX, SituationStore, _name, _utc, printable
 from serve.store.schema import task_events, tasks
 
 STATUSES = ("open", "in_progress", "done", "dismissed")
@@ -174,9 +174,7 @@ class TaskStore:
         """Change a task's status, outcome, program, cost, reason, note or due date; the
         history keeps each field before and after."""
         day = day or self.today()
-        by = (by or "").strip()
-        if not by or len(by) > NAME_MAX:
-            raise Invalid(f"by: the name of who records this (1 to {NAME_MAX} characters)")
+        by = _name(by)
         old = self.get(task_id)
         new = {k: getattr(old, k) for k in FIELDS}
         new.update({k: v for k, v in values.items() if v is not None})
@@ -193,6 +191,8 @@ class TaskStore:
             raise Invalid("dismiss_reason: say why the task is dismissed")
         if len(new["note"] or "") > NOTE_MAX:
             raise Invalid(f"note: at most {NOTE_MAX} characters")
+        for name in ("note", "dismiss_reason", "program", "status", "outcome"):
+            printable(name, new[name])
         new["done_on"] = (old.done_on or day) if new["status"] == "done" else None
         changes = {k: [_plain(getattr(old, k)), _plain(v)] for k, v in new.items()
                    if getattr(old, k) != v}

@@ -93,6 +93,12 @@ def test_bad_records_are_refused_with_what_is_wrong(store):
     with pytest.raises(Invalid, match="note: at most 500"):
         store.add("D1", "other", "x" * 501, DAY + timedelta(days=3), by="W", credential="open",
                   day=DAY)
+    with pytest.raises(Invalid, match="note: control characters"):
+        store.add("D1", "other", "a\x00b", DAY + timedelta(days=3), by="W",
+                  credential="open", day=DAY)
+    with pytest.raises(Invalid, match="by: control characters"):
+        store.add("D1", "other", "", DAY + timedelta(days=3), by="W\x00",
+                  credential="open", day=DAY)
     with pytest.raises(NotFound):
         store.change(99, by="W", credential="open", end=True, day=DAY)
     store.add("D1", "other", "", DAY + timedelta(days=3), by="W", credential="open", day=DAY)

@@ -75,6 +75,8 @@ def test_a_task_moves_on_by_the_rules_and_keeps_its_history(store):
     with pytest.raises(Invalid, match="program: an offered program names its kind"):
         store.change(task.id, by="Wang", credential="open", outcome="program_offered",
                      day=DAY)
+    with pytest.raises(Invalid, match="note: control characters"):
+        store.change(task.id, by="Wang", credential="open", note="x\x00", day=DAY)
     with pytest.raises(Invalid, match="status: 'closed'"):
         store.change(task.id, by="Wang", credential="open", status="closed", day=DAY)
     store.change(task.id, by="Wang", credential="open", status="in_progress",
