@@ -29,6 +29,8 @@ import pandas as pd
 from pydantic import BaseModel, Field, field_validator
 
 SEVERITIES = ("low", "medium", "high")
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+"""Severity -> its rank, lowest first: what "at or above a severity" compares."""
 PAST_FORECAST = "past_forecast_p10"
 """The p10 of the forecast made one forecast horizon before the cutoff, for the months just
 ended: orders below it are below what the model thought nearly certain."""
@@ -278,7 +280,7 @@ def track(firings: Iterable[tuple[str, pd.DataFrame]],
             if alert["status"] == "open" and alert["alert_id"] not in seen:
                 alert.update(status="closed", closed_at=as_of)
     frame = pd.DataFrame(list(alerts.values()), columns=list(ALERT_COLUMNS))
-    rank = frame["severity"].map({s: i for i, s in enumerate(SEVERITIES)})
+    rank = frame["severity"].map(SEVERITY_RANK)
     return (frame.assign(_rank=rank)
             .sort_values(["last_seen", "_rank", "alert_id"], ascending=[False, False, True],
                          kind="stable")

@@ -40,7 +40,7 @@ def export_programs(out: Annotated[Path, typer.Option(
     if out.suffix.lower() != ".csv":
         raise fail(f"{out}: --out must end in .csv")
     book = Situations(cfg)
-    rows = programs_export(TaskStore(book.store.engine, book.store), cfg.tasks.program_months)
+    rows = programs_export(TaskStore.of(book), cfg.tasks.program_months)
     tmp = out.with_name(out.name + ".tmp")
     rows.to_csv(tmp, index=False, encoding="utf-8-sig")
     tmp.replace(out)

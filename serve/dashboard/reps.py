@@ -73,7 +73,7 @@ def reps_page(request: Request, lang: Annotated[str | None, Query()] = None,
     if sort not in SORTS:
         return error_page(request, 422, [("sort", sort)])
     book = request.app.state.situations
-    tasks = TaskStore(book.store.engine, book.store)
+    tasks = TaskStore.of(book)
     card = with_tasks(rep_card(state, settings), tasks.on_time(tasks.today()))
     region = [v for v in request.query_params.getlist("region") if v]
     try:

@@ -19,8 +19,7 @@ from serve.service.tasks import OUTCOMES, STATUSES, TaskStore
 
 
 def _store(request: Request) -> TaskStore:
-    book = request.app.state.situations
-    return TaskStore(book.store.engine, book.store)
+    return TaskStore.of(request.app.state.situations)
 
 
 @router.get("/tasks", response_class=HTMLResponse, dependencies=[Depends(signed_in)])

@@ -9,9 +9,9 @@ from html import escape
 
 import pandas as pd
 
+from models.alerts import SEVERITY_RANK
 from serve.settings import Destination
 
-SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
 SEVERITY_NAMES = {"low": ("low", "低"), "medium": ("medium", "中"), "high": ("high", "高")}
 TEXT = {
     "subject": ("dealer-risk {as_of}: {n} new or changed alerts",

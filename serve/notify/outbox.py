@@ -4,21 +4,16 @@ destination was told, and the pace at which each destination may be sent to."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import Engine, insert, select, update
 
 from serve.notify.digest import Message
+from serve.service.situations import _utc
 from serve.store.schema import notified, outbox
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class Outbox:
@@ -134,7 +129,3 @@ class Pace:
 
     def sent(self) -> None:
         self.history.append(self.clock())
-
-
-def later(now: datetime, seconds: float) -> datetime:
-    return now + timedelta(seconds=seconds)

@@ -62,8 +62,8 @@ def snapshot_alerts(settings) -> tuple[str | None, pd.DataFrame]:
     """The newest snapshot's date and its open alerts (the timeline replayed over every
     snapshot on disk, as the API serves them), with the dealers' keys and both titles:
     what `notify` and the tasks start from, without loading the models."""
-    from models.alerts import track
     from serve.batch.snapshots import list_snapshots, read_snapshot
+    from serve.service.state import alert_timeline
 
     dates = list_snapshots(settings.work_dir)
     if not dates:
@@ -71,8 +71,7 @@ def snapshot_alerts(settings) -> tuple[str | None, pd.DataFrame]:
                                            "group", *KEYS, "title_en", "title_zh"])
     frames = {d: read_snapshot(settings.work_dir, d) for d in dates}
     rules = settings.alerts.by_name()
-    alerts = track([(d, f[["dealer_id", "alerts"]]) for d, f in frames.items()
-                    if "alerts" in f.columns], rules)
+    alerts = alert_timeline(frames, settings)
     alerts = alerts.loc[alerts["status"] == "open"]
     newest = frames[dates[-1]]
     keys = newest.set_index("dealer_id")[[k for k in KEYS if k in newest.columns]]

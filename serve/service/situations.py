@@ -70,8 +70,10 @@ class Situation:
                 "ended_on": self.ended_on.isoformat() if self.ended_on else None}
 
 
-def _utc(moment: datetime) -> datetime:
+def _utc(moment: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes: they were written in UTC."""
+    if moment is None:
+        return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

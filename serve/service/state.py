@@ -178,16 +178,17 @@ def load_state(settings: Settings) -> ServingState:
                                         read_roster(settings.work_dir, d),
                                         read_effects(settings.work_dir, d))
                  for d in dates}
-    alerts = alert_timeline(snapshots, settings)
+    alerts = alert_timeline({d: s.frame for d, s in snapshots.items()}, settings)
     return ServingState(champions=champions, snapshots=snapshots,
                         fingerprint=fingerprint, alerts=alerts,
                         open_alerts=_open_by_dealer(alerts))
 
 
-def alert_timeline(snapshots: dict[str, Snapshot], settings: Settings) -> pd.DataFrame:
-    """Replay the firings stored in each snapshot (older snapshots without them add none)."""
-    firings = [(d, s.frame[["dealer_id", "alerts"]]) for d, s in snapshots.items()
-               if "alerts" in s.frame.columns]
+def alert_timeline(frames: dict[str, pd.DataFrame], settings: Settings) -> pd.DataFrame:
+    """Replay the firings stored in each snapshot's rows, by as-of date (older snapshots
+    without them add none)."""
+    firings = [(d, f[["dealer_id", "alerts"]]) for d, f in frames.items()
+               if "alerts" in f.columns]
     return track(firings, settings.alerts.by_name())
 
 

@@ -22,13 +22,20 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from features.contract import PROGRAM_KINDS
+from models.alerts import SEVERITY_RANK
 from serve.service.errors import Invalid, NotFound
-from serve.service.situations import NOTE_MAX, SituationStore, _name, _utc, printable
+from serve.service.situations import (
+    NOTE_MAX,
+    SituationStore,
+    _name,
+    _plain,
+    _utc,
+    printable,
+)
 from serve.store.schema import task_events, tasks
 
 STATUSES = ("open", "in_progress", "done", "dismissed")
 OUTCOMES = ("called", "visited", "program_offered", "dealer_kept", "dealer_lost")
-SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
 FIELDS = ("status", "outcome", "program", "program_cost", "dismiss_reason", "note", "due_on")
 
 
@@ -92,6 +99,11 @@ class TaskStore:
     def from_settings(cls, settings) -> TaskStore:
         situations = SituationStore.from_settings(settings)
         return cls(situations.engine, situations)
+
+    @classmethod
+    def of(cls, book) -> TaskStore:
+        """The tasks in the store a process's `Situations` opened (one engine for both)."""
+        return cls(book.store.engine, book.store)
 
     def today(self) -> date:
         return self.clock.today()
@@ -244,10 +256,6 @@ def _text(value) -> str | None:
         else str(value)
 
 
-def _plain(value):
-    return value.isoformat() if isinstance(value, date) else value
-
-
 def sync_tasks(settings) -> tuple[str | None, list[Task]]:
     """Open the tasks the newest snapshot's alerts call for: the snapshot's date and the
     tasks opened."""
@@ -257,7 +265,7 @@ def sync_tasks(settings) -> tuple[str | None, list[Task]]:
 
     as_of, alerts = snapshot_alerts(settings)
     book = Situations(settings)
-    store = TaskStore(book.store.engine, book.store)
+    store = TaskStore.of(book)
     if alerts.empty:
         return as_of, []
     chosen = []

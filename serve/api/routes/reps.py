@@ -41,7 +41,7 @@ def list_reps(
     visit cadence, their dealers' requests against deadlines, complaints, and the
     maintenance score with its parts, ranked within the region; and the tasks due by
     today with how many were done on time."""
-    tasks = TaskStore(book.store.engine, book.store)
+    tasks = TaskStore.of(book)
     card = with_tasks(rep_card(state, settings), tasks.on_time(tasks.today()))
     chosen = select_reps(card, region=region, sales_rep=sales_rep, sort=sort)
     snap = state.current

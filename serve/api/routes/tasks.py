@@ -21,10 +21,6 @@ TaskId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The task's id")]
 Lang = Annotated[Literal["en", "zh"] | None, Query()]
 
 
-def _store(book) -> TaskStore:
-    return TaskStore(book.store.engine, book.store)
-
-
 @router.get("", response_model=TaskList, response_class=JSON)
 async def list_tasks(
     book: Book, settings: AppSettings, _: Reader,
@@ -43,7 +39,7 @@ async def list_tasks(
     size = limit or settings.api.page_size
     if size > settings.api.max_page_size:
         raise HTTPException(422, f"limit must be at most {settings.api.max_page_size}")
-    store = _store(book)
+    store = TaskStore.of(book)
     day = store.today()
     found = await run_in_threadpool(lambda: store.listed(
         day=day, owner=owner, status=status, region=region, dealer_id=dealer_id,
@@ -58,7 +54,7 @@ async def list_tasks(
 async def get_task(task_id: TaskId, book: Book, _: Reader, lang: Lang = None,
                    accept_language: Annotated[str | None, Header()] = None):
     """One task with its history."""
-    store = _store(book)
+    store = TaskStore.of(book)
     task = await run_in_threadpool(store.get, task_id)
     history = await run_in_threadpool(store.history, task_id)
     return json_response({**task.document(pick_lang(lang, accept_language), store.today()),
@@ -72,7 +68,7 @@ async def change_task(task_id: TaskId, body: TaskChange, book: Book, _: Field, k
                       accept_language: Annotated[str | None, Header()] = None):
     """Move a task on (status), record what was done (outcome, program and its cost,
     note), dismiss it with a reason, or change its due date."""
-    store = _store(book)
+    store = TaskStore.of(book)
     values = body.model_dump(exclude={"by"}, exclude_none=True)
     task = await run_in_threadpool(lambda: store.change(
         task_id, by=body.by, credential=credential_of(key), **values))
