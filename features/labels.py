@@ -12,7 +12,7 @@ import pandas as pd
 from features.monthly import ORDER_KEY_BASE, Monthly
 from features.settings import LabelSettings
 
-LABEL_COLUMNS = ("churn", "leave", "decline", "next_amount")
+LABEL_COLUMNS = ("churn", "leave", "leave_month", "decline", "next_amount")
 
 
 def active_mask(days_since_order: np.ndarray, closed: np.ndarray, active_days: int) -> np.ndarray:
@@ -49,6 +49,38 @@ def leave_label(m: Monthly, row_dealer: np.ndarray, dealers: pd.DataFrame, rows:
     label = (~ordered | closes).astype(float)
     complete = (confirm_end <= data_end).to_numpy()
     return np.where(complete & rows["active"].to_numpy(), label, np.nan)
+
+
+def leave_month(m: Monthly, row_dealer: np.ndarray, row_cut: np.ndarray, dealers: pd.DataFrame,
+                active: np.ndarray, settings: LabelSettings) -> np.ndarray:
+    """The month a dealer is gone, counted from the cutoff (1: the cutoff's own month): the
+    first month from which it orders nothing for `leave.confirm_months` months, or in which
+    its contract closes. Inf when the data shows no such month; NaN outside the population.
+
+    What the survival model learns from (models.survival). A month's silence is known only
+    `confirm_months` later, so the training at an origin censors each row where its origin's
+    data stops telling (models.survival.observed): a row is never judged on data after it.
+    """
+    confirm = settings.leave.confirm_months
+    ordered = m.sums["active_month"] > 0
+    n = ordered.shape[1]
+    cum = np.zeros((ordered.shape[0], n + 1), dtype=np.int32)
+    np.cumsum(ordered, axis=1, out=cum[:, 1:])
+    gone = np.zeros(ordered.shape, dtype=bool)
+    known = max(n - confirm + 1, 0)  # months g whose [g, g + confirm) lies in the data
+    g = np.arange(known)
+    gone[:, :known] = cum[:, g + confirm] == cum[:, g]
+    closed = dealers["closed_on"].to_numpy(dtype="datetime64[M]")
+    first = np.datetime64(m.first_month.start_time, "M")
+    closed_month = np.where(np.isnat(closed), n, (closed - first).astype(np.int64))
+    gone |= np.arange(n)[None, :] >= closed_month[:, None]
+    # the first gone month at or after each month (n: none), by a reversed running minimum
+    month = np.where(gone, np.arange(n)[None, :], n)
+    first_gone = np.minimum.accumulate(month[:, ::-1], axis=1)[:, ::-1]
+    first_gone = np.concatenate([first_gone, np.full((len(first_gone), 1), n)], axis=1)
+    at = first_gone[row_dealer, np.clip(row_cut, 0, n)]
+    out = np.where(at < n, (at - row_cut + 1).astype(float), np.inf)
+    return np.where(active, out, np.nan)
 
 
 def _orders_between(m: Monthly, row_dealer: np.ndarray, start: np.ndarray, end: np.ndarray

@@ -20,6 +20,7 @@ from features.labels import (
     amount_labels,
     churn_label,
     leave_label,
+    leave_month,
 )
 from features.lifecycle import stage
 from features.monthly import Monthly, build_monthly, order_dates
@@ -297,6 +298,8 @@ def _add_labels(out: pd.DataFrame, m: Monthly, tables: dict[str, pd.DataFrame],
                 labels: LabelSettings) -> None:
     out["churn"] = churn_label(m, row_dealer, tables["dealers"], out, end, labels)
     out["leave"] = leave_label(m, row_dealer, tables["dealers"], out, end, labels)
+    out["leave_month"] = leave_month(m, row_dealer, row_cut, tables["dealers"],
+                                     out["active"].to_numpy(), labels)
     complete_months = m.n_months  # months [0, n_months) are complete
     decline, next_amount = amount_labels(
         m, row_dealer, row_cut, out["profile_tenure_months"].to_numpy(),
