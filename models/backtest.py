@@ -20,6 +20,7 @@ from models.baselines import (
     fit_classifier_baselines,
     forecast_baselines,
 )
+from models.bundle import SURVIVAL
 from models.dataset import TARGETS, TrainingDataError, known_cutoffs, rows_at
 from models.metrics import classification_metrics, forecast_metrics
 from models.settings import ModelSettings
@@ -176,7 +177,7 @@ def headline(table: pd.DataFrame) -> dict[str, dict[str, float]]:
     compare across versions."""
     out: dict[str, dict[str, float]] = {}
     rows = pooled(table)
-    for model in (*MODELS, *LEAVE_MODELS):
+    for model in (*MODELS, *LEAVE_MODELS, SURVIVAL):
         own = rows[(rows["model"] == model) & (rows["predictor"] == "model")]
         if len(own):
             out[model] = {k: float(v) for k, v in own.iloc[0].items()

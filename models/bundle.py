@@ -19,6 +19,10 @@ from models.calibration import Calibrator
 from models.dataset import FeatureSpec
 
 BUNDLE_FILE = "bundle.json"
+SURVIVAL = "survival"
+MONTHS_AHEAD = "months_ahead"
+"""The survival model's person-period month after the cutoff (1 = the cutoff's own month):
+the hazard's clock, an input beside the cutoff's features (models.survival)."""
 
 
 def _booster_text(booster: lgb.Booster) -> str:
@@ -101,7 +105,62 @@ class ForecastBundle:
         return folder
 
 
-Bundle = ClassifierBundle | ForecastBundle
+@dataclass
+class SurvivalBundle:
+    """The hazard booster with its inputs; curves for any frame of panel rows."""
+
+    spec: FeatureSpec
+    booster: lgb.Booster
+    horizon: int
+    metadata: dict = field(default_factory=dict)
+    model = SURVIVAL
+    kind = SURVIVAL
+
+    def hazards(self, frame: pd.DataFrame) -> np.ndarray:
+        """[row, month 1..horizon]: the chance of being gone in that month if still there."""
+        x = self.spec.matrix(frame).reset_index(drop=True)
+        n = len(x)
+        stacked = x.iloc[np.tile(np.arange(n), self.horizon)].reset_index(drop=True)
+        stacked[MONTHS_AHEAD] = np.repeat(np.arange(1, self.horizon + 1), n).astype(float)
+        return self.booster.predict(stacked).reshape(self.horizon, n).T
+
+    def curves(self, frame: pd.DataFrame) -> np.ndarray:
+        """[row, month 1..horizon]: the chance of still ordering after that many months."""
+        return np.cumprod(1.0 - self.hazards(frame), axis=1)
+
+    def predict(self, frame: pd.DataFrame, report_months: list[int] | None = None
+                ) -> pd.DataFrame:
+        """The chance of still ordering at the report months (those it was fitted with
+        unless given) and the months expected to keep ordering: the pyfunc's output."""
+        months = report_months or self.metadata.get("report_months") or [self.horizon]
+        return summarize(self.curves(frame), months, index=frame.index)
+
+    def save(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "booster.txt").write_text(_booster_text(self.booster), encoding="utf-8")
+        _write_json(folder / BUNDLE_FILE, {
+            "kind": self.kind, "model": self.model, "spec": self.spec.to_dict(),
+            "horizon": self.horizon, "metadata": self.metadata})
+        return folder
+
+
+def still_ordering_column(month: int) -> str:
+    return f"still_ordering_{month}m"
+
+
+MONTHS_COLUMN = "months_ordering"
+"""The restricted mean: the months a dealer is expected to keep ordering in the horizon."""
+
+
+def summarize(curves: np.ndarray, report_months: list[int], index=None) -> pd.DataFrame:
+    """The chance of still ordering at each report month, and the restricted mean months
+    (sum of the curve: min(K - 1, horizon) = number of months t <= horizon with K > t)."""
+    out = {still_ordering_column(m): curves[:, m - 1] for m in report_months}
+    out[MONTHS_COLUMN] = curves.sum(axis=1)
+    return pd.DataFrame(out, index=index)
+
+
+Bundle = ClassifierBundle | ForecastBundle | SurvivalBundle
 
 
 def _quantile_name(q: float) -> str:
@@ -120,6 +179,9 @@ def _booster(path: Path) -> lgb.Booster:
 def load_bundle(folder: Path) -> Bundle:
     data = json.loads((folder / BUNDLE_FILE).read_text(encoding="utf-8"))
     spec = FeatureSpec.from_dict(data["spec"])
+    if data["kind"] == SURVIVAL:
+        return SurvivalBundle(spec=spec, booster=_booster(folder / "booster.txt"),
+                              horizon=int(data["horizon"]), metadata=data["metadata"])
     if data["kind"] == "classifier":
         return ClassifierBundle(model=data["model"], spec=spec,
                                 booster=_booster(folder / "booster.txt"),

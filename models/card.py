@@ -58,6 +58,38 @@ def _markdown(frame: pd.DataFrame, digits: int = 3) -> str:
     return "\n".join(lines) + "\n"
 
 
+SURVIVAL_COLUMNS = ("rows", "events", "uno_c", "ibs", "d_calibration_p",
+                    "d_calibration_worst_bin", "predicted_still_ordering",
+                    "observed_still_ordering")
+
+
+def _survival_section(rows: pd.DataFrame, settings: ModelSettings, labels: LabelSettings
+                      ) -> list[str]:
+    sv = rows[rows["model"] == "survival"]
+    if not len(sv):
+        return ["## Time to leaving\n",
+                "No survival backtest: no origin has its dealers followed for "
+                f"{settings.survival.horizon_months} months plus the "
+                f"{labels.leave.confirm_months} that confirm a loss, with history to fit "
+                "on before it.\n"]
+    return [
+        "## Time to leaving\n",
+        "The survival model refitted at each origin whose dealers the data follows for the "
+        f"whole {settings.survival.horizon_months} months (plus the "
+        f"{labels.leave.confirm_months} that confirm a loss), learning only from what was "
+        "settled before the origin (rows followed part of the way are censored there). "
+        "Against Kaplan-Meier, the one curve every dealer would get. uno_c: Uno's "
+        "concordance at the horizon (risk: 1 - survival at the horizon; 0.5 is a "
+        "constant); ibs: integrated Brier score over the months (lower is better); "
+        "d_calibration_p: the chi-square test that the predicted survival at each dealer's "
+        "observed time is uniform (D-calibration; above 0.05 passes, and over thousands of "
+        "dealers small departures fail it); worst bin: the fullest of its ten bins against "
+        "an even share; predicted and observed (Kaplan-Meier) share still ordering at the "
+        "horizon.\n",
+        _markdown(sv[["predictor", *SURVIVAL_COLUMNS]]),
+    ]
+
+
 def render_card(table: pd.DataFrame, bt: Backtest, fidelity: pd.DataFrame | None,
                 settings: ModelSettings, labels: LabelSettings, fingerprint: dict,
                 provenance: dict) -> str:
@@ -82,6 +114,12 @@ def render_card(table: pd.DataFrame, bt: Backtest, fidelity: pd.DataFrame | None
         "project orders); this one waits until the silence has lasted long enough to be a "
         "loss, so it learns from cutoffs a year older and is judged out of time at its own "
         "origins. Scoring splits the churn risk into leaving and a quiet spell with it.",
+        f"- **survival** (when the history allows): each active dealer's chance of still "
+        f"ordering after each of the next {settings.survival.horizon_months} months, and "
+        "the months it is expected to keep ordering in them (the area under the curve). "
+        "A discrete-time hazard: LightGBM on dealer-months at risk, with the month ahead as "
+        "an input; the event is the leave label's loss (the first month of "
+        f"{labels.leave.confirm_months} months without an order, or the contract's close).",
         f"- **decline**: probability that next {de.horizon_months} months' net orders fall more "
         f"than {de.drop:.0%} below the same months a year earlier (the trailing "
         f"{de.horizon_months} months for dealers younger than {de.min_tenure_months} months).",
@@ -114,6 +152,7 @@ def render_card(table: pd.DataFrame, bt: Backtest, fidelity: pd.DataFrame | None
         _markdown(cls[["model", "predictor", "rows", "rate", *CLASSIFIER_COLUMNS]]),
         _markdown(fc[["model", "predictor", "rows", *FORECAST_COLUMNS]]),
         "Per origin and per region and tier: `backtest.csv` in the run's artifacts.\n",
+        *_survival_section(rows, settings, labels),
     ]
     if fidelity is not None:
         out += ["## Do the explanations name the real reason?\n",

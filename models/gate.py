@@ -19,6 +19,7 @@ import pandas as pd
 
 from models.backtest import pooled
 from models.baselines import CLASSIFIER_BASELINES
+from models.bundle import SURVIVAL
 from models.metrics import HIGHER_IS_BETTER
 from models.settings import GateSettings
 
@@ -79,6 +80,8 @@ def baseline_checks(table: pd.DataFrame, model: str, gate: GateSettings,
                             f"{target:.0%} interval covers {cov:.1%} "
                             f"(allowed {target - tol:.0%}-{target + tol:.0%})"))
         return checks
+    if model == SURVIVAL:
+        return survival_checks(rows, gate)
     for baseline in CLASSIFIER_BASELINES:
         for metric in CLASSIFIER_GATE_METRICS:
             own = _value(rows, model, "model", metric)
@@ -92,12 +95,33 @@ def baseline_checks(table: pd.DataFrame, model: str, gate: GateSettings,
     return checks
 
 
+def survival_checks(rows: pd.DataFrame, gate: GateSettings) -> list[Check]:
+    """The curves must rank (Uno's C) and fit (integrated Brier) better than Kaplan-Meier's
+    one curve for all, and their mean must be near the observed share still ordering.
+    D-calibration is reported, not gated: over thousands of dealers its test rejects
+    small, harmless departures (Kaplan-Meier's own curve fails it)."""
+    checks = []
+    for metric in ("uno_c", "ibs"):
+        own = _value(rows, SURVIVAL, "model", metric)
+        other = _value(rows, SURVIVAL, "kaplan_meier", metric)
+        checks.append(Check(f"beats kaplan_meier on {metric}", _beats(own, other, metric),
+                            f"{metric} {own:.4f} vs kaplan_meier {other:.4f}", baseline=True))
+    predicted = _value(rows, SURVIVAL, "model", "predicted_still_ordering")
+    seen = _value(rows, SURVIVAL, "model", "observed_still_ordering")
+    checks.append(Check("calibrated", abs(predicted - seen) <= gate.max_survival_gap,
+                        f"still ordering at the horizon: predicted {predicted:.1%}, observed "
+                        f"{seen:.1%} (limit {gate.max_survival_gap:.0%} apart)"))
+    return checks
+
+
 def champion_checks(new: dict[str, float], champion: dict[str, float] | None, model: str,
                     gate: GateSettings) -> list[Check]:
     """Not worse than the champion's recorded backtest beyond the tolerances."""
     if not champion:
         return [Check("no champion yet", True, "no current champion to compare with")]
     tolerances = ({"wape": gate.wape_tolerance} if model == "forecast" else
+                  {"uno_c": gate.uno_c_tolerance, "ibs": gate.ibs_tolerance}
+                  if model == SURVIVAL else
                   {"roc_auc": gate.auc_tolerance, "pr_auc": gate.pr_auc_tolerance,
                    "brier": gate.brier_tolerance})
     checks = []

@@ -9,7 +9,8 @@ from sklearn.metrics import average_precision_score, brier_score_loss, log_loss,
 HIGHER_IS_BETTER = {"roc_auc": True, "pr_auc": True, "brier": False, "log_loss": False,
                     "ece": False, "top_lift": True, "top_precision": True,
                     "top_revenue_captured": True, "wape": False, "mae": False,
-                    "pinball_lo": False, "pinball_hi": False, "coverage_error": False}
+                    "pinball_lo": False, "pinball_hi": False, "coverage_error": False,
+                    "uno_c": True, "ibs": False, "d_calibration_p": True}
 
 
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:

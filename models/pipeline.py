@@ -41,6 +41,15 @@ from models.explain import grouped_contributions
 from models.fidelity import cause_hits, fidelity_table, rows_for_churners
 from models.gate import Decision, decide
 from models.settings import ModelSettings
+from models.survival import LABEL as SURVIVAL_LABEL
+from models.survival import (
+    SURVIVAL,
+    fit_survival,
+    run_survival_backtest,
+    survival_origins,
+    survival_table,
+    training_cutoffs,
+)
 from models.tracking import (
     CHAMPION,
     METRIC_TAG,
@@ -223,6 +232,12 @@ def train(panel: pd.DataFrame, inputs: RunInputs, settings: ModelSettings,
             continue
         backtests[model] = leave_bt
         table = pd.concat([table, metrics_table(leave_bt, settings)], ignore_index=True)
+    tick(f"final model: {SURVIVAL}", len(gate_origins))
+    try:
+        survival_bt, bundles[SURVIVAL] = _survival_model(panel, origin, settings, labels)
+        table = pd.concat([table, survival_table(survival_bt, settings)], ignore_index=True)
+    except TrainingDataError as exc:
+        skipped[SURVIVAL] = str(exc)
     heads = headline(table)
     tick("registering", len(gate_origins) + 1)
     versions, decisions = {}, {}
@@ -233,18 +248,17 @@ def train(panel: pd.DataFrame, inputs: RunInputs, settings: ModelSettings,
                                     provenance()), "model_card.md")
         if skipped:
             mlflow.log_dict(skipped, "skipped_models.json")
-        for model in (m for m in (*MODELS, *LEAVE_MODELS) if m in bundles):
+        for model in (m for m in (*MODELS, *LEAVE_MODELS, SURVIVAL) if m in bundles):
             with mlflow.start_run(run_name=model, nested=True):
                 mlflow.set_tag("model", model)
                 mlflow.log_dict(bundles[model].metadata, "bundle_metadata.json")
                 name = registered_name(settings.tracking, model)
                 champion = alias_metrics(name)
-                train_rows = panel[panel["cutoff"].isin(
-                    known_cutoffs(panel, model, origin, labels))
-                    & panel[TARGETS[model]].notna()]
-                mv = log_bundle(bundles[model], train_rows, name)
+                mv = log_bundle(bundles[model], _train_rows(panel, model, origin, settings,
+                                                            labels), name)
                 _log_model_metrics(table, model, mv.logged_model_id)
-                _log_charts(backtests[model], model, bundles[model], panel)
+                if model != SURVIVAL:
+                    _log_charts(backtests[model], model, bundles[model], panel)
                 failpoint("train.registered")
                 decision = decide(model, table, heads.get(model, {}), champion,
                                   settings.gate, settings.forecast.interval)
@@ -259,6 +273,26 @@ def train(panel: pd.DataFrame, inputs: RunInputs, settings: ModelSettings,
     tick("done", steps)
     return TrainResult(run_id=run_id, origin=origin, versions=versions, decisions=decisions,
                        table=table, tracking_uri=uri, skipped=skipped)
+
+
+def _train_rows(panel: pd.DataFrame, model: str, origin: pd.Timestamp,
+                settings: ModelSettings, labels: LabelSettings) -> pd.DataFrame:
+    """The rows a final model learned from (its MLflow input example comes from them)."""
+    if model == SURVIVAL:
+        return panel[panel["cutoff"].isin(training_cutoffs(panel, origin, settings, labels))
+                     & panel[SURVIVAL_LABEL].notna()]
+    return panel[panel["cutoff"].isin(known_cutoffs(panel, model, origin, labels))
+                 & panel[TARGETS[model]].notna()]
+
+
+def _survival_model(panel: pd.DataFrame, origin: pd.Timestamp, settings: ModelSettings,
+                    labels: LabelSettings):
+    """The survival model's gate backtest (at the newest origins whose dealers the data
+    follows for the whole horizon) and its final fit at `origin`; TrainingDataError when
+    the history is too short."""
+    origins = survival_origins(panel, settings.survival.gate_origins, settings, labels)
+    bt = run_survival_backtest(panel, settings, labels, origins)
+    return bt, fit_survival(panel, origin, settings, labels)
 
 
 def _optional_model(panel: pd.DataFrame, model: str, origin: pd.Timestamp,
@@ -290,6 +324,13 @@ def backtest(panel: pd.DataFrame, inputs: RunInputs, settings: ModelSettings,
         hits = explanation_fidelity(panel, bt, churners, cause_groups, settings,
                                     min_peer_group)
         fidelity = fidelity_table(hits)
+    survival_origins_ = survival_origins(panel, settings.backtest.origins, settings, labels)
+    if len(survival_origins_):  # a history too short for it: the card says so
+        if progress:
+            progress(f"{SURVIVAL} at {len(survival_origins_)} origins", len(bt.origins),
+                     len(bt.origins))
+        survival_bt = run_survival_backtest(panel, settings, labels, survival_origins_)
+        table = pd.concat([table, survival_table(survival_bt, settings)], ignore_index=True)
     card = render_card(table, bt, fidelity, settings, labels, inputs.fingerprint,
                        provenance())
     with _start_parent("backtest", inputs, settings) as parent:
@@ -310,6 +351,10 @@ def backtest(panel: pd.DataFrame, inputs: RunInputs, settings: ModelSettings,
                     for _, row in fidelity.iterrows():
                         mlflow.log_metric(_metric_key(f"fidelity.{row['cause']}"),
                                           float(row["hit_rate"]))
+        if (table["model"] == SURVIVAL).any():
+            with mlflow.start_run(run_name=SURVIVAL, nested=True):
+                mlflow.set_tag("model", SURVIVAL)
+                _log_model_metrics(table, SURVIVAL)
         run_id = parent.info.run_id
     return BacktestResult(run_id=run_id, backtest=bt, table=table, fidelity=fidelity,
                           card=card, tracking_uri=uri, hits=hits)

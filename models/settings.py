@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 def available_cores() -> int:
@@ -113,6 +113,12 @@ class GateSettings(BaseModel):
     brier_tolerance: float = Field(default=0.002, ge=0)
     wape_tolerance: float = Field(default=0.02, ge=0)
     max_ece: float = Field(default=0.03, gt=0)
+    uno_c_tolerance: float = Field(default=0.01, ge=0)
+    ibs_tolerance: float = Field(default=0.002, ge=0)
+    max_survival_gap: float = Field(default=0.05, gt=0, lt=1, description="The survival "
+                                    "curves pass when the mean predicted chance of still "
+                                    "ordering at the horizon is this close to the observed "
+                                    "(Kaplan-Meier) share.")
     coverage_tolerance: float = Field(default=0.05, ge=0, description="The forecast's "
                                       "interval passes when its coverage is this close to "
                                       "nominal (80% +- 5 points).")
@@ -206,6 +212,34 @@ class EffectSettings(BaseModel):
                            "intervals.")
 
 
+class SurvivalSettings(BaseModel):
+    """The time-to-leaving model (models.survival): a discrete-time hazard over the months
+    after a cutoff, giving each dealer a survival curve."""
+
+    horizon_months: int = Field(default=12, ge=3, le=24, description="Months ahead the "
+                                "curve reaches; the event is labels.leave's loss (no order "
+                                "for confirm_months, or the contract closes).")
+    report_months: list[int] = Field(default_factory=lambda: [3, 6, 12], min_length=1,
+                                     description="Months at which the snapshot, the API and "
+                                     "the dealer page give the chance of still ordering.")
+    fit_cutoffs: int = Field(default=24, ge=4, description="The newest cutoffs with any "
+                             "follow-up before the origin that the hazard learns from.")
+    cutoff_stride: int = Field(default=2, ge=1, description="Every this many of them: "
+                               "neighbouring cutoffs repeat nearly the same dealer-months, so "
+                               "this halves the training rows for little information.")
+    d_calibration_bins: int = Field(default=10, ge=4)
+    gate_origins: int = Field(default=3, ge=1, description="Origins `train` backtests the "
+                              "survival model at for its gate: the newest whose dealers the "
+                              "data follows for the whole horizon.")
+
+    @model_validator(mode="after")
+    def _inside(self) -> SurvivalSettings:
+        if max(self.report_months) > self.horizon_months or min(self.report_months) < 1:
+            raise ValueError(f"report_months {self.report_months} must lie in 1.."
+                             f"{self.horizon_months} (horizon_months)")
+        return self
+
+
 class ModelSettings(BaseModel):
     seed: int = Field(default=7, description="Seeds every random choice in training.")
     booster: BoosterSettings = Field(default_factory=BoosterSettings)
@@ -219,3 +253,4 @@ class ModelSettings(BaseModel):
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     effects: EffectSettings = Field(default_factory=EffectSettings)
+    survival: SurvivalSettings = Field(default_factory=SurvivalSettings)

@@ -36,6 +36,8 @@ REGISTERED_DESCRIPTION = {
     "forecast": "Next quarter's net order amount: expected value and interval.",
     "leave": "Calibrated probability that an active dealer leaves: no order in the months "
              "after the churn horizon either (not a quiet spell).",
+    "survival": "Each active dealer's chance of still ordering month by month over the next "
+                "year (discrete-time hazard), and the months it is expected to keep ordering.",
 }
 
 

@@ -56,6 +56,17 @@ def test_train_gates_and_registers_the_leave_model(trained):
     assert pooled.loc["model", "roc_auc"] > pooled.loc["days_since", "roc_auc"]
 
 
+def test_train_gates_and_registers_the_survival_model(trained):
+    result, panel, _, settings, _ = trained
+    decision = result.decisions["survival"]
+    assert decision.promote, decision.summary()
+    assert {c.name for c in decision.checks if c.baseline} == {
+        "beats kaplan_meier on uno_c", "beats kaplan_meier on ibs"}
+    mv = MlflowClient().get_model_version_by_alias("dealer-risk-survival", "champion")
+    assert str(mv.version) == result.versions["survival"]
+    assert float(mv.tags["metric.uno_c"]) > 0.55
+
+
 def test_scoring_splits_the_churn_risk_into_leaving_and_a_quiet_spell(trained):
     from serve.batch.champions import load_champions
     from serve.batch.scoring import score_batch
@@ -75,6 +86,28 @@ def test_scoring_splits_the_churn_risk_into_leaving_and_a_quiet_spell(trained):
     assert long_gone
     rows = snap[snap["dealer_id"].isin(long_gone)]
     assert rows["leave_probability"].mean() > 3 * snap["leave_probability"].mean()
+
+
+def test_scoring_gives_each_dealer_a_survival_curve(trained):
+    import json
+
+    from serve.batch.champions import load_champions
+    from serve.batch.scoring import score_batch
+    from serve.settings import Settings
+    _, panel, loaded, models, work = trained
+    settings = Settings(work_dir=work, models=models)
+    champions = load_champions(settings)
+    assert champions.status()["survival"]["state"] in ("champion", "provisional")
+    snap = score_batch(loaded.tables, champions, panel["cutoff"].max(), settings).snapshot
+    curves = np.array([json.loads(c) for c in snap["survival_curve"]])
+    assert curves.shape == (len(snap), 12) and (np.diff(curves, axis=1) <= 1e-12).all()
+    assert np.allclose(snap["months_ordering"], curves.sum(axis=1), atol=1e-3)
+    # a dealer silent for months is expected to keep ordering for fewer of them
+    silent = panel[(panel["cutoff"] == panel["cutoff"].max()) & panel["active"]]
+    long_gone = snap["dealer_id"].isin(set(
+        silent.loc[silent["orders_days_since_last"] > 120, "dealer_id"]))
+    assert (snap.loc[long_gone, "months_ordering"].mean()
+            < snap.loc[~long_gone, "months_ordering"].mean() - 2)
 
 
 def test_a_short_history_trains_without_the_leave_model(network):

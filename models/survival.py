@@ -1,0 +1,199 @@
+"""Time to leaving: a discrete-time hazard model and each dealer's survival curve.
+
+The churn and leave models answer "within the horizon, yes or no". A manager planning the
+year asks "how long is this dealer likely to keep ordering": the chance of still ordering
+at 3, 6 and 12 months, and the mean months it orders in the next 12 (the restricted mean).
+
+The model: every active dealer at a cutoff is followed month by month (person-periods);
+LightGBM learns the chance of being gone in month j given still there before it, from the
+cutoff's features and j. The curve is the product of one minus those hazards. The event is
+the leave label's loss (features.labels.leave_month: the first month of an order silence of
+`leave.confirm_months`, or the contract's close). A silence is known `confirm_months`
+after it starts, so at an origin each row is followed only as far as the origin's data
+tells (`observed`) and censored there: the rows of the last year teach the first months of
+the curve, the older rows all of it, and nothing is learned from data after the origin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from features.settings import LabelSettings
+from models.bundle import MONTHS_AHEAD, SURVIVAL, SurvivalBundle
+from models.dataset import FeatureSpec, TrainingDataError
+from models.settings import ModelSettings
+from models.survival_metrics import d_calibration, integrated_brier, kaplan_meier, uno_c
+from models.training import booster_params, fit_booster
+
+LABEL = "leave_month"
+
+
+def _months_between(start: pd.Series | pd.DatetimeIndex, end: pd.Timestamp) -> np.ndarray:
+    s = pd.DatetimeIndex(start)
+    return ((end.year - s.year) * 12 + (end.month - s.month)).to_numpy(dtype=int)
+
+
+def follow_up(cutoffs: pd.Series | pd.DatetimeIndex, origin: pd.Timestamp,
+              labels: LabelSettings) -> np.ndarray:
+    """Months after each cutoff whose gone-or-not the data before `origin` settles: month k
+    (gone from month cutoff + k - 1) needs its `confirm_months` of silence before the
+    origin. Below 1: nothing known yet."""
+    return _months_between(cutoffs, origin) - labels.leave.confirm_months + 1
+
+
+def observed(rows: pd.DataFrame, origin: pd.Timestamp, labels: LabelSettings, horizon: int
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """(time, event) of each row as seen at `origin`: months followed (at most `horizon`)
+    and whether the dealer was gone by then. time 0: the row tells nothing yet."""
+    month = rows[LABEL].to_numpy(dtype=float)
+    limit = np.minimum(follow_up(rows["cutoff"], origin, labels), horizon).astype(float)
+    event = month <= limit
+    time = np.where(event, month, np.maximum(limit, 0))
+    return time.astype(int), event
+
+
+def person_periods(x: pd.DataFrame, time: np.ndarray, event: np.ndarray
+                   ) -> tuple[pd.DataFrame, np.ndarray]:
+    """One row per dealer and month it was still at risk (months 1..time); the target is 1
+    in the month it was gone."""
+    repeat = np.repeat(np.arange(len(x)), time)
+    months = np.concatenate([np.arange(1, t + 1) for t in time]) if len(time) else \
+        np.array([], dtype=int)
+    out = x.iloc[repeat].reset_index(drop=True)
+    out[MONTHS_AHEAD] = months.astype(float)
+    y = (event[repeat] & (months == time[repeat])).astype(float)
+    return out, y
+
+
+def training_cutoffs(panel: pd.DataFrame, origin: pd.Timestamp, settings: ModelSettings,
+                     labels: LabelSettings) -> pd.DatetimeIndex:
+    """The newest `fit_cutoffs` cutoffs with any follow-up at the origin, every
+    `cutoff_stride`-th counted back from the newest."""
+    cuts = pd.DatetimeIndex(panel.loc[panel[LABEL].notna(), "cutoff"].unique()).sort_values()
+    cuts = cuts[follow_up(cuts, origin, labels) >= 1]
+    sv = settings.survival
+    return cuts[-sv.fit_cutoffs:][::-1][::sv.cutoff_stride][::-1]
+
+
+def fit_survival(panel: pd.DataFrame, origin: pd.Timestamp, settings: ModelSettings,
+                 labels: LabelSettings) -> SurvivalBundle:
+    """The hazard booster at `origin`: early stopping on the newest training cutoffs, then a
+    refit on all of them (models.training.fit_booster)."""
+    sv, split = settings.survival, settings.split
+    cuts = training_cutoffs(panel, origin, settings, labels)
+    es = max(1, split.early_stopping_cutoffs // sv.cutoff_stride)
+    if len(cuts) < split.min_fit_cutoffs // sv.cutoff_stride + es:
+        raise TrainingDataError(
+            f"{SURVIVAL}: {len(cuts)} cutoffs with follow-up before {origin:%Y-%m-%d}; a "
+            f"month's loss is known {labels.leave.confirm_months} months later "
+            "(labels.leave.confirm_months), so the survival model needs about a year more "
+            "history than the churn model")
+    spec = FeatureSpec.from_panel(panel)
+    parts = {}
+    for name, which in (("fit", cuts[:-es]), ("es", cuts[-es:])):
+        rows = panel[panel["cutoff"].isin(which) & panel[LABEL].notna()]
+        time, event = observed(rows, origin, labels, sv.horizon_months)
+        parts[name] = person_periods(spec.matrix(rows), time, event)
+    params = booster_params(settings.booster, settings.seed, objective="binary",
+                            metric="binary_logloss")
+    wide = FeatureSpec(names=(*spec.names, MONTHS_AHEAD), categories=spec.categories)
+    booster, trees = fit_booster(params, wide, *parts["fit"], *parts["es"], settings.booster)
+    fit_rows = len(parts["fit"][0]) + len(parts["es"][0])
+    return SurvivalBundle(spec=spec, booster=booster, horizon=sv.horizon_months, metadata={
+        "model": SURVIVAL, "origin": f"{origin:%Y-%m-%d}", "trees": trees,
+        "cutoffs": [f"{c:%Y-%m-%d}" for c in cuts], "person_periods": fit_rows,
+        "events": int(parts["fit"][1].sum() + parts["es"][1].sum()),
+        "horizon_months": sv.horizon_months, "report_months": list(sv.report_months)})
+
+
+def survival_origins(panel: pd.DataFrame, count: int, settings: ModelSettings,
+                     labels: LabelSettings) -> pd.DatetimeIndex:
+    """The newest `count` cutoffs whose dealers are followed the whole horizon by the data's
+    end and before which the model can be fitted."""
+    end = pd.Timestamp(panel["cutoff"].max())
+    cuts = pd.DatetimeIndex(panel.loc[panel[LABEL].notna(), "cutoff"].unique()).sort_values()
+    full = cuts[follow_up(cuts, end, labels) >= settings.survival.horizon_months]
+    split, sv = settings.split, settings.survival
+    need = split.min_fit_cutoffs // sv.cutoff_stride + max(
+        1, split.early_stopping_cutoffs // sv.cutoff_stride)
+    ok = [o for o in full if len(training_cutoffs(panel, o, settings, labels)) >= need]
+    return pd.DatetimeIndex(ok[-count:])
+
+
+@dataclass(frozen=True)
+class SurvivalBacktest:
+    origins: pd.DatetimeIndex
+    rows: pd.DataFrame
+    """One row per origin x dealer: time, event, revenue."""
+    curves: np.ndarray
+    """[row, month]: the model's survival curve fitted at the row's origin."""
+    baseline: np.ndarray
+    """[row, month]: Kaplan-Meier over the rows the model learned from, the same for all."""
+    bundles: dict[pd.Timestamp, SurvivalBundle]
+
+
+def run_survival_backtest(panel: pd.DataFrame, settings: ModelSettings, labels: LabelSettings,
+                          origins: pd.DatetimeIndex) -> SurvivalBacktest:
+    """Fit at each origin, follow its dealers to the data's end, and set the curves beside
+    Kaplan-Meier's."""
+    if not len(origins):
+        raise TrainingDataError(
+            f"{SURVIVAL}: no cutoff has its dealers followed for "
+            f"{settings.survival.horizon_months} months plus labels.leave.confirm_months "
+            f"({labels.leave.confirm_months}) with enough history before it to fit on")
+    end = pd.Timestamp(panel["cutoff"].max())
+    horizon = settings.survival.horizon_months
+    parts, curves, base, fitted = [], [], [], {}
+    for origin in origins:
+        bundle = fit_survival(panel, origin, settings, labels)
+        fitted[origin] = bundle
+        test = panel[(panel["cutoff"] == origin) & panel[LABEL].notna()]
+        time, event = observed(test, end, labels, horizon)
+        parts.append(pd.DataFrame({"origin": origin, "dealer_id": test["dealer_id"].to_numpy(),
+                                   "time": time, "event": event}))
+        curves.append(bundle.curves(test))
+        train = panel[panel["cutoff"].isin(training_cutoffs(panel, origin, settings, labels))
+                      & panel[LABEL].notna()]
+        t_train, e_train = observed(train, origin, labels, horizon)
+        base.append(np.tile(kaplan_meier(t_train, e_train, horizon), (len(test), 1)))
+    return SurvivalBacktest(origins=pd.DatetimeIndex(origins),
+                            rows=pd.concat(parts, ignore_index=True),
+                            curves=np.concatenate(curves), baseline=np.concatenate(base),
+                            bundles=fitted)
+
+
+PREDICTORS = {"model": "curves", "kaplan_meier": "baseline"}
+
+
+def survival_metrics(time: np.ndarray, event: np.ndarray, curves: np.ndarray,
+                     settings: ModelSettings) -> dict[str, float]:
+    """Uno's C at the horizon (risk: 1 - S(horizon)), the IBS over months 1..horizon - 1,
+    D-calibration, and the mean predicted against the Kaplan-Meier share still ordering at
+    the horizon (calibration in the large)."""
+    horizon = settings.survival.horizon_months
+    months = np.arange(1, horizon + 1, dtype=float)
+    return {"rows": float(len(time)), "events": float(np.sum(event)),
+            "uno_c": uno_c(time, event, 1.0 - curves[:, -1], tau=float(horizon)),
+            "ibs": integrated_brier(time, event, curves, months),
+            **d_calibration(time, event, curves, settings.survival.d_calibration_bins),
+            "predicted_still_ordering": float(curves[:, -1].mean()),
+            "observed_still_ordering": float(kaplan_meier(time, event, horizon)[-1])}
+
+
+def survival_table(bt: SurvivalBacktest, settings: ModelSettings) -> pd.DataFrame:
+    """Rows in the shape of models.backtest.metrics_table: per predictor, pooled and per
+    origin."""
+    out = []
+    scopes = [({"origin": "pooled", "segment": "all"}, np.ones(len(bt.rows), dtype=bool))]
+    scopes += [({"origin": f"{o:%Y-%m-%d}", "segment": "all"},
+                (bt.rows["origin"] == o).to_numpy()) for o in bt.origins]
+    for scope, mask in scopes:
+        for predictor, attr in PREDICTORS.items():
+            out.append({"model": SURVIVAL, "predictor": predictor, **scope,
+                        **survival_metrics(bt.rows["time"].to_numpy()[mask],
+                                           bt.rows["event"].to_numpy()[mask],
+                                           getattr(bt, attr)[mask], settings)})
+    return pd.DataFrame(out)
