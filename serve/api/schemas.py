@@ -271,9 +271,35 @@ class TaskDetail(TaskOut):
                                 "credential, changes (field -> [before, after])")
 
 
+class StillOrdering(BaseModel):
+    months: int = Field(description="Months after the snapshot's date", examples=[6])
+    probability: float = Field(description="Chance the dealer still orders then (is not "
+                               "gone: no order silence of labels.leave.confirm_months "
+                               "begun, contract open)", examples=[0.91])
+
+
+class Survival(BaseModel):
+    """Time to leaving: the survival model's curve (a discrete-time hazard over the
+    months ahead)."""
+
+    horizon_months: int = Field(description="Months the curve reaches", examples=[12])
+    still_ordering: list[StillOrdering] = Field(description="The chance of still ordering "
+                                                "at models.survival.report_months; empty "
+                                                "without a survival model")
+    curve: list[float] = Field(description="The chance of still ordering after 1, 2, ... "
+                               "horizon_months months")
+    months_ordering: float | None = Field(description="Restricted mean: the months of the "
+                                          "horizon the dealer is expected to keep ordering",
+                                          examples=[10.8])
+    sentence: str | None = Field(examples=["Chance of still ordering after 3 months 97%, 6 "
+                                           "months 93%, 12 months 84%; expected to keep "
+                                           "ordering for about 11.1 of the next 12 months."])
+
+
 class DealerRisk(DealerKeys):
     churn: Score
     leaving: Leaving
+    survival: Survival
     decline: Score
     forecast: Forecast
     orders_amount_12m: float | None = Field(
@@ -291,6 +317,13 @@ class DealerRisk(DealerKeys):
     actions: list[Action] = Field(description="The playbook's actions for its reasons")
     situation: Situation | None = Field(default=None, description="The known situation "
                                         "running today, if any: its alerts are held")
+
+
+class DealerSurvivalResponse(BaseModel):
+    meta: Meta
+    dealer_id: str
+    as_of: str
+    survival: Survival
 
 
 class DealerRiskResponse(BaseModel):

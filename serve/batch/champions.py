@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models.bundle import ClassifierBundle, ForecastBundle
+from models.bundle import ClassifierBundle, ForecastBundle, SurvivalBundle
 from serve.settings import Settings
 
 RISK_MODELS = ("churn", "decline")
@@ -18,6 +18,10 @@ RISK_MODELS = ("churn", "decline")
 LEAVE = "leave"
 """The leave model: a probability only, beside the churn risk it splits (leaving against a
 quiet spell); optional, as a short history trains none (models.training.LEAVE_MODELS)."""
+SURVIVAL = "survival"
+"""The survival model: each dealer's chance of still ordering month by month over the next
+year; optional like the leave model, as it needs the same extra year of history."""
+OPTIONAL = (LEAVE, SURVIVAL)
 FORECAST_COLUMNS = ("p10", "p50", "p90", "expected")
 
 
@@ -40,12 +44,13 @@ class Champions:
     missing: dict[str, str] = field(default_factory=dict)
     """Model -> why it has no usable version."""
     leave: ClassifierBundle | None = None
+    survival: SurvivalBundle | None = None
 
     def status(self) -> dict[str, dict]:
         """Per model: its version, and whether it is provisional or unavailable (for the
         snapshot, `score`'s output, the API's meta and the dashboard)."""
         out: dict[str, dict] = {}
-        for model in (*RISK_MODELS, "forecast", LEAVE):
+        for model in (*RISK_MODELS, "forecast", *OPTIONAL):
             if model in self.missing or getattr(self, model) is None:
                 out[model] = {"version": None, "state": UNAVAILABLE,
                               "reason": self.missing.get(model, "no usable version")}
@@ -71,7 +76,7 @@ def load_champions(settings: Settings) -> Champions:
     configure(settings.models.tracking, settings.work_dir)
     bundles: dict[str, object] = {}
     versions, provisional, missing = {}, {}, {}
-    for model in (*RISK_MODELS, "forecast", LEAVE):
+    for model in (*RISK_MODELS, "forecast", *OPTIONAL):
         try:
             found = load_alias(registered_name(settings.models.tracking, model))
         except RegistryError as exc:
@@ -98,6 +103,8 @@ class ModelOutputs:
     forecast: pd.DataFrame
     leave: np.ndarray | None = None
     """The leave model's probabilities; None without a leave champion."""
+    survival: np.ndarray | None = None
+    """[row, month 1..horizon]: the survival model's curves; None without its champion."""
 
 
 def model_outputs(rows: pd.DataFrame, champions: Champions) -> ModelOutputs:
@@ -108,4 +115,5 @@ def model_outputs(rows: pd.DataFrame, champions: Champions) -> ModelOutputs:
     forecast = (champions.forecast.predict(rows) if champions.forecast is not None else
                 pd.DataFrame({c: np.full(len(rows), np.nan) for c in FORECAST_COLUMNS}))
     leave = champions.leave.predict(rows) if champions.leave is not None else None
-    return ModelOutputs(contributions, forecast[list(FORECAST_COLUMNS)], leave)
+    curves = champions.survival.curves(rows) if champions.survival is not None else None
+    return ModelOutputs(contributions, forecast[list(FORECAST_COLUMNS)], leave, curves)

@@ -179,6 +179,9 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
         "churn_probability": churn_p,
         "decline_probability": decline_p,
         "leave_probability": leave_p,
+        "survival_curve": _curves_json(outputs.survival, len(rows)),
+        "months_ordering": (outputs.survival.sum(axis=1) if outputs.survival is not None
+                            else unknown),
         "quiet_probability": quiet_spell(churn_p, leave_p),
         "risk_kind": risk_kind(churn_p, leave_p, settings.scoring.kind_min_probability),
         "band": np.where(np.isnan(churn_p), UNAVAILABLE,
@@ -213,6 +216,14 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
     out["alerts"] = _alerts(rows, out, earlier, settings)
     return out.sort_values(["revenue_at_risk", "dealer_id"], ascending=[False, True],
                            kind="stable").reset_index(drop=True)
+
+
+def _curves_json(curves: np.ndarray | None, n: int) -> list[str]:
+    """Each dealer's survival curve (chance of still ordering after 1..horizon months) as a
+    JSON list; "[]" without a survival model."""
+    if curves is None:
+        return ["[]"] * n
+    return [json.dumps([round(float(v), 5) for v in row]) for row in curves]
 
 
 def quiet_spell(churn_p: np.ndarray, leave_p: np.ndarray) -> np.ndarray:

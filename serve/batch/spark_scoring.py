@@ -24,7 +24,9 @@ from features.catalog import BY_NAME
 from serve.batch.champions import (
     FORECAST_COLUMNS,
     LEAVE,
+    OPTIONAL,
     RISK_MODELS,
+    SURVIVAL,
     Champions,
     ModelOutputs,
     model_outputs,
@@ -38,7 +40,7 @@ def model_outputs_on_spark(spark, rows: pd.DataFrame, champions: Champions) -> M
     """What serve.batch.champions.model_outputs returns, computed on Spark by partitions
     of dealers."""
     rows = rows.reset_index(drop=True)
-    live = {m: getattr(champions, m) for m in (*RISK_MODELS, "forecast", LEAVE)
+    live = {m: getattr(champions, m) for m in (*RISK_MODELS, "forecast", *OPTIONAL)
             if getattr(champions, m) is not None}
     names = sorted({n for bundle in live.values() for n in bundle.spec.names})
     widths = {m: len(live[m].spec.names) + 1 for m in RISK_MODELS if m in live}
@@ -46,7 +48,8 @@ def model_outputs_on_spark(spark, rows: pd.DataFrame, champions: Champions) -> M
         return model_outputs(rows, champions)
     frame = spark.createDataFrame(_transport(rows, names), schema=_schema(names))
     result = (frame.repartition("dealer_id")  # spark.sql.shuffle.partitions of dealers
-              .mapInPandas(_scorer(live), schema=_output_schema(widths, LEAVE in live))
+              .mapInPandas(_scorer(live), schema=_output_schema(widths, LEAVE in live,
+                                                                SURVIVAL in live))
               .toPandas().sort_values(POSITION).reset_index(drop=True))
     if not np.array_equal(result[POSITION].to_numpy(), np.arange(len(rows))):
         raise RuntimeError("Spark returned the model outputs of other rows than it was sent")
@@ -54,7 +57,9 @@ def model_outputs_on_spark(spark, rows: pd.DataFrame, champions: Champions) -> M
     forecast = (result[list(FORECAST_COLUMNS)].astype(float) if "forecast" in live else
                 pd.DataFrame({c: np.full(len(rows), np.nan) for c in FORECAST_COLUMNS}))
     leave = result[LEAVE].to_numpy(dtype=float) if LEAVE in live else None
-    return ModelOutputs(contributions, forecast, leave)
+    curves = (np.vstack(result[SURVIVAL].to_numpy()).astype(float) if SURVIVAL in live
+              else None)
+    return ModelOutputs(contributions, forecast, leave, curves)
 
 
 def _transport(rows: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -79,12 +84,14 @@ def _schema(names: list[str]):
                                      else DoubleType(), True) for n in names])
 
 
-def _output_schema(widths: dict[str, int], leave: bool):
+def _output_schema(widths: dict[str, int], leave: bool, survival: bool):
     from pyspark.sql.types import ArrayType, DoubleType, LongType, StructField, StructType
     return StructType([StructField(POSITION, LongType(), False)]
                       + [StructField(m, ArrayType(DoubleType(), False), False) for m in widths]
                       + [StructField(c, DoubleType(), True) for c in FORECAST_COLUMNS]
-                      + ([StructField(LEAVE, DoubleType(), False)] if leave else []))
+                      + ([StructField(LEAVE, DoubleType(), False)] if leave else [])
+                      + ([StructField(SURVIVAL, ArrayType(DoubleType(), False), False)]
+                         if survival else []))
 
 
 def _scorer(bundles: dict):
@@ -106,6 +113,8 @@ def _scorer(bundles: dict):
                     out[column] = np.full(len(batch), np.nan)
             if LEAVE in bundles:
                 out[LEAVE] = bundles[LEAVE].predict(batch)
+            if SURVIVAL in bundles:
+                out[SURVIVAL] = list(bundles[SURVIVAL].curves(batch))
             yield pd.DataFrame(out)
 
     return score

@@ -140,6 +140,10 @@ def _print_model_status(champions) -> None:
             console.print("[yellow]note:[/yellow] no leave model (`train` makes one once the "
                           "history is about a year longer than the churn model needs): the "
                           "churn risk is not split into leaving and a quiet spell.")
+        elif status["state"] == "unavailable" and model == "survival":
+            console.print("[yellow]note:[/yellow] no survival model (`train` makes one once "
+                          "the history is about a year longer than the churn model needs): "
+                          "no time to leaving in this snapshot.")
         elif status["state"] == "unavailable":
             console.print(f"[yellow]note:[/yellow] no usable {model} model: its columns are "
                           f"empty in this snapshot ({status['reason']}).")

@@ -149,6 +149,48 @@ def risk_lines(points: list[dict], labels: dict[str, str]) -> str:
             f'role="img" aria-label="{escape(labels["title"])}">' + "".join(parts) + "</svg>")
 
 
+def survival_steps(curve: list[float], marks: list[int], labels: dict[str, str]) -> str:
+    """The chance of still ordering after 0..horizon months as a step line (y 0 to 100%),
+    with the report months marked and labelled."""
+    width, height, left, bottom, top = 560, 160, 40, 22, 10
+    if not curve:
+        return ""
+    values = [1.0, *(float(v) for v in curve)]
+    n = len(values) - 1
+    inner_w, inner_h = width - left - 12, height - bottom - top
+
+    def xy(month: float, p: float) -> tuple[float, float]:
+        return left + inner_w * month / n, top + inner_h * (1 - p)
+
+    parts = []
+    for tick in (0, 0.5, 1):
+        _, ty = xy(0, tick)
+        parts.append(f'<line x1="{left}" x2="{width - 12}" y1="{ty:.1f}" y2="{ty:.1f}" '
+                     f'class="grid"/><text x="{left - 4}" y="{ty + 4:.1f}" '
+                     f'text-anchor="end" class="axis">{tick:.0%}</text>')
+    steps = []
+    for month in range(n):
+        steps += [xy(month, values[month]), xy(month + 1, values[month])]
+    steps.append(xy(n, values[n]))
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in steps)
+    parts.append(f'<polyline points="{path}" fill="none" stroke="{PALETTE["dealer"]}" '
+                 'stroke-width="2" data-series="survival"/>')
+    for month in marks:
+        if 1 <= month <= n:
+            x, y = xy(month, values[month])
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" '
+                         f'fill="{PALETTE["dealer"]}" data-month="{month}"><title>'
+                         f'{escape(labels["month"].format(month))}: {values[month]:.0%}'
+                         f'</title></circle><text x="{x:.1f}" y="{y - 7:.1f}" '
+                         f'text-anchor="middle" class="axis">{values[month]:.0%}</text>')
+    for month in range(0, n + 1, 3):
+        x, _ = xy(month, 0)
+        parts.append(f'<text x="{x:.1f}" y="{height - 6}" text-anchor="middle" '
+                     f'class="axis">{escape(labels["month"].format(month))}</text>')
+    return (f'<svg class="chart survival" viewBox="0 0 {width} {height}" width="100%" '
+            f'role="img" aria-label="{escape(labels["title"])}">' + "".join(parts) + "</svg>")
+
+
 def month_bars(amounts: dict[str, float], title: str) -> str:
     """Net orders per month, oldest first; returns can make a month negative."""
     width, height, left, bottom, top = 560, 160, 48, 22, 8

@@ -80,6 +80,10 @@ def dealer_page(request: Request, dealer_id: str, lang: Annotated[str | None, Qu
             "churn": translate("churn", lang), "decline": translate("decline", lang),
             "title": translate("risk_over_time", lang)})),
         orders_chart=Markup(charts.month_bars(months, translate("orders_by_month", lang))),
+        survival_chart=Markup(charts.survival_steps(
+            doc["survival"]["curve"], settings.models.survival.report_months,
+            {"month": translate("survival_month", lang),
+             "title": translate("survival_heading", lang)})),
         meaning_churn=translate("meaning_churn", lang, days=labels.churn.horizon_days),
         meaning_decline=translate("meaning_decline", lang,
                                   months=labels.decline.horizon_months,

@@ -447,6 +447,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "leaving_none": ("No leave model yet (the history is too short to train one): the churn "
                      "risk cannot be split.",
                      "尚无离开模型（历史数据不足以训练）：无法拆分流失风险。"),
+    "survival_heading": ("Time to leaving", "预计还能留多久"),
+    "survival_month": ("{} mo", "{}个月"),
+    "survival_note": ("The chance the dealer still orders after each month from today "
+                      "(not yet gone: no long order silence begun, contract open), from the "
+                      "survival model; the months it is expected to keep ordering are the "
+                      "area under the line.",
+                      "从今天起每过一个月，该经销商仍在订货（尚未出现长期停单、合同未终止）的"
+                      "概率，来自生存模型；曲线下的面积即预计仍在订货的月数。"),
+    "survival_none": ("No survival model yet (the history is too short to train one).",
+                      "尚无生存模型（历史数据不足以训练）。"),
     "band_low": ("low", "低"),
     "band_medium": ("medium", "中"),
     "band_high": ("high", "高"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from serve.service.errors import NotFound
-from serve.service.render import dealer_risk, meta
+from serve.service.render import dealer_risk, meta, survival
 from serve.service.situations import Situation
 from serve.service.state import ServingState
 from serve.settings import Settings
@@ -36,6 +36,16 @@ def dealer_document(state: ServingState, settings: Settings, dealer_id: str,
     doc["situation"] = situation.document(lang, day or date.today()) if situation else None
     return {"meta": meta(settings, snap.as_of, snap.versions, snap.model_status),
             "dealer": doc}
+
+
+def survival_document(state: ServingState, settings: Settings, dealer_id: str, lang: str
+                      ) -> dict:
+    """GET /v1/dealers/{id}/survival: the dealer's survival curve in the current snapshot."""
+    snap = state.current
+    row = dealer_row(state, dealer_id)
+    return {"meta": meta(settings, snap.as_of, snap.versions, snap.model_status),
+            "dealer_id": dealer_id, "as_of": snap.as_of,
+            "survival": survival(row, lang, settings)}
 
 
 def dealer_history(state: ServingState, dealer_id: str) -> list[dict]:

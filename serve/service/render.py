@@ -142,6 +142,7 @@ def dealer_risk(row: dict, lang: str, settings: Settings,
                   **changed["churn"],
                   "factors": why["churn"], "context": notes.get("churn", [])},
         "leaving": leaving(row, lang, leave_months(settings)),
+        "survival": survival(row, lang, settings),
         "decline": {"probability": _num(row["decline_probability"]),
                     "previous": _num(row["previous_decline_probability"]),
                     "change": _num(row["decline_probability_change"]),
@@ -186,6 +187,31 @@ def leaving(row: dict, lang: str, months: int) -> dict:
                         f"next {months} months: {leave:.0%}.")
     return {"probability": leave, "quiet_spell_probability": quiet, "kind": kind,
             "sentence": sentence}
+
+
+def survival(row: dict, lang: str, settings: Settings) -> dict:
+    """The dealer's time to leaving (models.survival): the chance of still ordering after
+    each of the report months, the whole curve, the months it is expected to keep ordering
+    in the horizon, and a sentence; nulls without a survival model (or in a snapshot
+    written before it)."""
+    sv = settings.models.survival
+    curve = json.loads(row.get("survival_curve") or "[]")
+    if not curve:
+        return {"horizon_months": sv.horizon_months, "still_ordering": [], "curve": [],
+                "months_ordering": None, "sentence": None}
+    at = [{"months": m, "probability": curve[m - 1]} for m in sv.report_months
+          if m <= len(curve)]
+    months = _num(row.get("months_ordering"))
+    horizon = len(curve)
+    if lang == "zh":
+        parts = "，".join(f"{p['months']}个月后{p['probability']:.0%}" for p in at)
+        sentence = f"仍在订货的概率：{parts}；预计未来{horizon}个月中约{months:.1f}个月仍在订货。"
+    else:
+        parts = ", ".join(f"{p['months']} months {p['probability']:.0%}" for p in at)
+        sentence = (f"Chance of still ordering after {parts}; expected to keep ordering "
+                    f"for about {months:.1f} of the next {horizon} months.")
+    return {"horizon_months": horizon, "still_ordering": at, "curve": curve,
+            "months_ordering": months, "sentence": sentence}
 
 
 def score_changes(row: dict, lang: str) -> dict[str, dict]:

@@ -57,7 +57,9 @@ def served(network, tmp_path_factory):  # noqa: F811  (the imported fixture)
     from models.training import fit_models
     leave = fit_models(network.panel, newest, settings.models, network.labels,
                        models=("leave",))["leave"]
-    champions = Champions(**bundles, versions=result.versions, leave=leave)
+    survival = load_registered("dealer-risk-survival")[0]  # 36 months are enough for it
+    champions = Champions(**bundles, versions=result.versions, leave=leave,
+                          survival=survival)
     before = newest - pd.DateOffset(months=1)
     quarter = newest - pd.DateOffset(months=3)
     # scored, not written: the newest scorecard's expected losses read it, and the

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 
-from serve.api.schemas import DealerHistory, DealerRiskResponse
-from serve.service.dealers import dealer_document, dealer_history
+from serve.api.schemas import DealerHistory, DealerRiskResponse, DealerSurvivalResponse
+from serve.service.dealers import dealer_document, dealer_history, survival_document
 from serve.service.render import meta, pick_lang
 from serve.web.deps import SECURED, AppSettings, Reader, ServedReader, State
 from serve.web.responses import JSON, json_response
@@ -39,6 +39,17 @@ async def get_dealer_risk(dealer_id: DealerId, ctx: ServedReader, lang: Lang = N
         if len(state.documents) < settings.api.document_cache:
             state.documents[key] = cached
     return Response(cached, media_type="application/json")
+
+
+@router.get("/{dealer_id}/survival", response_model=DealerSurvivalResponse,
+            response_class=JSON, responses={404: {"description": "Unknown dealer"}},
+            openapi_extra=SECURED)
+def get_dealer_survival(dealer_id: DealerId, ctx: ServedReader, lang: Lang = None):
+    """The dealer's time to leaving: the chance of still ordering after each of the next
+    12 months (the survival model's curve), at 3, 6 and 12 months, and the months it is
+    expected to keep ordering; empty without a survival model (a history too short)."""
+    return json_response(survival_document(ctx.state, ctx.settings, dealer_id,
+                                           pick_lang(lang, ctx.accept_language)))
 
 
 @router.get("/{dealer_id}/history", response_model=DealerHistory, response_class=JSON,

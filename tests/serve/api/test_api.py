@@ -11,7 +11,12 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from serve.api.schemas import DealerHistory, DealerRiskResponse, RiskList
+from serve.api.schemas import (
+    DealerHistory,
+    DealerRiskResponse,
+    DealerSurvivalResponse,
+    RiskList,
+)
 from serve.app import create_app
 from tests.serve.conftest import ADMIN, READER, make_settings, sign_in
 
@@ -28,7 +33,8 @@ def test_health_ready_and_metrics_are_open(client, served):
     assert client.get("/health").json() == {"status": "ok"}
     ready = client.get("/ready").json()
     assert ready["status"] == "ready" and ready["as_of"] == new["as_of"].iloc[0]
-    assert ready["model_versions"] == {"churn": "1", "decline": "1", "forecast": "1"}
+    assert ready["model_versions"] == {"churn": "1", "decline": "1", "forecast": "1",
+                                       "survival": "1"}
     client.get("/v1/risk", headers=READER)
     text = client.get("/metrics").text
     assert 'dealer_risk_requests_total{method="GET",route="/v1/risk",status="200"}' in text
@@ -181,6 +187,30 @@ def test_leaving_apart_from_a_quiet_spell(client, served):
                       headers=READER).status_code == 422
 
 
+def test_time_to_leaving_in_the_risk_document_and_its_own_route(client, served):
+    """The survival curve: 12 months falling from 1, the report months read off it, the
+    months still ordering its area, in both languages; 404 for a dealer not scored."""
+    _, new, _ = served
+    row = new.sort_values("months_ordering").iloc[0]  # the shortest expected stay
+    body = client.get(f"/v1/dealers/{row['dealer_id']}/survival", headers=READER)
+    assert body.status_code == 200
+    doc = DealerSurvivalResponse.model_validate(body.json())
+    curve = json.loads(row["survival_curve"])
+    assert doc.survival.curve == pytest.approx(curve) and len(curve) == 12
+    assert [p.months for p in doc.survival.still_ordering] == [3, 6, 12]
+    assert [p.probability for p in doc.survival.still_ordering] == pytest.approx(
+        [curve[2], curve[5], curve[11]])
+    assert doc.survival.months_ordering == pytest.approx(sum(curve), abs=1e-3)
+    assert doc.survival.months_ordering < new["months_ordering"].median()
+    assert f"12 months {curve[11]:.0%}" in doc.survival.sentence
+    risk = client.get(f"/v1/dealers/{row['dealer_id']}/risk", headers=READER).json()
+    assert risk["dealer"]["survival"] == body.json()["survival"]
+    zh = client.get(f"/v1/dealers/{row['dealer_id']}/survival?lang=zh", headers=READER)
+    assert zh.json()["survival"]["sentence"].startswith("仍在订货的概率：3个月后")
+    assert client.get("/v1/dealers/NOPE/survival", headers=READER).status_code == 404
+    assert client.get(f"/v1/dealers/{row['dealer_id']}/survival").status_code == 401
+
+
 def test_stage_everywhere_and_as_a_filter(client, served):
     _, new, _ = served
     dealer = new["dealer_id"].iloc[0]
@@ -198,7 +228,8 @@ def test_csv_export_parses(client, served):
     response = client.get("/v1/risk?format=csv&lang=zh", headers=READER)
     assert response.headers["content-type"].startswith("text/csv")
     assert response.headers["x-dealer-risk-as-of"] == new["as_of"].iloc[0]
-    assert response.headers["x-dealer-risk-model-versions"] == "churn=1,decline=1,forecast=1"
+    assert response.headers["x-dealer-risk-model-versions"] == \
+        "churn=1,decline=1,forecast=1,survival=1"
     frame = pd.read_csv(io.StringIO(response.text))
     assert len(frame) == len(new)
     assert {"dealer_id", "churn_probability", "top_reason", "band"} <= set(frame.columns)
@@ -283,7 +314,7 @@ def test_meta_names_the_versions_that_computed_the_snapshot(client, served):
     assert body["meta"]["model_versions"] == json.loads(new["model_versions"].iloc[0])
     ready = client.get("/ready").json()
     assert ready["model_versions"] == body["meta"]["model_versions"]
-    assert set(ready["champion_versions"]) == {"churn", "decline", "forecast"}
+    assert set(ready["champion_versions"]) == {"churn", "decline", "forecast", "survival"}
 
 
 def test_meta_says_which_models_are_provisional_or_unavailable(served, tmp_path):

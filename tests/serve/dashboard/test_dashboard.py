@@ -5,6 +5,7 @@ search, totals and export, the dealer and overview pages, language, escaping.
 from __future__ import annotations
 
 import io
+import json
 import re
 
 import pandas as pd
@@ -149,6 +150,19 @@ def test_dealer_page_splits_the_churn_risk(signed, served):
     assert 'id="score-leaving"' in html
     assert f"Of the {row['churn_probability']:.0%} churn risk" in html
     assert "quiet spell" in html
+
+
+def test_dealer_page_shows_the_time_to_leaving(signed, served):
+    _, new, _ = served
+    row = new.sort_values("months_ordering").iloc[0]
+    curve = json.loads(row["survival_curve"])
+    html = signed.get(f"/dashboard/dealers/{row['dealer_id']}").text
+    assert 'id="survival"' in html and 'class="chart survival"' in html
+    for month in (3, 6, 12):
+        assert f'data-month="{month}"' in html
+    assert f"12 months {curve[11]:.0%}" in html
+    zh = signed.get(f"/dashboard/dealers/{row['dealer_id']}", params={"lang": "zh"}).text
+    assert "预计还能留多久" in zh and "12个月后" in zh
 
 
 def test_worklist_pages_cover_the_list_once(signed, served):
