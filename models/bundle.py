@@ -112,6 +112,8 @@ class SurvivalBundle:
     spec: FeatureSpec
     booster: lgb.Booster
     horizon: int
+    calibrator: Calibrator
+    """Maps the booster's hazard log-odds to calibrated hazards (models.survival)."""
     metadata: dict = field(default_factory=dict)
     model = SURVIVAL
     kind = SURVIVAL
@@ -122,7 +124,8 @@ class SurvivalBundle:
         n = len(x)
         stacked = x.iloc[np.tile(np.arange(n), self.horizon)].reset_index(drop=True)
         stacked[MONTHS_AHEAD] = np.repeat(np.arange(1, self.horizon + 1), n).astype(float)
-        return self.booster.predict(stacked).reshape(self.horizon, n).T
+        margin = self.booster.predict(stacked, raw_score=True)
+        return self.calibrator(margin).reshape(self.horizon, n).T
 
     def curves(self, frame: pd.DataFrame) -> np.ndarray:
         """[row, month 1..horizon]: the chance of still ordering after that many months."""
@@ -140,7 +143,8 @@ class SurvivalBundle:
         (folder / "booster.txt").write_text(_booster_text(self.booster), encoding="utf-8")
         _write_json(folder / BUNDLE_FILE, {
             "kind": self.kind, "model": self.model, "spec": self.spec.to_dict(),
-            "horizon": self.horizon, "metadata": self.metadata})
+            "horizon": self.horizon, "calibrator": self.calibrator.to_dict(),
+            "metadata": self.metadata})
         return folder
 
 
@@ -181,7 +185,9 @@ def load_bundle(folder: Path) -> Bundle:
     spec = FeatureSpec.from_dict(data["spec"])
     if data["kind"] == SURVIVAL:
         return SurvivalBundle(spec=spec, booster=_booster(folder / "booster.txt"),
-                              horizon=int(data["horizon"]), metadata=data["metadata"])
+                              horizon=int(data["horizon"]),
+                              calibrator=Calibrator.from_dict(data["calibrator"]),
+                              metadata=data["metadata"])
     if data["kind"] == "classifier":
         return ClassifierBundle(model=data["model"], spec=spec,
                                 booster=_booster(folder / "booster.txt"),

@@ -227,6 +227,9 @@ class SurvivalSettings(BaseModel):
     cutoff_stride: int = Field(default=2, ge=1, description="Every this many of them: "
                                "neighbouring cutoffs repeat nearly the same dealer-months, so "
                                "this halves the training rows for little information.")
+    calibration_cutoffs: int = Field(default=4, ge=1, description="The newest of those "
+                                     "(strided) cutoffs, kept from the booster, on which its "
+                                     "hazards are calibrated (Platt).")
     d_calibration_bins: int = Field(default=10, ge=4)
     gate_origins: int = Field(default=3, ge=1, description="Origins `train` backtests the "
                               "survival model at for its gate: the newest whose dealers the "

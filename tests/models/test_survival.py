@@ -16,9 +16,6 @@ from models.survival import (
     fit_survival,
     observed,
     person_periods,
-    run_survival_backtest,
-    survival_origins,
-    survival_table,
 )
 from models.survival_metrics import d_calibration, kaplan_meier, pit_intervals, uno_c
 from tests.features.test_leave_label import months, with_dealers
@@ -160,16 +157,3 @@ def test_curves_fall_from_one_and_save_and_load_identically(fitted, network, tmp
     again = load_bundle(bundle.save(tmp_path / "b"))
     assert isinstance(again, SurvivalBundle)
     assert np.array_equal(again.curves(rows), curves)
-
-
-def test_the_model_ranks_and_fits_better_than_kaplan_meier_out_of_time(network):
-    settings = small_settings()
-    origins = survival_origins(network.panel, 2, settings, network.labels)
-    assert len(origins) >= 1  # 36 months: one origin followed 12 + 9 months, with fit rows
-    bt = run_survival_backtest(network.panel, settings, network.labels, origins)
-    table = survival_table(bt, settings)
-    pooled = table[table["origin"] == "pooled"].set_index("predictor")
-    assert pooled.loc["model", "uno_c"] > pooled.loc["kaplan_meier", "uno_c"] + 0.05
-    assert pooled.loc["model", "ibs"] < pooled.loc["kaplan_meier", "ibs"]
-    # the origins' dealers are followed the whole horizon by the data's end
-    assert bt.rows["time"].max() == 12 and bt.rows["event"].any()

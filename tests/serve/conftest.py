@@ -57,7 +57,9 @@ def served(network, tmp_path_factory):  # noqa: F811  (the imported fixture)
     from models.training import fit_models
     leave = fit_models(network.panel, newest, settings.models, network.labels,
                        models=("leave",))["leave"]
-    survival = load_registered("dealer-risk-survival")[0]  # 36 months are enough for it
+    # nor to judge a survival model (it needs a year more too); fitted here the same way
+    from models.survival import fit_survival
+    survival = fit_survival(network.panel, newest, settings.models, network.labels)
     champions = Champions(**bundles, versions=result.versions, leave=leave,
                           survival=survival)
     before = newest - pd.DateOffset(months=1)

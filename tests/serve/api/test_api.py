@@ -33,8 +33,7 @@ def test_health_ready_and_metrics_are_open(client, served):
     assert client.get("/health").json() == {"status": "ok"}
     ready = client.get("/ready").json()
     assert ready["status"] == "ready" and ready["as_of"] == new["as_of"].iloc[0]
-    assert ready["model_versions"] == {"churn": "1", "decline": "1", "forecast": "1",
-                                       "survival": "1"}
+    assert ready["model_versions"] == {"churn": "1", "decline": "1", "forecast": "1"}
     client.get("/v1/risk", headers=READER)
     text = client.get("/metrics").text
     assert 'dealer_risk_requests_total{method="GET",route="/v1/risk",status="200"}' in text
@@ -228,8 +227,7 @@ def test_csv_export_parses(client, served):
     response = client.get("/v1/risk?format=csv&lang=zh", headers=READER)
     assert response.headers["content-type"].startswith("text/csv")
     assert response.headers["x-dealer-risk-as-of"] == new["as_of"].iloc[0]
-    assert response.headers["x-dealer-risk-model-versions"] == \
-        "churn=1,decline=1,forecast=1,survival=1"
+    assert response.headers["x-dealer-risk-model-versions"] == "churn=1,decline=1,forecast=1"
     frame = pd.read_csv(io.StringIO(response.text))
     assert len(frame) == len(new)
     assert {"dealer_id", "churn_probability", "top_reason", "band"} <= set(frame.columns)
@@ -314,7 +312,7 @@ def test_meta_names_the_versions_that_computed_the_snapshot(client, served):
     assert body["meta"]["model_versions"] == json.loads(new["model_versions"].iloc[0])
     ready = client.get("/ready").json()
     assert ready["model_versions"] == body["meta"]["model_versions"]
-    assert set(ready["champion_versions"]) == {"churn", "decline", "forecast", "survival"}
+    assert set(ready["champion_versions"]) == {"churn", "decline", "forecast"}
 
 
 def test_meta_says_which_models_are_provisional_or_unavailable(served, tmp_path):
