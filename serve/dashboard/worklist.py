@@ -78,10 +78,11 @@ def _chosen(state: ServingState, request: Request, q: str | None,
 def export(request: Request, lang: Annotated[str | None, Query()] = None,
            q: Annotated[str | None, Query(max_length=100)] = None,
            sort: Annotated[Sort, Query()] = "revenue_at_risk") -> Response:
-    """The current view of the worklist as CSV: the same columns as GET /v1/risk?format=csv."""
+    """The current view of the worklist as CSV: the columns of GET /v1/risk?format=csv,
+    headed by their labels in the page's language (for Excel, not for programs)."""
     lang = language(request, lang)
     state = state_of(request)
     if state is None:
         return not_ready(request, lang)
     return csv_response(worklist_csv(_chosen(state, request, q, sort), lang, state.current,
-                                     state.open_alerts))
+                                     state.open_alerts, header="labels"))

@@ -13,6 +13,7 @@ from features.text import format_value
 from serve.batch.plan import Plan, make_plan, with_leave_with
 from serve.service.choices import check
 from serve.service.errors import NotFound
+from serve.service.headers import Header, labelled
 from serve.service.render import meta, records
 from serve.service.risk import CsvExport
 from serve.service.state import Snapshot
@@ -60,10 +61,11 @@ def plan_document(snap: Snapshot, settings: Settings, plan: Plan, limit: int) ->
     }
 
 
-def plan_csv(plan: Plan, snap: Snapshot) -> CsvExport:
-    """Every row of the plan, every column."""
+def plan_csv(plan: Plan, snap: Snapshot, lang: str = "en", header: Header = "columns"
+             ) -> CsvExport:
+    """Every row of the plan, every column (headers: names, or labels in `lang`)."""
     buffer = io.StringIO()
-    plan.rows.to_csv(buffer, index=False)
+    labelled(plan.rows, lang, header).to_csv(buffer, index=False)
     return CsvExport(buffer.getvalue(), f"dealer-risk-plan-{snap.as_of}.csv",
                      {"As-Of": snap.as_of, "Budget": f"{plan.budget:.0f}",
                       "Spent": f"{plan.spent:.0f}"})

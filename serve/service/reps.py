@@ -11,6 +11,7 @@ import pandas as pd
 from serve.batch.reps import lost_dealers, scorecard
 from serve.service.choices import check
 from serve.service.errors import NotFound
+from serve.service.headers import Header, labelled
 from serve.service.render import meta, records, summary
 from serve.service.risk import CsvExport
 from serve.service.state import ServingState, Snapshot
@@ -76,9 +77,11 @@ def rep_document(state: ServingState, settings: Settings, rep_id: str, lang: str
             "lost": records(lost_dealers(snap.reps, rep_id))}
 
 
-def reps_csv(chosen: pd.DataFrame, snap: Snapshot) -> CsvExport:
-    """The scorecard lines of a `select_reps` choice, every column."""
+def reps_csv(chosen: pd.DataFrame, snap: Snapshot, lang: str = "en",
+             header: Header = "columns") -> CsvExport:
+    """The scorecard lines of a `select_reps` choice, every column (headers: names, or
+    labels in `lang`)."""
     buffer = io.StringIO()
-    chosen.to_csv(buffer, index=False)
+    labelled(chosen, lang, header).to_csv(buffer, index=False)
     return CsvExport(buffer.getvalue(), f"dealer-risk-reps-{snap.as_of}.csv",
                      {"As-Of": snap.as_of})

@@ -10,6 +10,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from serve.service.headers import Header, labelled
 from serve.service.render import SUMMARY_COLUMNS, summary
 from serve.service.state import ServingState, Snapshot
 
@@ -103,15 +104,16 @@ class CsvExport:
 
 
 def worklist_csv(frame: pd.DataFrame, lang: str, snap: Snapshot,
-                 open_alerts: dict[str, list]) -> CsvExport:
-    """Every dealer of an `ordered` selection, one summary line each."""
+                 open_alerts: dict[str, list], header: Header = "columns") -> CsvExport:
+    """Every dealer of an `ordered` selection, one summary line each; headers the column
+    names, or their labels in `lang` (serve.service.headers)."""
     rows = [summary(r, lang, len(open_alerts.get(r["dealer_id"], ())))
             for r in frame.drop(columns="_key").to_dict("records")]
     out = pd.DataFrame(rows)
     if len(out):
         out["flags"] = out["flags"].map(";".join)
     buffer = io.StringIO()
-    out.to_csv(buffer, index=False)
+    labelled(out, lang, header).to_csv(buffer, index=False)
     return CsvExport(buffer.getvalue(), f"dealer-risk-{snap.as_of}.csv", {
         "As-Of": snap.as_of,
         "Model-Versions": ",".join(f"{k}={v}" for k, v in snap.versions.items())})

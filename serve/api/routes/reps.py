@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query
 
 from serve.api.schemas import RepDetail, RepList
+from serve.service.headers import Header as CsvHeader
 from serve.service.render import meta, pick_lang, records
 from serve.service.reps import (
     RepSort,
@@ -35,6 +36,13 @@ def list_reps(
                                    "revenue_change: steepest fall first; the others "
                                    "largest first")] = "score",
     format: Annotated[Literal["json", "csv"], Query()] = "json",
+    lang: Annotated[Literal["en", "zh"] | None, Query(description="Language of the csv's "
+                                                      "labels (header=labels)")] = None,
+    accept_language: Annotated[str | None, Header()] = None,
+    header: Annotated[CsvHeader, Query(description="csv only: `columns` (default) heads each "
+                                    "column with its name, stable for programs; `labels` with "
+                                    "its label in `lang`, for a spreadsheet (the dashboard's "
+                                    "exports)")] = "columns",
 ):
     """Per sales rep: the dealers they hold, revenue and its change against last year,
     revenue at risk, dealers lost in 90 and 365 days against the models' expectation,
@@ -46,7 +54,8 @@ def list_reps(
     chosen = select_reps(card, region=region, sales_rep=sales_rep, sort=sort)
     snap = state.current
     if format == "csv":
-        return csv_response(reps_csv(chosen, snap))
+        return csv_response(reps_csv(chosen, snap, pick_lang(lang, accept_language),
+                                      header))
     return json_response({"meta": meta(settings, snap.as_of, snap.versions, snap.model_status),
                           "weights": settings.reps.weights, "total": len(chosen),
                           "items": records(chosen)})
