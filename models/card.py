@@ -86,7 +86,8 @@ def _survival_section(rows: pd.DataFrame, settings: ModelSettings, labels: Label
         "dealers small departures fail it); worst bin: the fullest of its ten bins against "
         "an even share; predicted and observed (Kaplan-Meier) share still ordering at the "
         "horizon.\n",
-        _markdown(sv[["predictor", *SURVIVAL_COLUMNS]]),
+        _markdown(sv[["predictor", *SURVIVAL_COLUMNS]].assign(
+            d_calibration_p=sv["d_calibration_p"].map(lambda p: f"{p:.2g}"))),
     ]
 
 
@@ -162,7 +163,13 @@ def render_card(table: pd.DataFrame, bt: Backtest, fidelity: pd.DataFrame | None
                 f"is among the top {settings.explain.top_factors} risk-raising reasons, "
                 "ranked as the served explanations rank them (against the dealer's peers; "
                 "fixed attributes never count).\n",
-                _markdown(fidelity, 2)]
+                _markdown(fidelity, 2),
+                "This table flatters the reasons: at the churn month a cause's footprint is "
+                "at its largest, and there is no constant answer beside it. Judged fairly, "
+                "on several worlds, at the churn month, three months before it and over "
+                "every at-risk dealer with an active cause, each beside the constant answer "
+                "(always the same groups) and with intervals: \"Several worlds\" below, "
+                "\"Reasons judged fairly\".\n"]
     peers = " and ".join(k.removeprefix("profile_") for k in settings.explain.peer_keys)
     out += [
         "## Reading the factors\n",
@@ -199,7 +206,26 @@ def render_card(table: pd.DataFrame, bt: Backtest, fidelity: pd.DataFrame | None
         "rerun `dealer-risk backtest` and read its card before trusting the scores.",
         "- The churn label is literal: dealers that order in lumps (project dealers) can go "
         f"{ch.horizon_days} days without an order and count as churned; their scores are "
-        "higher for that reason (said as context, not as a reason).",
+        "higher for that reason (said as context, not as a reason). On the simulated worlds "
+        "the churn model ranks quiet spells far better than dealers that truly leave; the "
+        "leave model ranks the true leavers better, yet its top decile holds well short of "
+        "twice the churn score's true leavers (\"Several worlds\" below, last table). The "
+        "worklist ranks by revenue at risk by default; `sort=leave_probability` and the "
+        "`kind` filter give the leavers first.",
+        "- The split into leaving and a quiet spell subtracts two calibrated probabilities "
+        "of events that are nearly, not exactly, nested (a dealer can order once more and "
+        "then leave): the quiet-spell part is an approximation, never below zero.",
+        "- A slump along a line narrower than the peers (one city, one rep's dealers) is not "
+        "shared by the peers and shows as the dealers' own falling orders (measured on the "
+        "world `other-lines`: \"Shocks along other lines\" below). The dealer page says so "
+        "beside the factors.",
+        "- The survival curves rank dealers by time to leaving well above Kaplan-Meier's one "
+        "curve and are calibrated on the newest months with follow-up, yet out of time they "
+        "fail D-calibration's test in every world tried (the riskiest dealers predicted to "
+        "leave somewhat more, the safest less, than they do): read them as a ranking and a "
+        "rough level, not as exact odds (\"Time to leaving in several worlds\" below). Over "
+        "twelve months the simulator has no oracle to judge them against; at three months "
+        "the same section sets their ranking beside the leaving oracle's.",
         "- Reasons against peers hide what a whole region or channel suffers: the score "
         "still carries it (a price war may raise every dealer's risk there), and the "
         "region's risk shows on the overview, not as each dealer's reason.",
