@@ -152,7 +152,7 @@ def risk_lines(points: list[dict], labels: dict[str, str]) -> str:
 def survival_steps(curve: list[float], marks: list[int], labels: dict[str, str]) -> str:
     """The chance of still ordering after 0..horizon months as a step line (y 0 to 100%),
     with the report months marked and labelled."""
-    width, height, left, bottom, top = 560, 160, 40, 22, 10
+    width, height, left, bottom, top = 560, 170, 40, 22, 22
     if not curve:
         return ""
     values = [1.0, *(float(v) for v in curve)]
@@ -185,7 +185,8 @@ def survival_steps(curve: list[float], marks: list[int], labels: dict[str, str])
                          f'text-anchor="middle" class="axis">{values[month]:.0%}</text>')
     for month in range(0, n + 1, 3):
         x, _ = xy(month, 0)
-        parts.append(f'<text x="{x:.1f}" y="{height - 6}" text-anchor="middle" '
+        anchor = "end" if month == n else "middle"
+        parts.append(f'<text x="{x:.1f}" y="{height - 6}" text-anchor="{anchor}" '
                      f'class="axis">{escape(labels["month"].format(month))}</text>')
     return (f'<svg class="chart survival" viewBox="0 0 {width} {height}" width="100%" '
             f'role="img" aria-label="{escape(labels["title"])}">' + "".join(parts) + "</svg>")

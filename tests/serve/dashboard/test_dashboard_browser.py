@@ -97,6 +97,10 @@ def test_a_dealer_page_opens_with_its_charts_and_factors(page, served, tmp_path)
     assert new["top_reason_en"].iloc[0] in page.locator("#factors").inner_text()
     assert page.locator("svg.chart.risk polyline").count() == 2  # churn and decline
     assert page.locator("svg.chart.orders rect").count() > 0
+    # time to leaving: a step line from 100%, the report months marked
+    assert page.locator("svg.chart.survival polyline").is_visible()
+    assert page.locator("svg.chart.survival circle[data-month]").count() == 3
+    assert "of the next 12 months" in page.locator("#survival-sentence").inner_text()
     assert page.locator("#actions").is_visible()
     page.screenshot(path=tmp_path / "dealer.png", full_page=True)
 
