@@ -137,19 +137,18 @@ def dealer_history(data: Path, dealer: str, as_of: str, months: int = 24) -> str
 
 def batch_rate(work: Path, data: Path) -> tuple[int, float, float]:
     """score_batch on the data folder, in this process: (dealers, seconds for the
-    features, seconds for the three models, contributions and factors in both languages)."""
+    features, seconds for the models (all of `score`'s champions), contributions and
+    factors in both languages)."""
     from features.settings import ContractSettings
     from features.validation import load_data
-    from models.tracking import configure, load_registered
-    from serve.batch.champions import Champions
+    from serve.batch.champions import load_champions
     from serve.batch.scoring import panel_for_scoring, score_rows, scoring_cutoff
     from serve.settings import Settings
 
     settings = Settings(work_dir=work)
-    configure(settings.models.tracking, work)
-    bundles = {m: load_registered(f"dealer-risk-{m}")[0] for m in ("churn", "decline",
-                                                                     "forecast")}
-    champions = Champions(**bundles, versions={})
+    champions = load_champions(settings)  # every champion `score` uses, leave and survival too
+    print("champions: " + ", ".join(f"{m} {s['state']}" for m, s in
+                                    champions.status().items()))
     loaded = load_data(data, ContractSettings())
     cutoff = scoring_cutoff(loaded.tables, None)
     t0 = time.perf_counter()
