@@ -43,13 +43,17 @@ from features.settings import ContractSettings
 from features.simulator.truth import TRUTH_DIR
 from features.simulator.worlds import ROBUSTNESS, WORLDS
 from features.validation import load_data
-from models.card import with_section
 from models.survival import run_survival_backtest, survival_metrics, survival_origins
 from models.survival_metrics import integrated_brier, uno_c
 from serve.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_worlds import dealer_bootstrap, world_data  # noqa: E402
+from bench_worlds import (  # noqa: E402
+    dealer_bootstrap,
+    held_out_worlds,
+    world_data,
+    write_card_section,
+)
 
 RESAMPLES = 200
 CARD_HEADING = "## Time to leaving in several worlds"
@@ -143,15 +147,7 @@ def main() -> int:
     settings = Settings()
     root = Path(settings.work_dir) / "worlds"
     command = "python benchmarks/bench_survival.py " + " ".join(sys.argv[1:])
-    rng = np.random.default_rng()
-    held_out = [(str(rng.choice(args.worlds)), int(rng.integers(1000, 99999)),
-                 f"{int(rng.integers(2020, 2023))}-{int(rng.integers(1, 13)):02d}")
-                for _ in range(args.seeds)]
-    held_out += [(k, int(seed), start) for k, seed, start in
-                 (h.split(":", 2) for h in args.held_out)]
-    if held_out:
-        print("held-out worlds (kind, seed, start): "
-              + ", ".join(f"{k} {s} {m}" for k, s, m in held_out), flush=True)
+    held_out = held_out_worlds(args.worlds, args.seeds, args.held_out)
     results = []
     for name, seed, start in [(n, None, None) for n in args.worlds] + held_out:
         folder = world_data(name, root, args.dealers, args.months, args.fresh, seed, start)
@@ -167,10 +163,7 @@ def main() -> int:
     if args.markdown:
         args.markdown.write_text(text, encoding="utf-8")
     if args.card is not None:
-        card = args.card.read_text(encoding="utf-8")
-        args.card.write_text(with_section(card, CARD_HEADING, CARD_INTRO + "\n\n" + text),
-                             encoding="utf-8")
-        print(f"# model card section written: {args.card}")
+        write_card_section(args.card, CARD_HEADING, CARD_INTRO + "\n\n" + text)
     return 0
 
 

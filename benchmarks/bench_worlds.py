@@ -721,13 +721,7 @@ def main() -> int:
     root = Path(settings.work_dir) / "worlds"
     command = "python benchmarks/bench_worlds.py " + " ".join(sys.argv[1:])
     results = []
-    rng = np.random.default_rng()
-    held_out = [(str(rng.choice(args.worlds)), int(rng.integers(1000, 99999)),
-                 f"{int(rng.integers(2020, 2023))}-{int(rng.integers(1, 13)):02d}")
-                for _ in range(args.seeds)]
-    if held_out:
-        print("held-out worlds (kind, seed, start): "
-              + ", ".join(f"{k} {s} {m}" for k, s, m in held_out), flush=True)
+    held_out = held_out_worlds(args.worlds, args.seeds)
     for name, seed, start in [(n, None, None) for n in args.worlds] + held_out:
         folder = world_data(name, root, args.dealers, args.months, args.fresh, seed, start)
         label = name if seed is None else f"held out: {name} seed {seed} from {start}"
@@ -749,11 +743,30 @@ def main() -> int:
     if args.markdown:
         args.markdown.write_text(text, encoding="utf-8")
     if args.card is not None:
-        card = args.card.read_text(encoding="utf-8")
-        args.card.write_text(with_section(card, CARD_HEADING, CARD_INTRO + "\n" + text),
-                             encoding="utf-8")
-        print(f"# model card section written: {args.card}")
+        write_card_section(args.card, CARD_HEADING, CARD_INTRO + "\n" + text)
     return 0
+
+
+def held_out_worlds(kinds: list[str], seeds: int, again: list[str] = ()
+                    ) -> list[tuple[str, int, str]]:
+    """`seeds` worlds, each a kind drawn from `kinds` with a seed and a start month drawn
+    now, and the worlds `again` names (KIND:SEED:START, as a run printed them); printed,
+    so that a run can be repeated."""
+    rng = np.random.default_rng()
+    out = [(str(rng.choice(kinds)), int(rng.integers(1000, 99999)),
+            f"{int(rng.integers(2020, 2023))}-{int(rng.integers(1, 13)):02d}")
+           for _ in range(seeds)]
+    out += [(k, int(seed), start) for k, seed, start in (h.split(":", 2) for h in again)]
+    if out:
+        print("held-out worlds (kind, seed, start): "
+              + ", ".join(f"{k} {s} {m}" for k, s, m in out), flush=True)
+    return out
+
+
+def write_card_section(card: Path, heading: str, body: str) -> None:
+    card.write_text(with_section(card.read_text(encoding="utf-8"), heading, body),
+                    encoding="utf-8")
+    print(f"# model card section written: {card}")
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query
 
+from serve.api.params import CsvHeaderQuery, CsvLang
 from serve.api.schemas import PlanDocument
-from serve.service.headers import Header as CsvHeader
 from serve.service.plan import plan_csv, plan_document, snapshot_plan
 from serve.service.render import pick_lang
 from serve.web.deps import AppSettings, Reader, State
@@ -31,13 +31,9 @@ def retention_plan(
         "plan.include_uncertain, off)")] = None,
     limit: Annotated[int, Query(ge=0, le=10000, description="Rows listed")] = 200,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
-    lang: Annotated[Literal["en", "zh"] | None, Query(description="Language of the csv's "
-                                                      "labels (header=labels)")] = None,
+    lang: CsvLang = None,
     accept_language: Annotated[str | None, Header()] = None,
-    header: Annotated[CsvHeader, Query(description="csv only: `columns` (default) heads each "
-                                    "column with its name, stable for programs; `labels` with "
-                                    "its label in `lang`, for a spreadsheet (the dashboard's "
-                                    "exports)")] = "columns",
+    header: CsvHeaderQuery = "columns",
 ):
     """One program per dealer, highest expected margin kept per unit of cost first, while
     the budget lasts; only programs whose estimated effect helps beyond its interval,

@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query
 
+from serve.api.params import CsvHeaderQuery, CsvLang
 from serve.api.schemas import RepDetail, RepList
-from serve.service.headers import Header as CsvHeader
 from serve.service.render import meta, pick_lang, records
 from serve.service.reps import (
     RepSort,
@@ -36,13 +36,9 @@ def list_reps(
                                    "revenue_change: steepest fall first; the others "
                                    "largest first")] = "score",
     format: Annotated[Literal["json", "csv"], Query()] = "json",
-    lang: Annotated[Literal["en", "zh"] | None, Query(description="Language of the csv's "
-                                                      "labels (header=labels)")] = None,
+    lang: CsvLang = None,
     accept_language: Annotated[str | None, Header()] = None,
-    header: Annotated[CsvHeader, Query(description="csv only: `columns` (default) heads each "
-                                    "column with its name, stable for programs; `labels` with "
-                                    "its label in `lang`, for a spreadsheet (the dashboard's "
-                                    "exports)")] = "columns",
+    header: CsvHeaderQuery = "columns",
 ):
     """Per sales rep: the dealers they hold, revenue and its change against last year,
     revenue at risk, dealers lost in 90 and 365 days against the models' expectation,

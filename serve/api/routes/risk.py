@@ -10,9 +10,9 @@ import numpy as np
 from fastapi import APIRouter, Header, HTTPException, Query
 
 from serve.api.cursors import cursor_matches, decode_cursor, encode_cursor, filters_stamp
+from serve.api.params import CsvHeaderQuery
 from serve.api.schemas import RiskList
 from serve.service.choices import check_dealer_filters
-from serve.service.headers import Header as CsvHeader
 from serve.service.render import meta, pick_lang, summary
 from serve.service.risk import (
     ordered,
@@ -63,10 +63,7 @@ def list_risk(
                                                     "dealer, no pages")] = "json",
     lang: Annotated[Literal["en", "zh"] | None, Query()] = None,
     accept_language: Annotated[str | None, Header()] = None,
-    header: Annotated[CsvHeader, Query(description="csv only: `columns` (default) heads each "
-                                    "column with its name, stable for programs; `labels` with "
-                                    "its label in `lang`, for a spreadsheet (the dashboard's "
-                                    "exports)")] = "columns",
+    header: CsvHeaderQuery = "columns",
 ):
     """Dealers ranked by revenue at risk (or another score), with filters and pages."""
     snap = state.current
