@@ -359,6 +359,9 @@ class RiskItem(DealerKeys):
     revenue_at_risk: float | None
     expected_revenue_12m: float | None
     forecast_p50: float | None
+    months_ordering: float | None = Field(
+        description="Of the next 12 months, how many the dealer is expected to keep "
+        "ordering (the survival model; null without one)", examples=[10.8])
     top_reason: str | None
     flags: list[str]
     open_alerts: int

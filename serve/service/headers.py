@@ -37,6 +37,8 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
                              "如留下未来12个月收入（元）"),
     "forecast_p50": ("Next quarter's orders, median forecast (CNY)",
                      "下季度订单预测中位数（元）"),
+    "months_ordering": ("Months expected to keep ordering, of the next 12",
+                        "未来12个月中预计仍在订货的月数"),
     "top_reason": ("Main reason", "首要原因"),
     "flags": ("Data warnings", "数据提示"),
     "open_alerts": ("Open alerts", "未处理预警"),

@@ -237,7 +237,7 @@ SUMMARY_COLUMNS = ("dealer_id", "dealer_name", "region", "tier", "channel", "sal
                    "band", "stage", "churn_probability", "decline_probability",
                    "leave_probability", "quiet_probability", "risk_kind",
                    "churn_probability_change", "revenue_at_risk", "expected_revenue_12m",
-                   "forecast_p50")
+                   "forecast_p50", "months_ordering")
 
 
 def summary(row: dict, lang: str, open_alerts: int = 0) -> dict:

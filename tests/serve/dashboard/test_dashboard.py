@@ -183,8 +183,8 @@ def test_export_is_the_current_view(signed, served):
     response = signed.get("/dashboard/export.csv", params={"band": band})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
-    table = pd.read_csv(io.StringIO(response.text))
-    assert list(table["dealer_id"]) == list(new.loc[new["band"] == band, "dealer_id"])
+    table = pd.read_csv(io.StringIO(response.text))  # headed by labels, for Excel
+    assert list(table["Dealer id"]) == list(new.loc[new["band"] == band, "dealer_id"])
 
 
 def test_dealer_page_shows_scores_charts_factors_alerts_and_actions(signed, served):
