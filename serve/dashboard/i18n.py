@@ -443,6 +443,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "sort": ("Order by", "排序"),
     "sort_revenue_at_risk": ("revenue at risk", "风险收入"),
     "sort_leave_probability": ("chance of leaving", "离开概率"),
+    "sort_months_ordering": ("soonest to stop ordering", "预计最早停止订货"),
+    "months_ordering": ("Months ordering (of 12)", "仍订货月数（12个月内）"),
     "leaving_heading": ("Leaving or a quiet spell", "正在离开还是暂时停单"),
     "leaving_none": ("No leave model yet (the history is too short to train one): the churn "
                      "risk cannot be split.",

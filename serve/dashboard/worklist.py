@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Literal, get_args
 from urllib.parse import urlencode
 
+import pandas as pd
 from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -17,8 +18,9 @@ from serve.web.responses import csv_response
 
 PAGE = 50
 FILTERS = ("region", "tier", "sales_rep", "stage", "band", "kind")
-Sort = Literal["revenue_at_risk", "leave_probability"]
-"""The worklist's orders: revenue at risk (default), or the chance of leaving."""
+Sort = Literal["revenue_at_risk", "leave_probability", "months_ordering"]
+"""The worklist's orders: revenue at risk (default), the chance of leaving, or the fewest
+months expected to keep ordering (the soonest to stop)."""
 SORTS = get_args(Sort)
 
 
@@ -44,6 +46,8 @@ def worklist(request: Request, lang: Annotated[str | None, Query()] = None,
         r["open_alerts"] = len(state.open_alerts.get(r["dealer_id"], ()))
         r["situation"] = running.get(r["dealer_id"])
         r["top_reason"] = r["top_reason_zh"] if lang == "zh" else r["top_reason_en"]
+        months = r.get("months_ordering")
+        r["months_ordering"] = None if months is None or pd.isna(months) else float(months)
     frame = snap.frame
     options = {"region": sorted(frame["region"].dropna().unique()),
                "tier": sorted(frame["tier"].dropna().unique()),
@@ -62,6 +66,8 @@ def worklist(request: Request, lang: Annotated[str | None, Query()] = None,
                  selected=_filters(request), q=q or "", sort=sort, sorts=SORTS,
                  has_leave="leave_probability" in frame.columns
                  and bool(frame["leave_probability"].notna().any()),
+                 has_survival="months_ordering" in frame.columns
+                 and bool(frame["months_ordering"].notna().any()),
                  export_url=f"/dashboard/export.csv?{urlencode(base + [('lang', lang)])}",
                  page_url=lambda p: f"/dashboard?{urlencode(base + [('page', p)])}")
 

@@ -17,7 +17,9 @@ from serve.service.state import ServingState, Snapshot
 SORT_COLUMNS = {"revenue_at_risk": "revenue_at_risk", "churn_probability": "churn_probability",
                 "decline_probability": "decline_probability",
                 "leave_probability": "leave_probability",
-                "change": "churn_probability_change"}
+                "change": "churn_probability_change", "months_ordering": "months_ordering"}
+ASCENDING = frozenset({"months_ordering"})
+"""Sorts whose smallest value comes first: the dealers expected to stop ordering soonest."""
 
 
 ITEM_COLUMNS = (*SUMMARY_COLUMNS, "top_reason_en", "top_reason_zh", "flags", "alerts")
@@ -84,11 +86,13 @@ def select_dealers(state: ServingState, snap: Snapshot, *, region=None, tier=Non
 
 
 def ordered(frame: pd.DataFrame, sort: str) -> pd.DataFrame:
-    """Highest first, ties by dealer id; unknown values (no previous score) last. The sort
-    key stays in `_key` (the cursor of a page names it)."""
+    """Highest first (lowest for the ASCENDING sorts), ties by dealer id; unknown values (no
+    previous score, no survival model) last. The sort key stays in `_key` (the cursor of a
+    page names it)."""
     column = SORT_COLUMNS[sort]
-    key = (frame[column] if column in frame.columns
-           else pd.Series(np.nan, index=frame.index)).fillna(-np.inf)
+    values = (frame[column] if column in frame.columns
+              else pd.Series(np.nan, index=frame.index))
+    key = (-values if sort in ASCENDING else values).fillna(-np.inf)
     return frame.assign(_key=key).sort_values(["_key", "dealer_id"], ascending=[False, True],
                                               kind="stable")
 

@@ -26,7 +26,7 @@ from serve.web.responses import JSON, csv_response, json_response
 
 router = APIRouter(prefix="/v1", tags=["risk"])
 Sort = Literal["revenue_at_risk", "churn_probability", "decline_probability",
-               "leave_probability", "change"]
+               "leave_probability", "change", "months_ordering"]
 
 
 @router.get("/risk", response_model=RiskList, response_class=JSON,

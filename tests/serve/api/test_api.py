@@ -121,6 +121,17 @@ def test_pagination_covers_the_list_once_in_order(client, served, sort, column):
     assert ids == expected
 
 
+def test_the_soonest_to_stop_ordering_first(client, served):
+    """sort=months_ordering: fewest months expected to keep ordering first, through the
+    cursor pages, ties by id."""
+    _, new, _ = served
+    assert new["months_ordering"].notna().all()
+    items = pages(client, limit=9, sort="months_ordering")
+    assert [i["dealer_id"] for i in items] == new.sort_values(
+        ["months_ordering", "dealer_id"])["dealer_id"].tolist()
+    assert items[0]["months_ordering"] == pytest.approx(new["months_ordering"].min())
+
+
 def test_filters(client, served):
     _, new, _ = served
     region = new["region"].iloc[0]
@@ -266,7 +277,8 @@ def test_changed_since_for_incremental_pulls(client, served):
     ("limit=5000", "limit must be at most 1000"),
     ("min_probability=2", "query min_probability: Input should be less than or equal to 1"),
     ("sort=profit", "query sort: Input should be 'revenue_at_risk', 'churn_probability', "
-                    "'decline_probability', 'leave_probability' or 'change'"),
+                    "'decline_probability', 'leave_probability', 'change' or "
+                    "'months_ordering'"),
     ("cursor=garbage", "cursor is not one this API issued"),
     ("changed_since=yesterday", "query changed_since: Input should be a valid date or "
                                 "datetime, input is too short"),

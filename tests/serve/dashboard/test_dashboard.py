@@ -165,6 +165,16 @@ def test_dealer_page_shows_the_time_to_leaving(signed, served):
     assert "预计还能留多久" in zh and "12个月后" in zh
 
 
+def test_worklist_orders_by_the_soonest_to_stop_ordering(signed, served):
+    _, new, _ = served
+    html = signed.get("/dashboard", params={"sort": "months_ordering"}).text
+    first = new.sort_values(["months_ordering", "dealer_id"]).iloc[0]
+    assert _rows(html)[0] == first["dealer_id"]
+    assert f'<td class="num months-ordering">{first["months_ordering"]:.1f}</td>' in html
+    zh = signed.get("/dashboard", params={"sort": "months_ordering", "lang": "zh"}).text
+    assert "预计最早停止订货" in zh and "仍订货月数" in zh
+
+
 def test_worklist_pages_cover_the_list_once(signed, served):
     _, new, _ = served
     seen, page = [], 0
