@@ -156,11 +156,16 @@ MONTHS_COLUMN = "months_ordering"
 """The restricted mean: the months a dealer is expected to keep ordering in the horizon."""
 
 
+def months_ordering(curves: np.ndarray) -> np.ndarray:
+    """The restricted mean months of the horizon still ordering: the sum of the curve
+    (min(K - 1, horizon) is the number of months t <= horizon with K > t)."""
+    return curves.sum(axis=1)
+
+
 def summarize(curves: np.ndarray, report_months: list[int], index=None) -> pd.DataFrame:
-    """The chance of still ordering at each report month, and the restricted mean months
-    (sum of the curve: min(K - 1, horizon) = number of months t <= horizon with K > t)."""
+    """The chance of still ordering at each report month, and the restricted mean."""
     out = {still_ordering_column(m): curves[:, m - 1] for m in report_months}
-    out[MONTHS_COLUMN] = curves.sum(axis=1)
+    out[MONTHS_COLUMN] = months_ordering(curves)
     return pd.DataFrame(out, index=index)
 
 

@@ -61,8 +61,8 @@ def person_periods(x: pd.DataFrame, time: np.ndarray, event: np.ndarray
     """One row per dealer and month it was still at risk (months 1..time); the target is 1
     in the month it was gone."""
     repeat = np.repeat(np.arange(len(x)), time)
-    months = np.concatenate([np.arange(1, t + 1) for t in time]) if len(time) else \
-        np.array([], dtype=int)
+    starts = np.cumsum(time) - time  # each row's first person-period
+    months = np.arange(len(repeat)) - np.repeat(starts, time) + 1
     out = x.iloc[repeat].reset_index(drop=True)
     out[MONTHS_AHEAD] = months.astype(float)
     y = (event[repeat] & (months == time[repeat])).astype(float)
@@ -79,20 +79,23 @@ def training_cutoffs(panel: pd.DataFrame, origin: pd.Timestamp, settings: ModelS
     return cuts[-sv.fit_cutoffs:][::-1][::sv.cutoff_stride][::-1]
 
 
+def _counts(settings: ModelSettings) -> tuple[int, int, int]:
+    """The least fit cutoffs, the early-stopping and the calibration cutoffs, counted in the
+    survival model's strided cutoffs (models.dataset.time_slices' split, strided)."""
+    sv, split = settings.survival, settings.split
+    return (split.min_fit_cutoffs // sv.cutoff_stride,
+            max(1, split.early_stopping_cutoffs // sv.cutoff_stride), sv.calibration_cutoffs)
+
+
 def _slices(cuts: pd.DatetimeIndex, settings: ModelSettings
             ) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex, pd.DatetimeIndex]:
-    """Oldest to newest: fit | early stopping | calibration (as models.dataset.time_slices,
-    counted in the survival model's strided cutoffs)."""
-    sv = settings.survival
-    es = max(1, settings.split.early_stopping_cutoffs // sv.cutoff_stride)
-    cal = sv.calibration_cutoffs
+    """Oldest to newest: fit | early stopping | calibration."""
+    _, es, cal = _counts(settings)
     return cuts[:-(es + cal)], cuts[-(es + cal):-cal], cuts[-cal:]
 
 
 def _needed(settings: ModelSettings) -> int:
-    sv, split = settings.survival, settings.split
-    return (split.min_fit_cutoffs // sv.cutoff_stride
-            + max(1, split.early_stopping_cutoffs // sv.cutoff_stride) + sv.calibration_cutoffs)
+    return sum(_counts(settings))
 
 
 def fit_survival(panel: pd.DataFrame, origin: pd.Timestamp, settings: ModelSettings,
@@ -127,6 +130,8 @@ def fit_survival(panel: pd.DataFrame, origin: pd.Timestamp, settings: ModelSetti
     booster, trees = fit_booster(params, wide, *parts["fit"], *parts["es"], settings.booster)
     x_cal, y_cal = parts["cal"]
     calibrator = fit_platt(booster.predict(wide.matrix(x_cal), raw_score=True), y_cal)
+    months = np.concatenate([x[MONTHS_AHEAD].to_numpy() for x, _ in parts.values()])
+    gone = np.concatenate([y for _, y in parts.values()])
     return SurvivalBundle(
         spec=spec, booster=booster, horizon=sv.horizon_months, calibrator=calibrator,
         metadata={"model": SURVIVAL, "origin": f"{origin:%Y-%m-%d}", "trees": trees,
@@ -134,7 +139,19 @@ def fit_survival(panel: pd.DataFrame, origin: pd.Timestamp, settings: ModelSetti
                   "person_periods": sum(len(x) for x, _ in parts.values()),
                   "events": int(sum(y.sum() for _, y in parts.values())),
                   "horizon_months": sv.horizon_months,
-                  "report_months": list(sv.report_months)})
+                  "report_months": list(sv.report_months),
+                  "kaplan_meier": period_kaplan_meier(months, gone, sv.horizon_months)})
+
+
+def period_kaplan_meier(months: np.ndarray, gone: np.ndarray, horizon: int) -> list[float]:
+    """Kaplan-Meier from person-periods: in discrete time the hazard of month j is the
+    share gone among the periods at risk in month j (models.survival_metrics.kaplan_meier
+    on the rows' times gives the same curve)."""
+    at_risk = np.bincount(months.astype(int), minlength=horizon + 1)[1:horizon + 1]
+    events = np.bincount(months.astype(int), weights=gone, minlength=horizon + 1)[
+        1:horizon + 1]
+    hazard = np.divide(events, at_risk, out=np.zeros(horizon), where=at_risk > 0)
+    return np.cumprod(1.0 - hazard).tolist()
 
 
 def survival_origins(panel: pd.DataFrame, count: int, settings: ModelSettings,
@@ -153,7 +170,7 @@ def survival_origins(panel: pd.DataFrame, count: int, settings: ModelSettings,
 class SurvivalBacktest:
     origins: pd.DatetimeIndex
     rows: pd.DataFrame
-    """One row per origin x dealer: time, event, revenue."""
+    """One row per origin x dealer: time and event, followed to the data's end."""
     curves: np.ndarray
     """[row, month]: the model's survival curve fitted at the row's origin."""
     baseline: np.ndarray
@@ -181,10 +198,7 @@ def run_survival_backtest(panel: pd.DataFrame, settings: ModelSettings, labels: 
         parts.append(pd.DataFrame({"origin": origin, "dealer_id": test["dealer_id"].to_numpy(),
                                    "time": time, "event": event}))
         curves.append(bundle.curves(test))
-        train = panel[panel["cutoff"].isin(training_cutoffs(panel, origin, settings, labels))
-                      & panel[LABEL].notna()]
-        t_train, e_train = observed(train, origin, labels, horizon)
-        base.append(np.tile(kaplan_meier(t_train, e_train, horizon), (len(test), 1)))
+        base.append(np.tile(bundle.metadata["kaplan_meier"], (len(test), 1)))
     return SurvivalBacktest(origins=pd.DatetimeIndex(origins),
                             rows=pd.concat(parts, ignore_index=True),
                             curves=np.concatenate(curves), baseline=np.concatenate(base),

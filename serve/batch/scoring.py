@@ -22,6 +22,7 @@ from features.panel import CutoffError, build_panel, default_cutoffs, parse_cuto
 from models.alerts import PAST_FORECAST, SCORE_COLUMNS, band_constants, fire
 from models.bands import band
 from models.baselines import TREND_CLIP
+from models.bundle import MONTHS_COLUMN, months_ordering
 from models.explain import Context, Explanation, explain
 from serve.batch.champions import (
     RISK_MODELS,
@@ -180,8 +181,8 @@ def score_rows(rows: pd.DataFrame, *, peers: pd.DataFrame, past: pd.DataFrame,
         "decline_probability": decline_p,
         "leave_probability": leave_p,
         "survival_curve": _curves_json(outputs.survival, len(rows)),
-        "months_ordering": (outputs.survival.sum(axis=1) if outputs.survival is not None
-                            else unknown),
+        MONTHS_COLUMN: (months_ordering(outputs.survival) if outputs.survival is not None
+                        else unknown),
         "quiet_probability": quiet_spell(churn_p, leave_p),
         "risk_kind": risk_kind(churn_p, leave_p, settings.scoring.kind_min_probability),
         "band": np.where(np.isnan(churn_p), UNAVAILABLE,

@@ -15,6 +15,7 @@ from models.survival import (
     LABEL,
     fit_survival,
     observed,
+    period_kaplan_meier,
     person_periods,
 )
 from models.survival_metrics import d_calibration, kaplan_meier, pit_intervals, uno_c
@@ -94,6 +95,13 @@ def test_person_periods_follow_each_row_until_its_event_or_censoring():
 def test_kaplan_meier_on_worked_values():
     assert kaplan_meier(np.array([1, 2, 2, 3]), np.array([1, 1, 0, 0]), 3) == \
         pytest.approx([0.75, 0.5, 0.5])
+
+
+def test_kaplan_meier_from_person_periods_is_the_same_curve():
+    time, event = geometric(0.1, 300, 12)
+    x, y = person_periods(pd.DataFrame({"f": np.zeros(len(time))}), time, event)
+    assert period_kaplan_meier(x["months_ahead"].to_numpy(), y, 12) == pytest.approx(
+        kaplan_meier(time, event, 12).tolist())
 
 
 def test_pit_intervals_and_d_calibration_on_worked_values():
