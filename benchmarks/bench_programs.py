@@ -175,6 +175,10 @@ def main() -> None:
                         "drawing --fresh (to compare two settings on the same worlds).")
     parser.add_argument("--learn-from", choices=["all", "randomized"],
                         help="models.effects.learn_from (default: the settings').")
+    parser.add_argument("--pilot-share", type=float, help="Every world's program_pilot_share "
+                        "(the share of free dealers drawn into a pilot each quarter; the "
+                        "worlds' own: 0.02, program-null 0.04): how much must a "
+                        "manufacturer pilot before the effects can be learned?")
     parser.add_argument("--markdown", type=Path, help="Write the table here too.")
     args = parser.parse_args()
     settings = Settings()
@@ -185,8 +189,12 @@ def main() -> None:
               ("program-null", WORLDS["program-null"].seed, WORLDS["program-null"].start,
                WORLDS["program-null"].overrides)]
     worlds += [(f"fresh-{s}", s, "2022-01", {}) for s in seeds]
+    if args.pilot_share is not None:
+        worlds = [(n, s, st, o | {"program_pilot_share": args.pilot_share})
+                  for n, s, st, o in worlds]
     print(f"fresh seeds: {seeds}; effects learned from: "
-          f"{settings.models.effects.learn_from}", flush=True)
+          f"{settings.models.effects.learn_from}; pilot share: "
+          f"{args.pilot_share or 'each world its own'}", flush=True)
     lines = ["| world | programs given (pilots) | modelled | Spearman est. vs true | "
              "Qini model (95%) | Qini highest risk first | kept per cost: model | "
              "highest risk first | random |", "|---|---|---|---|---|---|---|---|---|"]
@@ -211,7 +219,8 @@ def main() -> None:
     command = "python benchmarks/bench_programs.py " + " ".join(sys.argv[1:])
     text = (f"`{command}` ({platform.machine()}, Python {platform.python_version()}, "
             f"{date.today()}; fresh seeds {seeds}; effects learned from "
-            f"{settings.models.effects.learn_from})\n\n" + "\n".join(lines) + "\n"
+            f"{settings.models.effects.learn_from}; pilot share "
+            f"{args.pilot_share or 'each world its own'})\n\n" + "\n".join(lines) + "\n"
             + "\n".join(details))
     print(text)
     if args.markdown:
