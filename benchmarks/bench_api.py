@@ -109,30 +109,47 @@ def lua_post(body: str, path_: str, folder: Path, name: str) -> Path:
 
 def dealer_history(data: Path, dealer: str, as_of: str, months: int = 24) -> str:
     """The dealer's rows of every table dated in the `months` before as_of, as a body."""
+    return dealer_histories(data, [dealer], as_of, months)[dealer]
+
+
+def dealer_histories(data: Path, dealers: list[str], as_of: str,
+                     months: int = 24) -> dict[str, str]:
+    """Each dealer's rows of every table dated in the `months` before as_of, as a body
+    (the data read once for all of them)."""
     from features.contract import TABLES
     from features.settings import ContractSettings
     from features.validation import load_data
 
     loaded = load_data(data, ContractSettings(stream_order_lines=10**12,  # every column
                                               stream_event_rows=10**12))
-    body: dict = {"as_of": as_of}
     start = pd.Timestamp(as_of) - pd.DateOffset(months=months)
+    recent = {}
     for name, table in loaded.tables.items():
-        rows = table[table["dealer_id"].astype(str) == dealer].copy()
         if name != "dealers":
-            when = rows[TABLES[name].event_date]
-            rows = rows[(when >= start) & (when < pd.Timestamp(as_of))]
-        for col in rows.columns:
-            if pd.api.types.is_datetime64_any_dtype(rows[col]):
-                rows[col] = rows[col].dt.strftime("%Y-%m-%d %H:%M:%S").str.removesuffix(
+            when = table[TABLES[name].event_date]
+            table = table[(when >= start) & (when < pd.Timestamp(as_of))]
+        table = table.copy()
+        for col in table.columns:
+            if pd.api.types.is_datetime64_any_dtype(table[col]):
+                table[col] = table[col].dt.strftime("%Y-%m-%d %H:%M:%S").str.removesuffix(
                     " 00:00:00")
-        records = json.loads(rows.astype(object).where(rows.notna(), None).to_json(
-            orient="records", force_ascii=False))
-        if name == "dealers":
-            body["dealer"] = records[0]
-        elif records:
-            body[name] = records
-    return json.dumps(body, ensure_ascii=False)
+        recent[name] = table.astype(object).where(table.notna(), None)
+    wanted = set(dealers)
+    grouped = {name: {str(k): g for k, g in table.groupby(table["dealer_id"].astype(str))
+                      if k in wanted} for name, table in recent.items()}
+    bodies = {}
+    for dealer in dealers:
+        body: dict = {"as_of": as_of}
+        for name, groups in grouped.items():
+            if dealer not in groups:
+                continue
+            records = json.loads(groups[dealer].to_json(orient="records", force_ascii=False))
+            if name == "dealers":
+                body["dealer"] = records[0]
+            elif records:
+                body[name] = records
+        bodies[dealer] = json.dumps(body, ensure_ascii=False)
+    return bodies
 
 
 def batch_rate(work: Path, data: Path) -> tuple[int, float, float]:
@@ -174,13 +191,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="with --lookup: runs of each")
     parser.add_argument("--post-only", action="store_true",
                         help="only POST /v1/score's work in this process (no wrk)")
+    parser.add_argument("--rotate", type=int, default=15, help="with --post-only: dealers "
+                        "posted once each")
+    parser.add_argument("--profile", action="store_true", help="with --post-only: where "
+                        "the rotating calls' time goes (cProfile)")
     args = parser.parse_args()
     if args.batch_only:
         work = args.work.resolve()
         report_batch(work, (args.data or work / "sample-data").resolve())
         return
     if args.post_only:
-        report_post(args.work.resolve(), args.data)
+        report_post(args.work.resolve(), args.data, args.rotate, args.profile)
         return
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install -y wrk")
@@ -207,7 +228,7 @@ def main() -> None:
     sizes = ", ".join(f"{k} {len(v)}" for k, v in json.loads(body).items()
                       if isinstance(v, list))
     print(f"in process, POST /v1/score's work on {median}'s history ({sizes}): "
-          f"median {in_process_post(work, body) * 1000:.0f} ms of 7 calls")
+          f"median {in_process_post(work, [body] * 8) * 1000:.0f} ms of 7 calls")
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -283,35 +304,97 @@ def report_lookup(snapshot: pd.DataFrame, env: dict, args) -> None:
           f"bare {sum(r['non_2xx'] for r in rows['bare'])}")
 
 
-def report_post(work: Path, data: Path | None) -> None:
-    """The in-process POST figure alone (for A/B runs of two trees via PYTHONPATH)."""
+def report_post(work: Path, data: Path | None, rotate: int = 15, profile: bool = False
+                ) -> None:
+    """The in-process POST figures alone (for A/B runs of two trees via PYTHONPATH): the
+    median dealer posted again and again, and `rotate` dealers of two years' history
+    around the median's size, each posted once (nothing about the posted dealer is warm)."""
     snaps = sorted((work / "snapshots").glob("????-??-??.parquet"))
     if not snaps:
         raise SystemExit(f"no snapshot in {work}/snapshots: run ./run demo --no-serve first")
     snapshot, as_of = pd.read_parquet(snaps[-1]), snaps[-1].stem
-    median = snapshot.sort_values("orders_amount_12m")["dealer_id"].iloc[len(snapshot) // 2]
-    body = dealer_history((data or work / "sample-data").resolve(), median, as_of)
+    ordered = snapshot.sort_values("orders_amount_12m")["dealer_id"].tolist()
+    middle = len(ordered) // 2
+    median = ordered[middle]
+    around = ordered[max(0, middle - rotate):middle + rotate + 1:2][:rotate + 1]
+    bodies = dealer_histories((data or work / "sample-data").resolve(),
+                              list(dict.fromkeys([median, *around])), as_of)
     print(f"# {' '.join(['python', *sys.argv])}")
-    print(f"in process, POST /v1/score's work on {median}'s history: "
-          f"median {in_process_post(work, body, calls=9) * 1000:.0f} ms of 9 calls")
+    print(f"# {platform.node()} {platform.machine()} Python {platform.python_version()}, "
+          f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores")
+    same = in_process_post(work, [bodies[median]] * 10)
+    lines = [len(json.loads(bodies[d]).get("orders", [])) for d in around]
+    stages: dict[str, list[float]] = {}
+    rotating = in_process_post(work, [bodies[median]] + [bodies[d] for d in around
+                                                          if d != median], profile=profile,
+                               stages=stages)
+    print(f"in process, POST /v1/score's work on {median}'s history "
+          f"({len(json.loads(bodies[median])['orders'])} order lines): median "
+          f"{same * 1000:.0f} ms of 9 calls")
+    print(f"in process, rotating: {len(around) - (median in around)} other dealers posted "
+          f"once each ({min(lines)}-{max(lines)} order lines, median "
+          f"{sorted(lines)[len(lines) // 2]}): median {rotating * 1000:.0f} ms")
+    print("where the rotating calls' time goes (median ms per call):")
+    for name, seconds in stages.items():
+        print(f"  {name:20s} {sorted(seconds)[len(seconds) // 2] * 1000:7.1f}")
 
 
-def in_process_post(work: Path, body: str, calls: int = 7) -> float:
-    """Median seconds of score_posted (what POST /v1/score runs) after one warm-up call."""
-    from serve.service.score import ScoreRequest, score_posted
+STAGES = ("_load", "panel_for_scoring", "with_peers_from", "_past_among_peers",
+          "model_outputs", "score_rows")
+"""The steps of serve.service.score.score_posted timed one by one: the contract's checks,
+the panel, the features across dealers now and `past_months` before, the models, and
+the scoring (reasons, flags, alerts)."""
+
+
+def in_process_post(work: Path, bodies: list[str], profile: bool = False,
+                    stages: dict[str, list[float]] | None = None) -> float:
+    """Median seconds of score_posted (what POST /v1/score runs) on bodies[1:], after
+    bodies[0] as a warm-up call. With `profile`, print where the time went (cProfile,
+    cumulative, the calls after the warm-up); with `stages`, each step's seconds per call
+    are appended there."""
+    import cProfile
+    import pstats
+
+    import serve.service.score as service
     from serve.service.state import load_state
     from serve.settings import Settings
 
     settings = Settings(work_dir=work)
     state = load_state(settings)
-    request = ScoreRequest.model_validate_json(body)
-    score_posted(request, state, settings)
+    requests = [service.ScoreRequest.model_validate_json(b) for b in bodies]
+    service.score_posted(requests[0], state, settings)
+    originals = {name: getattr(service, name) for name in STAGES} if stages is not None else {}
+
+    def timed(name, function):
+        def run(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                stages.setdefault(name, []).append(time.perf_counter() - start)
+        return run
+
+    for name, function in originals.items():
+        setattr(service, name, timed(name, function))
+    profiler = cProfile.Profile() if profile else None
     times = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        score_posted(request, state, settings)
-        times.append(time.perf_counter() - start)
-    return sorted(times)[calls // 2]
+    try:
+        for request in requests[1:]:
+            start = time.perf_counter()
+            if profiler:
+                profiler.enable()
+            service.score_posted(request, state, settings)
+            if profiler:
+                profiler.disable()
+            times.append(time.perf_counter() - start)
+    finally:
+        for name, function in originals.items():
+            setattr(service, name, function)
+    if profiler:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
+    if stages is not None:
+        stages["total"] = times
+    return sorted(times)[len(times) // 2]
 
 
 def peer_rows(work: Path, as_of: str, median: str, env: dict, folder: Path, args) -> dict:
