@@ -177,13 +177,23 @@ def with_peers_from(population: pd.DataFrame, rows: pd.DataFrame, min_group: int
 
     For scoring one dealer from its own posted history: its peers are the population the
     batch scored, with the dealer's own row replaced by the posted one, so an existing
-    dealer gets exactly its batch features.
+    dealer gets exactly its batch features. Only the dealers that share a group with
+    `rows` take part (their regions for the peers, their reps for the rep-relative
+    features): the groups' statistics are the same, at a fraction of the cost.
+
+    The order rhythm's parameters are the population's own, fitted once (fit_remembered)
+    as the batch fitted them, not refitted with the posted row in place (two fits, about
+    50 ms, per call): they describe the whole network. An existing dealer still gets
+    exactly its batch features; for a dealer new to the population the difference is
+    that it is not among the fit's 1,400 dealers, which on the demo moves the rhythm
+    features by 0.05% at the median and 0.2% at the 90th percentile (1.9% at most).
     """
     others = population[~population["dealer_id"].isin(rows["dealer_id"])]
-    everyone = pd.concat([others, rows[population.columns]], ignore_index=True)
+    posted = rows[population.columns]
     out = rows.copy()
-    rhythm_into(out, everyone, CATALOG)  # fitted on every dealer of the cutoff
-    both = same_regions(everyone, rows).reset_index(drop=True)  # rows stay last
+    rhythm_into(out, population, CATALOG)  # the batch's fit on every dealer of the cutoff
+    both = pd.concat([same_regions(others, rows), posted],
+                     ignore_index=True)  # rows stay last
     for col in ("profile_region", "profile_tier", "profile_channel"):
         both[col] = both[col].astype("string")
     features = [f for f in CATALOG if f.name in both.columns]
@@ -194,8 +204,11 @@ def with_peers_from(population: pd.DataFrame, rows: pd.DataFrame, min_group: int
             if col in out.columns:
                 out[col] = mine[col].to_numpy()
     relative = [f for f in features if f.params.get("across") == "rep"]
-    if relative and REP in everyone.columns:  # a rep's dealers may span regions
-        again = everyone.reset_index(drop=True)
+    if relative and REP in population.columns:  # a rep's dealers may span regions
+        reps = set(rows[REP].dropna().astype(str))
+        mates = others[others[REP].astype("string").isin(reps).fillna(False).to_numpy(
+            dtype=bool)]
+        again = pd.concat([mates, posted], ignore_index=True)
         add_rep_relative(again, relative, min_group)
         for f in relative:
             if f.name in out.columns:
@@ -259,26 +272,30 @@ def _add_peers(out: pd.DataFrame, features: list[Feature], min_group: int) -> No
     so no peer's future is used either.
     """
     names = {f.name for f in features}
-    for key, base in PEER_BASES.items():
-        if f"peers_{key}_yoy_gap" not in names:
-            continue
+    wanted = {key: base for key, base in PEER_BASES.items()
+              if f"peers_{key}_yoy_gap" in names}
+    if not wanted:
+        return
+    median, pct = peer_stats(out, list(dict.fromkeys(wanted.values())), min_group)
+    for key, base in wanted.items():
         value = out[base]
-        median, pct = peer_stats(out, base, min_group)
-        out[f"peers_{key}_yoy_gap"] = (value - median).where(value.notna())
-        out[f"peers_{key}_yoy_percentile"] = pct.where(value.notna())
+        out[f"peers_{key}_yoy_gap"] = (value - median[base]).where(value.notna())
+        out[f"peers_{key}_yoy_percentile"] = pct[base].where(value.notna())
 
 
-def peer_stats(frame: pd.DataFrame, column: str, min_group: int) -> tuple[pd.Series, pd.Series]:
-    """Each row's peer-group median of `column` and its percentile in the group.
+def peer_stats(frame: pd.DataFrame, columns: list[str], min_group: int
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each row's peer-group median of each of `columns` and its percentile in the group
+    (one grouping for all of them).
 
     Peers share the cutoff, region and tier; a region x tier group with fewer than
-    `min_group` values falls back to the whole region. Used by the peer features and by
-    the explanations' "peer median", so both mean the same group.
+    `min_group` values falls back to the whole region. The explanations' "peer median"
+    (peer_medians) means the same group.
     """
-    fine, coarse, use_fine = _peer_groups(frame, [column], min_group)
+    fine, coarse, use_fine = _peer_groups(frame, columns, min_group)
     median = fine.transform("median").where(use_fine, coarse.transform("median"))
     pct = fine.rank(pct=True).where(use_fine, coarse.rank(pct=True)) * 100
-    return median[column], pct[column]
+    return median, pct
 
 
 def peer_medians(frame: pd.DataFrame, columns: list[str], min_group: int) -> pd.DataFrame:
