@@ -86,7 +86,8 @@ SHOCK_GROUPS = {"price_war": "price", "logistics_disruption": "logistics",
 """The catalog group a shared shock moves: the reason it must not become."""
 RESAMPLES = 200
 """Bootstrap resamples of the paired intervals."""
-TARGETS = {"auc_ratio": 0.95, "calibration_gap": 0.15, "shock_ratio": 2.0, "cause_hit": 0.75,
+TARGETS = {"auc_ratio": 0.95, "calibration_gap": 0.15, "oracle_gap": 0.10,
+           "shock_ratio": 2.0, "cause_hit": 0.75,
            "leave_ratio": 0.90, "decile_gain": 2.0}
 CARD_HEADING = "## Several worlds, each against its oracle"
 CARD_INTRO = """The backtest above is one simulated world. `benchmarks/bench_worlds.py` backtests
@@ -98,7 +99,9 @@ run time, on which nothing was ever tuned. The oracle is the simulator's own pro
 label given its latent state: no model can rank better on average; "gap closed" is the share of
 the way from the days-since-last-order ranking to the oracle the model covers; intervals are a
 paired bootstrap over dealers. Targets in every world: ROC AUC at least 95% of the oracle's;
-mean probability within 15% of the observed rate at every origin; a shock's group among a
+mean probability within 15% of the observed rate at every origin where the oracle's own mean
+is within 10% of it (elsewhere the observed rate strays from what the dealers' true chances
+give: noise no model should follow); a shock's group among a
 dealer's top-3 reasons at most twice as often in the shocked region (channel) as elsewhere; the
 true cause among the top-3 risk-raising reasons for at least 75% of churners with a cause.
 "naive" is the ranking shipped before (raw contributions against the average dealer, any
@@ -279,6 +282,14 @@ def judge_world(name: str, folder: Path, settings: Settings, origins: int) -> di
         "pr_auc": average_precision_score(y, p), "oracle_pr_auc": average_precision_score(y, o),
         "ece": expected_calibration_error(y, p), "calibration_gap": float(gap.max()),
         "oracle_gap": float(oracle_gap.max()),
+        # issue 31's target: within 15% at every origin where the oracle itself is within
+        # 10% (elsewhere the observed rate strays from its own expectation: noise)
+        "calibration_eligible": int((oracle_gap <= TARGETS["oracle_gap"]).sum()),
+        "calibration_met": int(((oracle_gap <= TARGETS["oracle_gap"])
+                                & (gap <= TARGETS["calibration_gap"])).sum()),
+        "calibration_missed": [f"{i:%Y-%m} {g:.0%} (oracle {o:.0%})" for i, g, o in zip(
+            gap.index, gap, oracle_gap, strict=True)
+            if o <= TARGETS["oracle_gap"] and g > TARGETS["calibration_gap"]],
         "per_origin": [f"{i:%Y-%m}: {r.mean_p:.3f} / {r.oracle:.3f} / {r.rate:.3f}"
                        for i, r in per_origin.iterrows()],
     }
@@ -573,9 +584,9 @@ def verdicts(r: dict) -> list[str]:
     short = []
     if r["auc_ratio"] < TARGETS["auc_ratio"]:
         short.append(f"AUC {r['auc_ratio']:.3f} of the oracle's")
-    if r["calibration_gap"] > TARGETS["calibration_gap"]:
-        short.append(f"mean probability {r['calibration_gap']:.0%} off at one origin (the "
-                     f"oracle's {r['oracle_gap']:.0%})")
+    if r["calibration_missed"]:
+        short.append("mean probability more than 15% off where the oracle is within 10%: "
+                     + ", ".join(r["calibration_missed"]))
     if "shock_ratio" in r and r["shock_ratio"] > TARGETS["shock_ratio"]:
         short.append(f"shock group {r['shock_ratio']:.1f}x as often in the shocked unit "
                      f"({r['calm_ratio']:.1f}x there before the shock)")
@@ -590,10 +601,11 @@ def markdown(results: list[dict], command: str) -> str:
     head = ("| world | rows | churn rate | ROC AUC (oracle; another estimate) | ratio (95%) | "
             "days-since AUC | "
             "gap closed to the oracle (95%) | rhythm AUC | PR AUC (oracle) | ECE | worst "
-            "origin gap (oracle's) | shock group in / "
+            "origin gap (oracle's) | origins within 15% where the oracle is within 10% | "
+            "shock group in / "
             "elsewhere (ratio; naive; same units before the shock) | true cause in top 3 "
             "(naive) | verdict |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     lines = []
     for r in results:
         shock = (f"{r['shock_in']:.1%} / {r['shock_out']:.1%} ({r['shock_ratio']:.2f}x; "
@@ -607,7 +619,8 @@ def markdown(results: list[dict], command: str) -> str:
             f"{r['auc_ratio_high']:.3f}) | {r['days_since_auc']:.3f} | {r['gap_closed']:.2f} "
             f"({r['gap_closed_low']:.2f}-{r['gap_closed_high']:.2f}) | "
             f"{r['rhythm_auc']:.3f} | {r['pr_auc']:.3f} ({r['oracle_pr_auc']:.3f}) | "
-            f"{r['ece']:.3f} | {r['calibration_gap']:.1%} ({r['oracle_gap']:.1%}) | {shock} | "
+            f"{r['ece']:.3f} | {r['calibration_gap']:.1%} ({r['oracle_gap']:.1%}) | "
+            f"{r['calibration_met']} of {r['calibration_eligible']} | {shock} | "
             f"{r['cause_hit']:.1%} of {r['cause_churners']} ({r['naive_cause_hit']:.1%}) | "
             f"{verdict} |")
     per_origin = "\n".join(f"- {r['world']}: mean probability / oracle / observed rate: "
@@ -713,6 +726,8 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=0, help="also this many held-out "
                         "worlds: a kind drawn from --worlds, a seed and a start month drawn "
                         "at run time (printed); nobody tuned anything on them")
+    parser.add_argument("--held-out", nargs="+", default=[], metavar="KIND:SEED:START",
+                        help="held-out worlds a run printed, to repeat it")
     parser.add_argument("--markdown", type=Path, help="also write the table here")
     parser.add_argument("--card", type=Path, help="write the table as a section of this "
                         "model card (docs/model-card.md)")
@@ -721,7 +736,7 @@ def main() -> int:
     root = Path(settings.work_dir) / "worlds"
     command = "python benchmarks/bench_worlds.py " + " ".join(sys.argv[1:])
     results = []
-    held_out = held_out_worlds(args.worlds, args.seeds)
+    held_out = held_out_worlds(args.worlds, args.seeds, args.held_out)
     for name, seed, start in [(n, None, None) for n in args.worlds] + held_out:
         folder = world_data(name, root, args.dealers, args.months, args.fresh, seed, start)
         label = name if seed is None else f"held out: {name} seed {seed} from {start}"

@@ -79,6 +79,11 @@ def drift_status(value: float, warn: float, alert: float) -> str:
     return "shifted" if value >= alert else "moving" if value >= warn else "stable"
 
 
+MONITORED = ("churn", "decline", "leave")
+"""The classifiers whose past scores are judged once their labels are known (the leave
+label a year after its snapshot: 3 months' horizon, then 9 of silence to confirm it)."""
+
+
 def matured_performance(predictions: pd.DataFrame, outcomes: pd.DataFrame,
                         segments: Iterable[str], *, bins: int, min_rows: int,
                         top_share: float) -> pd.DataFrame:
@@ -93,7 +98,9 @@ def matured_performance(predictions: pd.DataFrame, outcomes: pd.DataFrame,
     keyed = outcomes.assign(as_of=pd.to_datetime(outcomes["cutoff"]).dt.strftime("%Y-%m-%d"),
                             dealer_id=outcomes["dealer_id"].astype(str))
     rows = []
-    for model in ("churn", "decline"):
+    for model in MONITORED:
+        if model not in keyed.columns or f"{model}_probability" not in predictions.columns:
+            continue  # no leave model scored these snapshots
         known = keyed.loc[keyed[model].notna(), ["dealer_id", "as_of", model]]
         joined = predictions.assign(dealer_id=predictions["dealer_id"].astype(str)).merge(
             known, on=["dealer_id", "as_of"], how="inner")

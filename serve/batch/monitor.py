@@ -15,7 +15,7 @@ import pandas as pd
 from features.catalog import BY_NAME
 from features.io import write_text_atomically
 from features.panel import feature_columns
-from models.monitoring import drift_status, drift_table, matured_performance
+from models.monitoring import MONITORED, drift_status, drift_table, matured_performance
 from models.pipeline import provenance
 from serve.batch.champions import Champions
 from serve.batch.snapshots import list_snapshots, read_snapshot
@@ -51,7 +51,7 @@ def monitor(panel: pd.DataFrame, champions: Champions, settings: Settings) -> di
     features = drift_table(reference, current, columns, cfg.bins,
                            {c: BY_NAME[c].group for c in columns if c in BY_NAME})
     ref_scores, cur_scores = ({f"{m}_probability": getattr(champions, m).predict(rows)
-                               for m in ("churn", "decline") if getattr(champions, m)}
+                               for m in MONITORED if getattr(champions, m, None)}
                               for rows in (reference, current))
     score_rows = drift_table(pd.DataFrame(ref_scores), pd.DataFrame(cur_scores),
                              list(ref_scores), cfg.bins)
@@ -60,7 +60,8 @@ def monitor(panel: pd.DataFrame, champions: Champions, settings: Settings) -> di
         columns=["dealer_id", "as_of", "churn_probability", "decline_probability",
                  *SEGMENTS])
     matured = matured_performance(
-        predictions, panel[["dealer_id", "cutoff", "churn", "decline"]],
+        predictions, panel[["dealer_id", "cutoff",
+                            *(m for m in MONITORED if m in panel.columns)]],
         [s for s in SEGMENTS if s in predictions.columns],
         bins=cfg.bins, min_rows=cfg.min_rows, top_share=settings.models.backtest.top_share)
     matured["in_sample"] = _in_sample(matured, snapshots, champions)

@@ -23,8 +23,10 @@ from models.alerts import PAST_FORECAST, SCORE_COLUMNS, band_constants, fire
 from models.bands import band
 from models.baselines import TREND_CLIP
 from models.bundle import MONTHS_COLUMN, months_ordering
+from models.dataset import label_end
 from models.explain import Context, Explanation, explain
 from serve.batch.champions import (
+    LEAVE,
     RISK_MODELS,
     UNAVAILABLE,
     Champions,
@@ -252,13 +254,16 @@ def risk_kind(churn_p: np.ndarray, leave_p: np.ndarray, floor: float) -> np.ndar
 
 
 def matured_rows(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp,
-                 settings: Settings) -> pd.DataFrame:
-    """The active dealers of the newest `scoring.calibration_months` months whose churn and
-    decline labels are complete by the cutoff (their windows end before it)."""
-    horizon = pd.Timedelta(days=settings.labels.churn.horizon_days)
-    months = max(settings.labels.decline.horizon_months, settings.labels.forecast.horizon_months)
-    matured = [c for c in default_cutoffs(tables) if c + horizon <= cutoff
-               and c + pd.DateOffset(months=months) <= cutoff]
+                 settings: Settings, model: str | None = None) -> pd.DataFrame:
+    """The active dealers of the newest `scoring.calibration_months` months whose labels
+    are complete by the cutoff (their windows end before it): the churn, decline and
+    forecast labels (default), or `model`'s alone (the leave label, confirmed by months
+    of silence, completes most of a year later)."""
+    models = (*RISK_MODELS, "forecast") if model is None else (model,)
+    cuts = pd.DatetimeIndex(default_cutoffs(tables))
+    done = np.logical_and.reduce([label_end(cuts, m, settings.labels) <= cutoff
+                                  for m in models])
+    matured = list(cuts[done])
     if not matured:
         return pd.DataFrame(columns=["cutoff"])
     panel = build_panel(tables, matured[-settings.scoring.calibration_months:],
@@ -266,29 +271,40 @@ def matured_rows(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp,
     return panel[panel["active"]].reset_index(drop=True)
 
 
+CHECKED_MODELS = (*RISK_MODELS, LEAVE)
+"""The classifiers whose calibration `score` checks and `retrain` follows."""
+
+
 def calibration_check(tables: dict[str, pd.DataFrame], champions: Champions,
                       cutoff: pd.Timestamp, settings: Settings,
                       rows: pd.DataFrame | None = None) -> dict[str, dict]:
     """The champions' calibration on the newest months whose labels are complete by the
-    cutoff: per classifier, the mean probability against the observed rate over the active
-    dealers of those months, their relative gap, and whether it drifts beyond the
-    tolerance. A score is only as honest as this: `score` prints it, `retrain` refits.
-    `rows`: matured_rows() of the same cutoff, when the caller has them."""
+    cutoff: per classifier (churn, decline and, where there is one, leave), the mean
+    probability against the observed rate over the active dealers of those months, their
+    relative gap, and whether it drifts beyond the tolerance. A score is only as honest as
+    this: `score` prints it, `retrain` refits. `rows`: matured_rows() of the same cutoff,
+    when the caller has them (the leave model's months are its own)."""
     cfg = settings.scoring
-    rows = matured_rows(tables, cutoff, settings) if rows is None else rows
-    if rows.empty:
-        return {}
-    matured = sorted(pd.to_datetime(rows["cutoff"]).unique())
     out = {}
-    for model in RISK_MODELS:
+    for model in CHECKED_MODELS:
         bundle = getattr(champions, model)
-        known = rows[rows[model].notna()]
-        if bundle is None or not len(known) or known[model].mean() == 0:
+        if bundle is None:
+            continue
+        if model == LEAVE:
+            mine = matured_rows(tables, cutoff, settings, LEAVE)
+        else:
+            rows = matured_rows(tables, cutoff, settings) if rows is None else rows
+            mine = rows
+        if model not in mine.columns:
+            continue
+        known = mine[mine[model].notna()]
+        if not len(known) or known[model].mean() == 0:
             continue
         p = bundle.predict(known)
         rate = float(known[model].mean())
         gap = float(p.mean() / rate - 1)
-        out[model] = {"months": [f"{c:%Y-%m-%d}" for c in matured], "rows": len(known),
+        months = sorted(pd.to_datetime(known["cutoff"]).unique())
+        out[model] = {"months": [f"{c:%Y-%m-%d}" for c in months], "rows": len(known),
                       "mean_probability": float(p.mean()), "observed_rate": rate,
                       "gap": gap, "drifting": abs(gap) > cfg.calibration_tolerance}
     return out

@@ -221,12 +221,19 @@ def retrain(
 
 
 def _recalibrate_drifting(loaded, cfg: Settings, folder: Location, result) -> dict[str, str]:
-    """Champions kept by the gate whose calibration drifts on the newest matured months get
-    a calibrator refitted on them (same booster); returns model -> new version."""
+    """Champions kept by the gate (churn, decline, leave) whose calibration drifts on the
+    newest matured months get a calibrator refitted on them (same booster); returns model
+    -> new version."""
     from models.pipeline import recalibrate
-    from serve.batch.champions import RISK_MODELS
-    from serve.batch.scoring import calibration_check, matured_rows, scoring_cutoff
-    kept = [m for m in RISK_MODELS if not result.decisions[m].promote]
+    from serve.batch.champions import LEAVE
+    from serve.batch.scoring import (
+        CHECKED_MODELS,
+        calibration_check,
+        matured_rows,
+        scoring_cutoff,
+    )
+    kept = [m for m in CHECKED_MODELS
+            if m in result.decisions and not result.decisions[m].promote]
     if not kept:
         return {}
     champions = champions_or_fail(cfg)
@@ -238,9 +245,12 @@ def _recalibrate_drifting(loaded, cfg: Settings, folder: Location, result) -> di
     if not drifting:
         return {}
     inputs = run_inputs(loaded, cfg, folder)
-    return {m: recalibrate(getattr(champions, m), rows[rows[m].notna()],
-                           champions.versions[m], inputs, cfg.models, cfg.work_dir)
-            for m in drifting}
+    out = {}
+    for m in drifting:
+        mine = matured_rows(loaded.tables, cutoff, cfg, LEAVE) if m == LEAVE else rows
+        out[m] = recalibrate(getattr(champions, m), mine[mine[m].notna()],
+                             champions.versions[m], inputs, cfg.models, cfg.work_dir)
+    return out
 
 
 def backtest(

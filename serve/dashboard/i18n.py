@@ -37,6 +37,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "band": ("Band", "风险档"),
     "churn": ("Churn", "流失"),
     "decline": ("Decline", "下滑"),
+    "leave": ("Leaving", "离开"),
     "change": ("Change", "变化"),
     "revenue_at_risk": ("Revenue at risk", "风险收入"),
     "top_reason": ("Top reason", "主要原因"),

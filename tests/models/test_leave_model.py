@@ -122,6 +122,52 @@ def test_scoring_gives_each_dealer_a_survival_curve(trained):
             < snap.loc[~long_gone, "months_ordering"].mean() - 2)
 
 
+def test_the_leave_model_s_calibration_is_checked_on_its_own_matured_months(trained):
+    """The leave label completes a year after its cutoff (3 months' horizon, then 9 of
+    silence): its calibration is judged on the newest months where it is known, apart
+    from churn's, and a drifting leave champion is recalibrated like the others."""
+    from dataclasses import replace
+
+    from models.calibration import Calibrator
+    from models.pipeline import recalibrate
+    from serve.batch.champions import load_champions
+    from serve.batch.scoring import calibration_check, matured_rows
+    from serve.settings import Settings
+    _, panel, loaded, models, work = trained
+    settings = Settings(work_dir=work, models=models)
+    champions = load_champions(settings)
+    cutoff = panel["cutoff"].max()
+    check = calibration_check(loaded.tables, champions, cutoff, settings)
+    assert {"churn", "decline", "leave"} <= set(check)
+    rows = matured_rows(loaded.tables, cutoff, settings, "leave")
+    known = rows[rows["leave"].notna()]
+    months = sorted(pd.to_datetime(known["cutoff"]).unique())
+    assert len(months) == settings.scoring.calibration_months
+    assert months[-1] + pd.DateOffset(months=12) <= cutoff  # a year: its label is complete
+    churn_months = pd.to_datetime(check["churn"]["months"])
+    assert months[-1] < churn_months[-1] - pd.DateOffset(months=6)
+    leave = check["leave"]
+    assert leave["months"] == [f"{m:%Y-%m-%d}" for m in months]
+    assert leave["rows"] == len(known)
+    assert leave["observed_rate"] == pytest.approx(known["leave"].mean())
+    assert leave["mean_probability"] == pytest.approx(champions.leave.predict(known).mean())
+    # a calibrator far from the truth drifts; recalibrating on those months brings the mean
+    # back to the observed rate with the same booster, as the new champion
+    skewed = replace(champions.leave, calibrator=Calibrator(
+        "isotonic", {"x": [-20.0, 20.0], "y": [0.0, 1.0]}))
+    drifting = calibration_check(loaded.tables, replace(champions, leave=skewed), cutoff,
+                                 settings)["leave"]
+    assert drifting["drifting"]
+    inputs = RunInputs(settings=models.model_dump(mode="json"),
+                       fingerprint=data_fingerprint(loaded.report), data_dir=str(work / "data"))
+    version = recalibrate(skewed, known, champions.versions["leave"], inputs, models, work)
+    again = load_champions(settings)
+    assert again.versions["leave"] == version != champions.versions["leave"]
+    assert again.leave.booster.model_to_string() == champions.leave.booster.model_to_string()
+    after = calibration_check(loaded.tables, again, cutoff, settings)["leave"]
+    assert not after["drifting"] and abs(after["gap"]) < abs(drifting["gap"]) / 5
+
+
 def test_a_short_history_trains_without_the_leave_model(network):
     """36 months: the leave label is complete for two years of cutoffs, too few to both
     fit and judge the model out of time; `train` says so and goes on without it."""

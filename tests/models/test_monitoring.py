@@ -70,3 +70,22 @@ def test_matured_performance_joins_snapshots_with_known_labels():
     assert north["roc_auc"] == 1.0
     assert len(matured_performance(predictions, outcomes, ["region"], bins=2, min_rows=3,
                                    top_share=0.5)) == 1  # segments of 2 are left out
+
+
+def test_matured_performance_judges_the_leave_model_where_it_scored():
+    """The leave model's past scores are judged like churn's once its label is known; a
+    snapshot scored without a leave model (no leave_probability) has no leave rows."""
+    predictions = pd.DataFrame({
+        "dealer_id": ["A", "B", "C", "D"], "as_of": ["2025-01-01"] * 4,
+        "churn_probability": [0.9, 0.8, 0.2, 0.1], "leave_probability": [0.6, 0.1, 0.3, 0.05],
+        "region": ["N", "N", "S", "S"]})
+    outcomes = pd.DataFrame({
+        "dealer_id": ["A", "B", "C", "D"], "cutoff": pd.to_datetime(["2025-01-01"] * 4),
+        "churn": [1.0, 0.0, 1.0, 0.0], "leave": [1.0, 0.0, 0.0, 0.0]})
+    table = matured_performance(predictions, outcomes, [], bins=2, min_rows=2, top_share=0.5)
+    leave = table[table["model"] == "leave"].iloc[0]
+    assert leave["rows"] == 4 and leave["realized_rate"] == 0.25
+    assert leave["predicted_rate"] == pytest.approx(0.2625) and leave["roc_auc"] == 1.0
+    without = matured_performance(predictions.drop(columns="leave_probability"), outcomes, [],
+                                  bins=2, min_rows=2, top_share=0.5)
+    assert set(without["model"]) == {"churn"}
