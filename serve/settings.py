@@ -362,6 +362,9 @@ class TaskSettings(BaseModel):
     program_months: int = Field(default=3, ge=1, description="How long a program offered "
                                 "through a task runs in the programs export, when the task "
                                 "does not say (ended_on = done day + this).")
+    page_size: int = Field(default=50, ge=1, description="Tasks per page of the dashboard's "
+                           "Tasks page (a network's alerts open hundreds; each row carries "
+                           "its form).")
 
 
 class Settings(BaseSettings):

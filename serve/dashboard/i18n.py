@@ -118,6 +118,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "task_cost": ("Cost (CNY)", "费用（元）"),
     "task_dismiss_reason": ("Reason to dismiss", "撤销原因"),
     "task_none": ("No tasks here.", "这里没有任务。"),
+    "task_count": ("{n} tasks", "共{n}项任务"),
     "task_forbidden": ("Recording a task needs a key with the field or admin role.",
                        "记录任务需要 field 或 admin 角色的密钥。"),
     "task_status_open": ("open", "待处理"),

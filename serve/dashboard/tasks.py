@@ -5,6 +5,7 @@ roles, CSRF); the same store as GET/PATCH /v1/tasks (serve.service.tasks)."""
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import urlencode
 
 from fastapi import Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -25,10 +26,13 @@ def _store(request: Request) -> TaskStore:
 @router.get("/tasks", response_class=HTMLResponse, dependencies=[Depends(signed_in)])
 def tasks_page(request: Request, lang: Annotated[str | None, Query()] = None,
                owner: Annotated[str | None, Query(max_length=64)] = None,
-               show: Annotated[Literal["active", "all"], Query()] = "active"):
-    """One rep's tasks (owner) or everyone's, overdue first; per owner, how many are
-    overdue and how many of those due were done on time."""
+               show: Annotated[Literal["active", "all"], Query()] = "active",
+               page: Annotated[int, Query(ge=0, le=10**6)] = 0):
+    """One rep's tasks (owner) or everyone's, overdue first, a page at a time
+    (tasks.page_size); per owner, how many are overdue and how many of those due were done
+    on time."""
     lang = language(request, lang)
+    size = request.app.state.holder.settings.tasks.page_size
     store = _store(request)
     day = store.today()
     everyone = store.listed(day=day)
@@ -42,8 +46,15 @@ def tasks_page(request: Request, lang: Annotated[str | None, Query()] = None,
                 "overdue": sum(t.owner == o and t.overdue(day) for t in everyone),
                 "due": int(on_time["tasks_due"].get(o, 0)),
                 "on_time": int(on_time["tasks_done_on_time"].get(o, 0))} for o in owners]
-    return html_page(request, "tasks.html", lang, tasks=[t.document(lang, day)
-                                                         for t in chosen],
+    pages = max(1, -(-len(chosen) // size))
+    page = min(page, pages - 1)
+    query = [("owner", owner)] if owner else []
+    query += [("show", show)] if show != "active" else []
+    return html_page(request, "tasks.html", lang, tasks=[
+        t.document(lang, day) for t in chosen[page * size:(page + 1) * size]],
+                     total=len(chosen), page=page, pages=pages,
+                     page_url=lambda p: "/dashboard/tasks?" + urlencode(
+                         [*query, ("lang", lang), ("page", p)]),
                      owner=owner, owners=owners, show=show, summary=summary,
                      statuses=STATUSES, outcomes=OUTCOMES,
                      programs=[(k, zh if lang == "zh" else k.replace("_", " "))
@@ -63,6 +74,8 @@ def record_task(
     dismiss_reason: Annotated[str | None, Form(max_length=500)] = None,
     note: Annotated[str | None, Form(max_length=500)] = None,
     owner: Annotated[str | None, Form(max_length=64)] = None,
+    show: Annotated[Literal["active", "all"], Form()] = "active",
+    page: Annotated[int, Form(ge=0, le=10**6)] = 0,
     csrf: Annotated[str | None, Form(max_length=200)] = None,
 ):
     """Record what was done on a task, then back to the list it was on."""
@@ -78,5 +91,7 @@ def record_task(
     except ServiceError as exc:
         return html_page(request, "message.html", lang, status=exc.status,
                          message=translate("situation_refused", lang, detail=exc.detail))
-    back = f"/dashboard/tasks?lang={lang}" + (f"&owner={owner}" if owner else "")
-    return RedirectResponse(f"{back}#task-{task_id}", status_code=303)
+    query = [("lang", lang), *([("owner", owner)] if owner else []),
+             *([("show", show)] if show != "active" else []), *([("page", page)] if page else [])]
+    return RedirectResponse(f"/dashboard/tasks?{urlencode(query)}#task-{task_id}",
+                            status_code=303)

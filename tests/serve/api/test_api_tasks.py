@@ -102,6 +102,40 @@ def test_my_tasks_page_records_with_csrf_and_a_field_session(setup):
     client.cookies.clear()
 
 
+def test_the_tasks_page_comes_a_page_at_a_time_and_recording_returns_to_it(setup):
+    settings, made, _ = setup
+    assert len(made) > 4
+    small = settings.model_copy(update={"tasks": settings.tasks.model_copy(
+        update={"page_size": 2})})
+    pages = -(-len(made) // 2)
+    with TestClient(create_app(small)) as client:
+        sign_in(client, FIELD["X-API-Key"])
+
+        def listed(page: int) -> tuple[list[str], str]:
+            got = client.get("/dashboard/tasks", params={"show": "all", "page": page})
+            assert got.status_code == 200
+            return re.findall(r'data-task="(\d+)"', got.text), got.text
+
+        first, text = listed(0)
+        assert len(first) == 2 and f"1 / {pages}" in text and f"{len(made)} tasks" in text
+        assert 'id="next-page"' in text and 'id="previous-page"' not in text
+        assert "show=all" in re.search(r'id="next-page" href="([^"]+)"', text).group(1)
+        seen = [i for p in range(pages) for i in listed(p)[0]]
+        assert sorted(seen, key=int) == sorted((str(t.id) for t in made), key=int)  # each once
+        last, text = listed(pages - 1)
+        assert 'id="next-page"' not in text and 'id="previous-page"' in text
+        assert listed(10**6)[0] == last  # beyond the end: the last page
+        second, text = listed(1)
+        token = re.search(r'name="csrf" value="([^"]+)"', text).group(1)
+        done = client.post(f"/dashboard/tasks/{second[0]}", follow_redirects=False, data={
+            "status": "in_progress", "by": "李娜", "show": "all", "page": "1", "csrf": token})
+        assert done.status_code == 303
+        location = done.headers["location"]
+        assert "page=1" in location and "show=all" in location
+        assert location.endswith(f"#task-{second[0]}")
+        assert f'data-task="{second[0]}"' in client.get(location.split("#")[0]).text
+
+
 def test_the_commands_open_tasks_and_export_the_programs_offered(served, tmp_path):
     """`dealer-risk tasks sync` and `tasks export-programs` through the console entry."""
     import json
