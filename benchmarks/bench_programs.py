@@ -46,7 +46,7 @@ from features.simulator.settings import SimulatorSettings
 from features.simulator.truth import TRUTH_DIR
 from features.simulator.worlds import WORLDS
 from features.validation import load_data
-from models.effects.evaluation import judge
+from models.effects.evaluation import detectable, judge
 from models.effects.learner import fit_effects
 from models.effects.rows import NONE, decision_rows
 from serve.settings import Settings
@@ -76,19 +76,6 @@ def targeting(frame: pd.DataFrame, score: np.ndarray, budget: float) -> float:
         spent += cost[i]
         kept += value[i]
     return kept / spent if spent else float("nan")
-
-
-def detectable(randomized: pd.DataFrame) -> pd.DataFrame:
-    """Per program, from the randomized rows the model learns from: the pilots with a known
-    outcome and the smallest mean effect on the chance of leaving that a two-sided 5% test
-    on them would detect with 80% power (the piloted against the other free dealers of the
-    same months). A true mean effect far below it cannot be learned from these pilots by
-    any estimator, however its effect varies from dealer to dealer."""
-    base = float(randomized["left"].mean()) if len(randomized) else np.nan
-    controls = int(randomized["pilot"].eq(NONE).sum())
-    pilots = randomized.loc[randomized["pilot"] != NONE, "pilot"].value_counts()
-    spread = np.sqrt(base * (1 - base) * (1 / pilots + 1 / max(controls, 1)))
-    return pd.DataFrame({"pilots": pilots, "detectable": (1.96 + 0.84) * spread})
 
 
 def judge_world(name: str, folder: Path, settings: Settings, seed: int) -> dict:

@@ -122,3 +122,26 @@ def judge(rows: pd.DataFrame, scorers: dict[str, Callable[[str], np.ndarray]],
         out[f"{first} - {name}"] = Judged(point[first][0] - point[name][0],
                                           *np.nanpercentile(d, [tail, 100 - tail]), {})
     return out
+
+
+def detectable(randomized: pd.DataFrame, alpha: float = 0.05, power: float = 0.8
+               ) -> pd.DataFrame:
+    """Per program, from randomized rows whose outcome is known (columns `pilot`: the
+    program piloted or NONE, `left`: 0/1): its pilots, and the smallest mean effect on the
+    chance of leaving that a two-sided test at `alpha` detects with `power`, its pilots
+    against the other free dealers of the same months (the normal approximation for two
+    proportions at the rows' leaving rate).
+
+    Why: an estimate is only as good as the pilots behind it. A true mean effect far below
+    this cannot be learned from them by any estimator, however it varies from dealer to
+    dealer; it falls with the square root of the pilots, so it also says how many more a
+    program needs (four times the pilots halve it)."""
+    from scipy.stats import norm
+
+    known = randomized.loc[randomized["left"].notna()]
+    base = float(known["left"].mean()) if len(known) else np.nan
+    controls = int(known["pilot"].eq(NONE).sum())
+    pilots = known.loc[known["pilot"] != NONE, "pilot"].value_counts()
+    z = norm.ppf(1 - alpha / 2) + norm.ppf(power)
+    spread = np.sqrt(base * (1 - base) * (1 / pilots + 1 / max(controls, 1)))
+    return pd.DataFrame({"pilots": pilots, "detectable": z * spread})

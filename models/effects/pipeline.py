@@ -26,7 +26,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from features.panel import feature_columns
-from models.effects.evaluation import Judged, judge
+from models.effects.evaluation import Judged, detectable, judge
 from models.effects.learner import EffectModel, fit_effects
 from models.effects.rows import NONE, decision_rows
 from models.pipeline import RunInputs, _log_table, _start_parent, provenance
@@ -88,8 +88,9 @@ def summarise(model: EffectModel, rows: pd.DataFrame, effects: pd.DataFrame,
               judged: Judged | None, modelled_out_of_time: tuple[str, ...] = ()
               ) -> pd.DataFrame:
     """Per program: dealers given it (pilots, managers), the mean estimated effect over
-    the newest cutoff's dealers with its interval, and its Qini out of time (where the
-    held-out fit modelled it)."""
+    the newest cutoff's dealers with its interval, its Qini out of time (where the
+    held-out fit modelled it), and the smallest mean effect its pilots can detect
+    (evaluation.detectable: an estimate well below it is not evidence)."""
     given = rows.loc[rows["program"] != NONE]
     counts = given.groupby("program").agg(
         given=("program", "size"),
@@ -102,6 +103,8 @@ def summarise(model: EffectModel, rows: pd.DataFrame, effects: pd.DataFrame,
     out["qini_out_of_time"] = [judged.per_program.get(k, np.nan)
                                if judged and k in modelled_out_of_time else np.nan
                                for k in out.index]
+    power = detectable(rows.loc[rows["randomized"]])
+    out["detectable"] = power["detectable"].reindex(out.index)
     return out.reset_index().rename(columns={"index": "program"})
 
 

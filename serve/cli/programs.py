@@ -73,7 +73,7 @@ def train(
     table = Table(title="Programs: estimated change of the chance of leaving within "
                   f"{cfg.models.effects.horizon_months} months, mean over today's dealers")
     for col in ("program", "given", "pilots", "managers", "effect", "interval",
-                "Qini (out of time)"):
+                "pilots detect", "Qini (out of time)"):
         table.add_column(col, justify="left" if col == "program" else "right")
     for row in result.summary.itertuples():
         modelled = bool(row.modelled)
@@ -82,9 +82,14 @@ def train(
                       f"{row.effect * 100:+.1f} pts" if modelled else "not modelled",
                       f"{row.low * 100:+.1f} to {row.high * 100:+.1f}" if modelled else
                       f"fewer than {cfg.models.effects.min_treated} given",
+                      "" if row.detectable != row.detectable
+                      else f"±{row.detectable * 100:.0f} pts",
                       "" if row.qini_out_of_time != row.qini_out_of_time
                       else f"{row.qini_out_of_time:+.4f}")
     console.print(table)
+    console.print("pilots detect: the smallest mean effect the program's randomized pilots "
+                  "could show (80% power, 5% two-sided); an estimate well inside it is not "
+                  "evidence, and four times the pilots halve it.", highlight=False)
     verdict = "champion" if result.promote else "challenger (not used)"
     version = f"v{result.version}" if result.version else "nothing registered"
     console.print(f"{version}: {verdict}")

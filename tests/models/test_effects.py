@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.effects.evaluation import judge, pooled_qini, qini
+from models.effects.evaluation import detectable, judge, pooled_qini, qini
 from models.effects.learner import fit_effects
 from models.effects.pipeline import decide, gate_rows
 from models.effects.rows import NONE, decision_rows
@@ -173,3 +173,20 @@ def test_the_gate_holds_out_the_newest_months_and_refuses_without_pilots():
 
 def test_model_settings_carry_the_effect_settings():
     assert ModelSettings().effects.horizon_months == 12
+
+
+def test_the_effect_pilots_can_detect_by_hand():
+    """1,000 free dealers of the pilot months, 10% of them leaving, 750 not piloted: 50
+    rebate pilots detect (1.96 + 0.84) x sqrt(0.09 x (1/50 + 1/750)) = 12.3 points, 200
+    extra-visit pilots 6.7; rows whose outcome is unknown do not count."""
+    left = np.r_[np.ones(100), np.zeros(900)]
+    pilot = np.array([NONE] * 750 + ["rebate"] * 50 + ["extra_visits"] * 200, dtype=object)
+    rows = pd.DataFrame({"pilot": np.r_[pilot, ["rebate"] * 5],
+                         "left": np.r_[left, [np.nan] * 5]})
+    got = detectable(rows)
+    z = 1.959964 + 0.841621
+    assert got.loc["rebate", "pilots"] == 50 and got.loc["extra_visits", "pilots"] == 200
+    assert got.loc["rebate", "detectable"] == pytest.approx(
+        z * np.sqrt(0.09 * (1 / 50 + 1 / 750)), rel=1e-5)
+    assert got.loc["extra_visits", "detectable"] == pytest.approx(
+        z * np.sqrt(0.09 * (1 / 200 + 1 / 750)), rel=1e-5)

@@ -41,6 +41,9 @@ def test_programs_train_registers_an_effect_model_with_the_gate_s_verdict(projec
     for p in modelled:
         assert p["low"] <= p["effect"] <= p["high"]
         assert p["given"] == p["pilots"] + p["managers"]
+    # what the pilots can show at all, beside each estimate
+    shown = [p["detectable"] for p in out["programs"] if p["detectable"] is not None]
+    assert shown and all(0 < d < 1 for d in shown), out["programs"]
     # an explicit client: the process-wide MLflow URIs belong to other tests
     uri = out["tracking_uri"]
     client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
@@ -55,6 +58,7 @@ def test_programs_train_prints_a_table_for_people(project):
     done = run(["programs", "train", "net"], project)
     assert done.returncode == 0, done.stderr
     assert "v2:" in done.stdout and "Qini" in done.stdout
+    assert "pilots detect" in done.stdout and " pts" in done.stdout
 
 
 def test_programs_train_without_a_programs_table_says_so(project):
