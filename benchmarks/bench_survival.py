@@ -41,7 +41,6 @@ import pandas as pd
 from features.panel import build_panel
 from features.settings import ContractSettings
 from features.simulator.truth import TRUTH_DIR
-from features.simulator.worlds import ROBUSTNESS, WORLDS
 from features.validation import load_data
 from models.survival import run_survival_backtest, survival_metrics, survival_origins
 from models.survival_metrics import integrated_brier, uno_c
@@ -51,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_worlds import (  # noqa: E402
     dealer_bootstrap,
     held_out_worlds,
+    world_arguments,
     world_data,
     write_card_section,
 )
@@ -129,20 +129,7 @@ def markdown(results: list[dict], command: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--worlds", nargs="+", default=list(ROBUSTNESS), choices=list(WORLDS))
-    parser.add_argument("--dealers", type=int, default=2000)
-    parser.add_argument("--months", type=int, default=48)
-    parser.add_argument("--origins", type=int, default=3)
-    parser.add_argument("--fresh", action="store_true", help="redraw cached worlds")
-    parser.add_argument("--seeds", type=int, default=0, help="also this many held-out "
-                        "worlds: a kind drawn from --worlds, a seed and a start month drawn "
-                        "at run time (printed)")
-    parser.add_argument("--held-out", nargs="*", default=[], metavar="KIND:SEED:START",
-                        help="held-out worlds to draw again, as a run printed them (e.g. "
-                        "disrupted:34106:2020-08)")
-    parser.add_argument("--markdown", type=Path)
-    parser.add_argument("--card", type=Path, help="write the table as a section of this "
-                        "model card (docs/model-card.md)")
+    world_arguments(parser, origins=3)
     args = parser.parse_args()
     settings = Settings()
     root = Path(settings.work_dir) / "worlds"

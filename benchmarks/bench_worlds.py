@@ -716,21 +716,28 @@ def leaving_table(results: list[dict]) -> str:
     return head + "\n".join(lines)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def world_arguments(parser: argparse.ArgumentParser, origins: int) -> None:
+    """The options every worlds benchmark takes (this one, bench_survival.py): which
+    worlds, their size, the origins judged, held-out worlds drawn now or again, outputs."""
     parser.add_argument("--worlds", nargs="+", default=list(ROBUSTNESS), choices=list(WORLDS))
     parser.add_argument("--dealers", type=int, default=2000)
     parser.add_argument("--months", type=int, default=48)
-    parser.add_argument("--origins", type=int, default=6)
+    parser.add_argument("--origins", type=int, default=origins)
     parser.add_argument("--fresh", action="store_true", help="redraw cached worlds")
     parser.add_argument("--seeds", type=int, default=0, help="also this many held-out "
                         "worlds: a kind drawn from --worlds, a seed and a start month drawn "
                         "at run time (printed); nobody tuned anything on them")
     parser.add_argument("--held-out", nargs="+", default=[], metavar="KIND:SEED:START",
-                        help="held-out worlds a run printed, to repeat it")
+                        help="held-out worlds to draw again, as a run printed them (e.g. "
+                        "disrupted:34106:2020-08)")
     parser.add_argument("--markdown", type=Path, help="also write the table here")
     parser.add_argument("--card", type=Path, help="write the table as a section of this "
                         "model card (docs/model-card.md)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    world_arguments(parser, origins=6)
     args = parser.parse_args()
     settings = Settings()
     root = Path(settings.work_dir) / "worlds"

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from models.effects.rows import NONE
 
@@ -136,8 +137,6 @@ def detectable(randomized: pd.DataFrame, alpha: float = 0.05, power: float = 0.8
     this cannot be learned from them by any estimator, however it varies from dealer to
     dealer; it falls with the square root of the pilots, so it also says how many more a
     program needs (four times the pilots halve it)."""
-    from scipy.stats import norm
-
     known = randomized.loc[randomized["left"].notna()]
     base = float(known["left"].mean()) if len(known) else np.nan
     controls = int(known["pilot"].eq(NONE).sum())

@@ -275,32 +275,42 @@ CHECKED_MODELS = (*RISK_MODELS, LEAVE)
 """The classifiers whose calibration `score` checks and `retrain` follows."""
 
 
+def matured_by_model(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp,
+                     settings: Settings, models: list[str]) -> dict[str, pd.DataFrame]:
+    """matured_rows() of each of `models`: churn and decline share theirs (built once), the
+    leave model has its own months."""
+    out: dict[str, pd.DataFrame] = {}
+    for model in models:
+        if model in RISK_MODELS:
+            shared = next((out[m] for m in RISK_MODELS if m in out), None)
+            out[model] = matured_rows(tables, cutoff, settings) if shared is None else shared
+        else:
+            out[model] = matured_rows(tables, cutoff, settings, model)
+    return out
+
+
 def calibration_check(tables: dict[str, pd.DataFrame], champions: Champions,
                       cutoff: pd.Timestamp, settings: Settings,
-                      rows: pd.DataFrame | None = None) -> dict[str, dict]:
+                      matured: dict[str, pd.DataFrame] | None = None) -> dict[str, dict]:
     """The champions' calibration on the newest months whose labels are complete by the
     cutoff: per classifier (churn, decline and, where there is one, leave), the mean
     probability against the observed rate over the active dealers of those months, their
     relative gap, and whether it drifts beyond the tolerance. A score is only as honest as
-    this: `score` prints it, `retrain` refits. `rows`: matured_rows() of the same cutoff,
-    when the caller has them (the leave model's months are its own)."""
+    this: `score` prints it, `retrain` refits. `matured`: matured_by_model() of the same
+    cutoff, when the caller has it."""
     cfg = settings.scoring
+    present = [m for m in CHECKED_MODELS if getattr(champions, m) is not None]
+    if matured is None:
+        matured = matured_by_model(tables, cutoff, settings, present)
     out = {}
-    for model in CHECKED_MODELS:
-        bundle = getattr(champions, model)
-        if bundle is None:
+    for model in present:
+        rows = matured.get(model)
+        if rows is None or model not in rows.columns:
             continue
-        if model == LEAVE:
-            mine = matured_rows(tables, cutoff, settings, LEAVE)
-        else:
-            rows = matured_rows(tables, cutoff, settings) if rows is None else rows
-            mine = rows
-        if model not in mine.columns:
-            continue
-        known = mine[mine[model].notna()]
+        known = rows[rows[model].notna()]
         if not len(known) or known[model].mean() == 0:
             continue
-        p = bundle.predict(known)
+        p = getattr(champions, model).predict(known)
         rate = float(known[model].mean())
         gap = float(p.mean() / rate - 1)
         months = sorted(pd.to_datetime(known["cutoff"]).unique())

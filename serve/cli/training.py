@@ -225,11 +225,10 @@ def _recalibrate_drifting(loaded, cfg: Settings, folder: Location, result) -> di
     newest matured months get a calibrator refitted on them (same booster); returns model
     -> new version."""
     from models.pipeline import recalibrate
-    from serve.batch.champions import LEAVE
     from serve.batch.scoring import (
         CHECKED_MODELS,
         calibration_check,
-        matured_rows,
+        matured_by_model,
         scoring_cutoff,
     )
     kept = [m for m in CHECKED_MODELS
@@ -238,19 +237,16 @@ def _recalibrate_drifting(loaded, cfg: Settings, folder: Location, result) -> di
         return {}
     champions = champions_or_fail(cfg)
     cutoff = scoring_cutoff(loaded.tables, None)
-    rows = matured_rows(loaded.tables, cutoff, cfg)
-    check = calibration_check(loaded.tables, champions, cutoff, cfg, rows)
-    drifting = [m for m in kept if check.get(m, {}).get("drifting")
-                and getattr(champions, m) is not None]
+    present = [m for m in CHECKED_MODELS if getattr(champions, m) is not None]
+    matured = matured_by_model(loaded.tables, cutoff, cfg, present)
+    check = calibration_check(loaded.tables, champions, cutoff, cfg, matured)
+    drifting = [m for m in kept if check.get(m, {}).get("drifting")]
     if not drifting:
         return {}
     inputs = run_inputs(loaded, cfg, folder)
-    out = {}
-    for m in drifting:
-        mine = matured_rows(loaded.tables, cutoff, cfg, LEAVE) if m == LEAVE else rows
-        out[m] = recalibrate(getattr(champions, m), mine[mine[m].notna()],
-                             champions.versions[m], inputs, cfg.models, cfg.work_dir)
-    return out
+    return {m: recalibrate(getattr(champions, m), matured[m][matured[m][m].notna()],
+                           champions.versions[m], inputs, cfg.models, cfg.work_dir)
+            for m in drifting}
 
 
 def backtest(

@@ -48,13 +48,10 @@ def tasks_page(request: Request, lang: Annotated[str | None, Query()] = None,
                 "on_time": int(on_time["tasks_done_on_time"].get(o, 0))} for o in owners]
     pages = max(1, -(-len(chosen) // size))
     page = min(page, pages - 1)
-    query = [("owner", owner)] if owner else []
-    query += [("show", show)] if show != "active" else []
     return html_page(request, "tasks.html", lang, tasks=[
         t.document(lang, day) for t in chosen[page * size:(page + 1) * size]],
                      total=len(chosen), page=page, pages=pages,
-                     page_url=lambda p: "/dashboard/tasks?" + urlencode(
-                         [*query, ("lang", lang), ("page", p)]),
+                     page_url=lambda p: _list_url(lang, owner, show, p),
                      owner=owner, owners=owners, show=show, summary=summary,
                      statuses=STATUSES, outcomes=OUTCOMES,
                      programs=[(k, zh if lang == "zh" else k.replace("_", " "))
@@ -91,7 +88,12 @@ def record_task(
     except ServiceError as exc:
         return html_page(request, "message.html", lang, status=exc.status,
                          message=translate("situation_refused", lang, detail=exc.detail))
+    return RedirectResponse(f"{_list_url(lang, owner, show, page)}#task-{task_id}",
+                            status_code=303)
+
+
+def _list_url(lang: str, owner: str | None, show: str, page: int) -> str:
+    """The Tasks page in this language with these filters and page (defaults left out)."""
     query = [("lang", lang), *([("owner", owner)] if owner else []),
              *([("show", show)] if show != "active" else []), *([("page", page)] if page else [])]
-    return RedirectResponse(f"/dashboard/tasks?{urlencode(query)}#task-{task_id}",
-                            status_code=303)
+    return f"/dashboard/tasks?{urlencode(query)}"
