@@ -12,7 +12,7 @@ import pytest
 
 from serve.app import create_app
 from serve.batch.snapshots import list_snapshots, read_snapshot, write_snapshot
-from tests.serve.cli.test_cli import CLI, _env
+from tests.cli import CLI, cli_env
 from tests.serve.conftest import ADMIN, READER, uvicorn_server
 
 
@@ -58,6 +58,6 @@ def test_reloads_under_load_lose_no_request(server, served):
 
 def test_serve_refuses_an_open_api_on_the_network(tmp_path):
     result = subprocess.run([*CLI, "serve", "--host", "0.0.0.0"], capture_output=True,
-                            text=True, cwd=tmp_path, env=_env(), timeout=60)
+                            text=True, cwd=tmp_path, env=cli_env(), timeout=60)
     assert result.returncode == 2
     assert result.stderr.startswith("error: refusing to bind 0.0.0.0 without api_keys")

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from serve.app import create_app
 from serve.web.keys import KeyFileError, KeyRing, read_key_file
-from tests.serve.cli.test_cli import CLI, _env
+from tests.cli import CLI, cli_env
 from tests.serve.conftest import free_port, sign_in
 
 NORTH, SOUTH, OPS = "team-north-key", "team-south-key", "ops-key-789"
@@ -129,7 +129,7 @@ def test_two_workers_both_follow_the_file(served, tmp_path):
                       'reload_check_seconds = 0\n', encoding="utf-8")
     port = free_port()
     server = subprocess.Popen([*CLI, "--config", str(config), "serve", "--port", str(port),
-                               "--workers", "2"], cwd=tmp_path, env=_env(),
+                               "--workers", "2"], cwd=tmp_path, env=cli_env(),
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:

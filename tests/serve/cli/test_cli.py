@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from serve.cli.main import app
+from tests.cli import CLI, cli_env
 from tests.features.conftest import DEALERS, ORDERS
 
 runner = CliRunner()
-CLI = [sys.executable, "-m", "serve.cli"]
 
 
 def make_folder(root: Path, files: dict[str, str | bytes]) -> Path:
@@ -87,7 +85,7 @@ def test_broken_input_never_shows_a_traceback(workdir, case):
     files = BROKEN[case]
     data = workdir / "data" if files is None else make_folder(workdir, files)
     result = subprocess.run([*CLI, "validate", str(data), "--as-of", "2024-07-01"],
-                            capture_output=True, text=True, cwd=workdir, env=_env())
+                            capture_output=True, text=True, cwd=workdir, env=cli_env())
     assert "Traceback" not in result.stderr + result.stdout, result.stderr
     if result.returncode == 2:
         assert result.stderr.startswith("error: "), result.stderr
@@ -95,14 +93,6 @@ def test_broken_input_never_shows_a_traceback(workdir, case):
     else:  # a row-level problem only: exit 0 with the bad row in rejects
         assert result.returncode == 0, result.stderr
         assert "rejected" in result.stdout.lower()
-
-
-def _env() -> dict[str, str]:
-    # MLflow's set_tracking_uri (used by in-process tests) exports MLFLOW_TRACKING_URI
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("DEALER_RISK_") and k != "MLFLOW_TRACKING_URI"}
-    env["COLUMNS"] = "120"
-    return env
 
 
 def test_bad_as_of_is_a_clear_error(workdir):
@@ -185,7 +175,7 @@ def test_demo_simulates_validates_builds_and_trains(workdir):
 
     (workdir / "dealer-risk.toml").write_text(SMALL_MODELS, encoding="utf-8")
     result = subprocess.run([*CLI, "demo", "--no-serve", "--dealers", "300", "--months", "30"],
-                            capture_output=True, text=True, cwd=workdir, env=_env())
+                            capture_output=True, text=True, cwd=workdir, env=cli_env())
     assert result.returncode == 0, result.stderr
     assert "1. Simulate a sample dealer network" in result.stdout
     assert "2. Validate it against the data contract" in result.stdout

@@ -11,16 +11,16 @@ import subprocess
 import pandas as pd
 import pytest
 
+from tests.cli import cli_env, run_cli
 from tests.features.conftest import DEALERS, ORDERS
-from tests.serve.cli.test_cli import CLI, _env, make_folder
+from tests.serve.cli.test_cli import make_folder
 
 SERIAL_DEALERS = DEALERS.replace("2020-01-15", "43845").replace("2021-03-01", "44256")
 """Excel's serial day numbers instead of dates: no dealer survives the checks."""
 
 
 def run(args: list[str], cwd) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd,
-                          env=_env())
+    return run_cli(args, cwd)
 
 
 def test_dealers_with_excel_serial_dates_stop_every_stage_with_a_clear_message(workdir):
@@ -88,9 +88,8 @@ def test_orders_long_before_the_dealer_opened_are_rejected_by_both_paths(workdir
     if stream:
         files = {"dealers.csv": DEALERS, "orders.parquet": orders_parquet(ORDERS_EARLY, workdir)}
     data = make_folder(workdir, files)
-    env = {**_env(), "DEALER_RISK_CONTRACT__STREAM_ORDER_LINES": "0" if stream else "1000000"}
-    result = subprocess.run([*CLI, "validate", str(data), "--as-of", "2024-07-01", "--json"],
-                            capture_output=True, text=True, cwd=workdir, env=env)
+    env = {**cli_env(), "DEALER_RISK_CONTRACT__STREAM_ORDER_LINES": "0" if stream else "1000000"}
+    result = run_cli(["validate", str(data), "--as-of", "2024-07-01", "--json"], workdir, env)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["tables"]["orders"]["rejected_by_reason"] == {"before_dealer_opened": 1}
@@ -117,18 +116,16 @@ def test_fractional_quantities_are_kept_and_named_unless_the_category_allows_the
         files = {"dealers.csv": DEALERS,
                  "orders.parquet": orders_parquet(ORDERS_FRACTIONS, workdir)}
     data = make_folder(workdir, files)
-    env = {**_env(), "DEALER_RISK_CONTRACT__STREAM_ORDER_LINES": "0" if stream else "1000000",
+    env = {**cli_env(), "DEALER_RISK_CONTRACT__STREAM_ORDER_LINES": "0" if stream else "1000000",
            "DEALER_RISK_CONTRACT__FRACTIONAL_CATEGORIES": '["countertops"]'}
-    result = subprocess.run([*CLI, "validate", str(data), "--as-of", "2024-07-01", "--json"],
-                            capture_output=True, text=True, cwd=workdir, env=env)
+    result = run_cli(["validate", str(data), "--as-of", "2024-07-01", "--json"], workdir, env)
     assert result.returncode == 0, result.stderr
     orders = json.loads(result.stdout)["tables"]["orders"]
     assert orders["accepted"] == 5 and orders["rejected_by_reason"] == {}
     note = orders["notices"]["fractional_quantity"]
     assert note["count"] == 1 and note["column"] == "quantity"
     assert note["examples"] == [{"row": 4, "value": 2.5, "product_category": "cabinets"}]
-    text = subprocess.run([*CLI, "validate", str(data), "--as-of", "2024-07-01"],
-                          capture_output=True, text=True, cwd=workdir, env=env).stdout
+    text = run_cli(["validate", str(data), "--as-of", "2024-07-01"], workdir, env).stdout
     assert "notice orders: fractional_quantity: 1 row kept, e.g. row 4: quantity 2.5 " \
            "(cabinets)" in " ".join(text.split())
 

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.serve.cli.test_cli import CLI, _env
+from tests.cli import cli_env, run_cli
 
 SMALL_BOOSTER = """
 [models.booster]
@@ -28,7 +28,7 @@ coverage_tolerance = 0.5
 
 
 def run(args: list[str], cwd) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd, env=_env())
+    return run_cli(args, cwd)
 
 
 @pytest.fixture(scope="module")
@@ -152,9 +152,8 @@ def _artifact(project, run_id: str, name: str) -> str:
 
 
 def test_retrain_promotes_or_keeps_rescores_and_logs_no_secrets(project):
-    env = {**_env(), "DEALER_RISK_API_KEYS": '{"very-secret-key-1": "reader"}'}
-    result = subprocess.run([*CLI, "retrain", "net", "--json"], capture_output=True,
-                            text=True, cwd=project, env=env)
+    env = cli_env(DEALER_RISK_API_KEYS='{"very-secret-key-1": "reader"}')
+    result = run_cli(["retrain", "net", "--json"], project, env)
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out["outcome"] in ("promoted", "kept")

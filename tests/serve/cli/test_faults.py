@@ -15,7 +15,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.serve.cli.test_cli import CLI, _env
+from tests.cli import cli_env, run_cli
 from tests.serve.cli.test_cli_models import SMALL_MODELS
 from tests.serve.conftest import READER, free_port
 
@@ -24,8 +24,7 @@ KILLED = -signal.SIGKILL
 
 
 def run(args: list[str], cwd, **env) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd,
-                          env={**_env(), **env})
+    return run_cli(args, cwd, cli_env(**env))
 
 
 @pytest.fixture(scope="module")

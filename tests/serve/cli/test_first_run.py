@@ -13,7 +13,7 @@ import subprocess
 import pandas as pd
 import pytest
 
-from tests.serve.cli.test_cli import CLI, _env
+from tests.cli import run_cli
 from tests.serve.cli.test_cli_models import SMALL_BOOSTER as BOOSTER
 
 STRICT = BOOSTER + """
@@ -34,7 +34,7 @@ wape_tolerance = 10.0
 
 def run(args: list[str], cwd, config: str) -> subprocess.CompletedProcess:
     (cwd / "dealer-risk.toml").write_text(config, encoding="utf-8")
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd, env=_env())
+    return run_cli(args, cwd)
 
 
 @pytest.fixture(scope="module")
