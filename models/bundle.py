@@ -125,7 +125,8 @@ class SurvivalBundle:
         stacked = x.iloc[np.tile(np.arange(n), self.horizon)].reset_index(drop=True)
         stacked[MONTHS_AHEAD] = np.repeat(np.arange(1, self.horizon + 1), n).astype(float)
         margin = self.booster.predict(stacked, raw_score=True)
-        return self.calibrator(margin).reshape(self.horizon, n).T
+        return self.calibrator(margin, months=stacked[MONTHS_AHEAD].to_numpy()
+                               ).reshape(self.horizon, n).T
 
     def curves(self, frame: pd.DataFrame) -> np.ndarray:
         """[row, month 1..horizon]: the chance of still ordering after that many months."""

@@ -230,6 +230,10 @@ class SurvivalSettings(BaseModel):
     calibration_cutoffs: int = Field(default=4, ge=1, description="The newest of those "
                                      "(strided) cutoffs, kept from the booster, on which its "
                                      "hazards are calibrated (Platt).")
+    calibration: Literal["platt_by_month", "platt"] = Field(
+        default="platt_by_month", description="How the hazards are calibrated on those "
+        "cutoffs: 'platt_by_month', a slope and intercept that move with the months ahead "
+        "(models.calibration.fit_platt_by_month), or 'platt', one of each for every month.")
     d_calibration_bins: int = Field(default=10, ge=4)
     gate_origins: int = Field(default=3, ge=1, description="Origins `train` backtests the "
                               "survival model at for its gate: the newest whose dealers the "

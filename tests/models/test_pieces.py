@@ -11,7 +11,13 @@ from sklearn.metrics import roc_auc_score
 from features.settings import LabelSettings
 from models.backtest import metrics_table
 from models.baselines import CLASSIFIER_BASELINES, rule_points, seasonal_naive, trailing_naive
-from models.calibration import Calibrator, fit_calibrator, fit_isotonic, fit_platt
+from models.calibration import (
+    Calibrator,
+    fit_calibrator,
+    fit_isotonic,
+    fit_platt,
+    fit_platt_by_month,
+)
 from models.dataset import FeatureSpec, TrainingDataError, known_cutoffs, label_end, time_slices
 from models.gate import champion_checks, decide
 from models.metrics import (
@@ -78,6 +84,32 @@ def test_calibrators_are_monotone_and_round_trip():
     platt = fit_platt(margin, y)
     assert platt.params["a"] == pytest.approx(2, abs=0.2)
     assert platt.params["b"] == pytest.approx(-1, abs=0.2)
+
+
+def test_a_hazard_calibrator_by_month_recovers_a_slope_that_fades():
+    """Hazards whose log-odds follow the booster's less the further ahead the month
+    (slope 1.2 - 0.3 log m): the calibrator by month finds the fading, one Platt slope
+    for every month cannot, and the slope is never below zero however far it is taken."""
+    rng = np.random.default_rng(5)
+    n = 60_000
+    margin, months = rng.normal(-3, 1, n), rng.integers(1, 8, n).astype(float)
+    log_m = np.log(months)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(0.5 + (1.2 - 0.3 * log_m) * margin
+                                            - 0.4 * log_m)))).astype(float)
+    cal = fit_platt_by_month(margin, months, y)
+    assert cal.params["a"] == pytest.approx(1.2, abs=0.1)
+    assert cal.params["d"] == pytest.approx(-0.3, abs=0.1)
+    assert cal.params["c"] == pytest.approx(-0.4, abs=0.3)
+    far = np.full(50, 12.0)  # beyond the months it saw: log(m) carries on
+    grid = np.linspace(-6, 0, 50)
+    truth = 1 / (1 + np.exp(-(0.5 + (1.2 - 0.3 * np.log(12)) * grid - 0.4 * np.log(12))))
+    assert np.abs(cal(grid, months=far) - truth).max() < 0.02
+    assert np.abs(fit_platt(margin, y)(grid) - truth).max() > 0.05
+    assert np.allclose(Calibrator.from_dict(cal.to_dict())(grid, months=far), cal(grid, far))
+    steep = Calibrator("platt_by_month", {"a": 1.0, "b": -2.0, "c": 0.0, "d": -1.0})
+    assert np.all(np.diff(steep(grid, months=np.full(50, 100.0))) >= 0)
+    with pytest.raises(ValueError, match="months ahead"):
+        cal(grid)
 
 
 def test_isotonic_calibration_keeps_the_boosters_ranking():
