@@ -101,17 +101,19 @@ class FeatureSpec:
         if missing:
             raise TrainingDataError(f"input lacks {len(missing)} feature(s) the model was "
                                     f"fitted on: {', '.join(missing)}")
-        out = {}
-        for name in self.names:
-            col = frame[name]
-            if name in self.categories:
-                known = list(self.categories[name])
-                text = col.astype("string")
-                values = text.where(text.isin(known)).to_numpy(dtype=object, na_value=None)
-                out[name] = pd.Categorical(values, categories=known)
-            else:
-                out[name] = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
-        return pd.DataFrame(out, index=frame.index)
+        numeric = [n for n in self.names if n not in self.categories]
+        block = frame[numeric]
+        if all(dtype.kind in "biuf" for dtype in block.dtypes):  # the panel's: at once
+            out = pd.DataFrame(block.to_numpy(dtype=float, na_value=np.nan), columns=numeric,
+                               index=frame.index)
+        else:  # text from a file or a request: each column read as a number, or missing
+            out = pd.DataFrame({n: pd.to_numeric(block[n], errors="coerce").to_numpy(
+                dtype=float) for n in numeric}, index=frame.index)
+        for name, known in self.categories.items():
+            text = frame[name].astype("string")
+            values = text.where(text.isin(known)).to_numpy(dtype=object, na_value=None)
+            out[name] = pd.Categorical(values, categories=list(known))
+        return out[list(self.names)]
 
     def to_dict(self) -> dict:
         return {"names": list(self.names),
