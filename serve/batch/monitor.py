@@ -15,8 +15,15 @@ import pandas as pd
 from features.catalog import BY_NAME
 from features.io import write_text_atomically
 from features.panel import feature_columns
-from models.monitoring import MONITORED, drift_status, drift_table, matured_performance
+from models.monitoring import (
+    MONITORED,
+    drift_status,
+    drift_table,
+    matured_performance,
+    matured_survival,
+)
 from models.pipeline import provenance
+from models.survival import LABEL
 from serve.batch.champions import Champions
 from serve.batch.snapshots import list_snapshots, read_snapshot
 from serve.settings import Settings
@@ -59,11 +66,18 @@ def monitor(panel: pd.DataFrame, champions: Champions, settings: Settings) -> di
     predictions = pd.concat(snapshots, ignore_index=True) if snapshots else pd.DataFrame(
         columns=["dealer_id", "as_of", "churn_probability", "decline_probability",
                  *SEGMENTS])
+    segments = [s for s in SEGMENTS if s in predictions.columns]
+    judged = {"bins": cfg.bins, "min_rows": cfg.min_rows,
+              "top_share": settings.models.backtest.top_share}
     matured = matured_performance(
         predictions, panel[["dealer_id", "cutoff",
                             *(m for m in MONITORED if m in panel.columns)]],
-        [s for s in SEGMENTS if s in predictions.columns],
-        bins=cfg.bins, min_rows=cfg.min_rows, top_share=settings.models.backtest.top_share)
+        segments, **judged)
+    if LABEL in panel.columns:  # the survival curves, at each report month settled
+        matured = pd.concat([matured, matured_survival(
+            predictions, panel[["dealer_id", "cutoff", LABEL]], newest, settings.labels,
+            settings.models.survival.report_months, segments, **judged)],
+            ignore_index=True)
     matured["in_sample"] = _in_sample(matured, snapshots, champions)
     predicted = pd.to_numeric(matured["predicted_rate"], errors="coerce").astype(float)
     realized = pd.to_numeric(matured["realized_rate"], errors="coerce").astype(float)
@@ -88,11 +102,17 @@ def monitor(panel: pd.DataFrame, champions: Champions, settings: Settings) -> di
                                           *features.to_dict("records"))
                     if r["status"] == "shifted"],
         "calibration_tolerance": tolerance,
-        "calibration_drifting": sorted({f"{r['model']} {r['as_of']}" for r in
-                                        matured.to_dict("records")
-                                        if r["segment"] == "all"
-                                        and r["calibration"] == "drifting"}),
+        "calibration_drifting": _drifting(matured, lambda m: m in MONITORED),
+        "survival_drifting": _drifting(matured, lambda m: m.startswith("survival_")),
     }
+
+
+def _drifting(matured: pd.DataFrame, which) -> list[str]:
+    """"<model> <as_of>" of every snapshot whose mean predicted rate is beyond the
+    tolerance of the realized one, all dealers, for the models `which` accepts."""
+    return sorted({f"{r['model']} {r['as_of']}" for r in matured.to_dict("records")
+                   if r["segment"] == "all" and r["calibration"] == "drifting"
+                   and which(r["model"])})
 
 
 def _in_sample(matured: pd.DataFrame, snapshots: list[pd.DataFrame],
@@ -104,10 +124,13 @@ def _in_sample(matured: pd.DataFrame, snapshots: list[pd.DataFrame],
                 for s in snapshots if len(s)}
     out: list[bool | None] = []
     for row in matured.itertuples():
-        model = getattr(champions, row.model)
-        if model is None or versions.get(row.as_of, {}).get(row.model) != \
-                champions.versions.get(row.model):
+        name = "survival" if row.model.startswith("survival_") else row.model
+        model = getattr(champions, name, None)
+        if model is None or versions.get(row.as_of, {}).get(name) != \
+                champions.versions.get(name):
             out.append(None)
+        elif name == "survival":  # it learned from every cutoff it was followed from
+            out.append(row.as_of <= max(model.metadata["cutoffs"]))
         else:
             out.append(row.as_of <= model.metadata["calibration_cutoffs"][1])
     return out

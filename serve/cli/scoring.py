@@ -242,6 +242,15 @@ def _print_monitor(report: dict, run_id: str, path: Path) -> None:
                       f"{report['calibration_tolerance']:.0%} of the realized rate): "
                       + ", ".join(report["calibration_drifting"])
                       + ". `dealer-risk retrain` refits a kept champion's calibration.")
+    if any(r["model"].startswith("survival_") for r in matured):
+        console.print("survival_Km: the chance of being gone within K months that each "
+                      "snapshot's survival curves gave (1 - the curve at K), against the share "
+                      "that was (settled K + labels.leave.confirm_months months later).")
+    if report.get("survival_drifting"):
+        console.print("Survival curves drifting (beyond the same tolerance): "
+                      + ", ".join(report["survival_drifting"])
+                      + ". `dealer-risk retrain` fits a new survival model on the newest "
+                      "months; its gate decides whether it replaces the champion.")
     if any(r["in_sample"] for r in matured):
         console.print("* scored by a champion that learned from that month's outcome (a "
                       "backfilled snapshot): optimistic. Snapshots scored month by month, "

@@ -38,6 +38,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "churn": ("Churn", "流失"),
     "decline": ("Decline", "下滑"),
     "leave": ("Leaving", "离开"),
+    "survival_within": ("Gone within {months} months (survival curves)",
+                        "{months} 个月内离开（生存曲线）"),
     "change": ("Change", "变化"),
     "revenue_at_risk": ("Revenue at risk", "风险收入"),
     "top_reason": ("Top reason", "主要原因"),
@@ -476,6 +478,15 @@ def translate(key: str, lang: str, **values: object) -> str:
     pair = TEXT.get(key)
     text = key if pair is None else pair[1 if lang == "zh" else 0]
     return text.format(**values) if values else text
+
+
+def model_name(model: str, lang: str) -> str:
+    """A judged model in the reader's words; the survival curves' month k (monitor's
+    "survival_3m") as "Gone within 3 months"."""
+    months = re.fullmatch(r"survival_(\d+)m", model)
+    if months:
+        return translate("survival_within", lang, months=months.group(1))
+    return translate(model, lang)
 
 
 def label(kind: str, value: str | None, lang: str) -> str:

@@ -21,7 +21,7 @@ from serve.dashboard.base import (
     signed_in,
     state_of,
 )
-from serve.dashboard.i18n import label
+from serve.dashboard.i18n import label, model_name
 from serve.service.render import alert_doc
 from serve.settings import Settings
 
@@ -65,6 +65,7 @@ def overview(request: Request, lang: Annotated[str | None, Query()] = None):
                  health_matured=[r for r in (health or {}).get("matured", [])
                                  if r["segment"] == "all"],
                  feature_name=lambda name: column_name(name, lang),
+                 model_name=lambda name: model_name(name, lang),
                  by_tier=breakdown("tier"), by_rule=by_rule, dealers=len(frame),
                  at_risk=float(frame["revenue_at_risk"].sum()),
                  snapshots=sorted(state.snapshots),

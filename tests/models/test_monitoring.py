@@ -4,11 +4,20 @@ snapshots with the labels that came true."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from models.monitoring import drift_status, drift_table, matured_performance, psi
+from features.settings import LabelSettings
+from models.monitoring import (
+    drift_status,
+    drift_table,
+    matured_performance,
+    matured_survival,
+    psi,
+)
 
 RNG = np.random.default_rng(5)
 
@@ -89,3 +98,40 @@ def test_matured_performance_judges_the_leave_model_where_it_scored():
     without = matured_performance(predictions.drop(columns="leave_probability"), outcomes, [],
                                   bins=2, min_rows=2, top_share=0.5)
     assert set(without["model"]) == {"churn"}
+    empty = matured_performance(predictions.assign(leave_probability=np.nan), outcomes, [],
+                                bins=2, min_rows=2, top_share=0.5)  # scored, no leave model
+    assert set(empty["model"]) == {"churn"}
+
+
+def test_matured_survival_judges_each_report_month_once_it_is_settled():
+    """Worked by hand: a loss is known 9 months (labels.leave.confirm_months) after its
+    month, so with data to 2026-01 a snapshot of 2025-01 is settled for 4 months after it
+    (3 judged, 6 not) and one of 2025-04 for 1 (nothing judged). Rows outside the
+    population (leave_month NaN) and snapshots without curves ("[]") are left out."""
+    def curve(s3: float) -> str:
+        return json.dumps([1.0, 1.0, s3] + [s3] * 9)
+
+    predictions = pd.DataFrame({
+        "dealer_id": ["A", "B", "C", "D", "E", "F", "A"],
+        "as_of": ["2025-01-01"] * 6 + ["2025-04-01"],
+        "survival_curve": [curve(0.6), curve(0.9), curve(0.95), curve(0.99), curve(0.5), "[]",
+                           curve(0.1)],
+        "region": ["N"] * 7})
+    outcomes = pd.DataFrame({
+        "dealer_id": ["A", "B", "C", "D", "E", "F", "A"],
+        "cutoff": pd.to_datetime(["2025-01-01"] * 6 + ["2025-04-01"]),
+        "leave_month": [2.0, np.inf, 3.0, np.inf, np.nan, 1.0, 1.0]})
+    table = matured_survival(predictions, outcomes, pd.Timestamp("2026-01-01"),
+                             LabelSettings(), [3, 6], [], bins=2, min_rows=2, top_share=0.5)
+    assert list(table["model"]) == ["survival_3m"] and list(table["as_of"]) == ["2025-01-01"]
+    row = table.iloc[0]
+    assert row["rows"] == 4 and row["realized_rate"] == 0.5  # A and C gone by month 3
+    assert row["predicted_rate"] == pytest.approx((0.4 + 0.1 + 0.05 + 0.01) / 4)
+    assert row["roc_auc"] == pytest.approx(0.75)  # C (0.05) below B (0.1): 3 of 4 pairs
+    later = matured_survival(predictions, outcomes, pd.Timestamp("2026-04-01"),
+                             LabelSettings(), [3, 6], [], bins=2, min_rows=2, top_share=0.5)
+    assert set(zip(later["model"], later["as_of"], strict=True)) == {
+        ("survival_3m", "2025-01-01"), ("survival_6m", "2025-01-01")}  # 2025-04: 1 row
+    assert matured_survival(predictions.drop(columns="survival_curve"), outcomes,
+                            pd.Timestamp("2026-04-01"), LabelSettings(), [3], [], bins=2,
+                            min_rows=2, top_share=0.5).empty
