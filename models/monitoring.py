@@ -1,5 +1,6 @@
 """Is the champion still fit for the data? Drift of the inputs and scores since training, and
-how past scores turned out once their horizon passed.
+how past scores (and past survival curves, month by month) turned out once their horizon
+passed.
 
 Pure functions over DataFrames; `dealer-risk monitor` (serve/cli/) reads the data, the
 champions and the snapshots, and logs what these return to MLflow.
