@@ -14,6 +14,7 @@ under 0.1 stable, 0.1-0.25 moving, over 0.25 shifted.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -120,6 +121,13 @@ def matured_performance(predictions: pd.DataFrame, outcomes: pd.DataFrame,
 def survival_model(month: int) -> str:
     """The name under which the survival curves' month `month` is judged: "survival_3m"."""
     return f"survival_{month}m"
+
+
+def survival_month(model: str) -> int | None:
+    """The month a matured row of the survival curves judges ("survival_3m": 3); None for
+    the classifiers' rows."""
+    found = re.fullmatch(r"survival_(\d+)m", model)
+    return int(found.group(1)) if found else None
 
 
 def matured_survival(predictions: pd.DataFrame, outcomes: pd.DataFrame, end: pd.Timestamp,

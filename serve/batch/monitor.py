@@ -21,6 +21,7 @@ from models.monitoring import (
     drift_table,
     matured_performance,
     matured_survival,
+    survival_month,
 )
 from models.pipeline import provenance
 from models.survival import LABEL
@@ -103,7 +104,7 @@ def monitor(panel: pd.DataFrame, champions: Champions, settings: Settings) -> di
                     if r["status"] == "shifted"],
         "calibration_tolerance": tolerance,
         "calibration_drifting": _drifting(matured, lambda m: m in MONITORED),
-        "survival_drifting": _drifting(matured, lambda m: m.startswith("survival_")),
+        "survival_drifting": _drifting(matured, lambda m: survival_month(m) is not None),
     }
 
 
@@ -124,7 +125,7 @@ def _in_sample(matured: pd.DataFrame, snapshots: list[pd.DataFrame],
                 for s in snapshots if len(s)}
     out: list[bool | None] = []
     for row in matured.itertuples():
-        name = "survival" if row.model.startswith("survival_") else row.model
+        name = "survival" if survival_month(row.model) is not None else row.model
         model = getattr(champions, name, None)
         if model is None or versions.get(row.as_of, {}).get(name) != \
                 champions.versions.get(name):

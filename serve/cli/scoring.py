@@ -242,7 +242,9 @@ def _print_monitor(report: dict, run_id: str, path: Path) -> None:
                       f"{report['calibration_tolerance']:.0%} of the realized rate): "
                       + ", ".join(report["calibration_drifting"])
                       + ". `dealer-risk retrain` refits a kept champion's calibration.")
-    if any(r["model"].startswith("survival_") for r in matured):
+    from models.monitoring import survival_month
+
+    if any(survival_month(r["model"]) is not None for r in matured):
         console.print("survival_Km: the chance of being gone within K months that each "
                       "snapshot's survival curves gave (1 - the curve at K), against the share "
                       "that was (settled K + labels.leave.confirm_months months later).")

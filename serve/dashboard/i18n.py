@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from features.catalog import BY_NAME
+from models.monitoring import survival_month
 
 TEXT: dict[str, tuple[str, str]] = {
     "title": ("Dealer risk", "经销商风险"),
@@ -483,9 +484,9 @@ def translate(key: str, lang: str, **values: object) -> str:
 def model_name(model: str, lang: str) -> str:
     """A judged model in the reader's words; the survival curves' month k (monitor's
     "survival_3m") as "Gone within 3 months"."""
-    months = re.fullmatch(r"survival_(\d+)m", model)
-    if months:
-        return translate("survival_within", lang, months=months.group(1))
+    months = survival_month(model)
+    if months is not None:
+        return translate("survival_within", lang, months=months)
     return translate(model, lang)
 
 
