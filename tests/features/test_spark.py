@@ -31,8 +31,19 @@ def engines(out, as_of, spark, **contract):
     return embedded, on_spark
 
 
-def test_checks_agree_on_a_messy_file(messy, spark):  # noqa: F811
-    embedded, on_spark = engines(*messy, spark)
+@pytest.fixture(scope="module")
+def messy_on_both(messy, spark):  # noqa: F811
+    """The messy orders loaded by both engines once: the tests below only read them."""
+    return engines(*messy, spark)
+
+
+@pytest.fixture(scope="module")
+def events_on_both(messy_events, spark):  # noqa: F811
+    return engines(*messy_events, spark)
+
+
+def test_checks_agree_on_a_messy_file(messy_on_both, spark):
+    embedded, on_spark = messy_on_both
     lines = on_spark.tables["orders"]
     assert isinstance(lines, OrderLines) and lines.parquet is not None
     assert lines.spark is spark
@@ -53,15 +64,15 @@ def test_checks_agree_on_a_messy_file(messy, spark):  # noqa: F811
                                   sorted_lines(on_spark.tables["orders"]), check_dtype=False)
 
 
-def test_the_panel_agrees_to_1e9(messy, spark):  # noqa: F811
-    embedded, on_spark = engines(*messy, spark)
+def test_the_panel_agrees_to_1e9(messy_on_both):
+    embedded, on_spark = messy_on_both
     a, b = build_panel(embedded.tables), build_panel(on_spark.tables)
     assert list(a.columns) == list(b.columns) and len(a) == len(b)
     pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=1e-9)
 
 
-def test_lines_profiles_and_monthly_amounts_agree(messy, spark):  # noqa: F811
-    embedded, on_spark = engines(*messy, spark)
+def test_lines_profiles_and_monthly_amounts_agree(messy_on_both):
+    embedded, on_spark = messy_on_both
     x, y = OrderLines.of(embedded.tables["orders"]), on_spark.tables["orders"]
     assert x.date_range() == y.date_range()
     pd.testing.assert_series_equal(orders_per_dealer(x).sort_index(),
@@ -82,10 +93,10 @@ def test_a_csv_orders_table_is_reduced_on_spark_too(folder, spark):
                                   check_exact=False, rtol=1e-9, atol=1e-9)
 
 
-def test_event_tables_are_checked_and_reduced_on_spark(messy_events, spark):  # noqa: F811
+def test_event_tables_are_checked_and_reduced_on_spark(events_on_both, spark):
     """Tickets, complaints, deliveries and visits seeded with every rule's failure: the
     same report, rejects, rows and panel as the embedded engine's."""
-    embedded, on_spark = engines(*messy_events, spark)
+    embedded, on_spark = events_on_both
     for name in EVENTS:
         rows = on_spark.tables[name]
         assert isinstance(rows, EventRows) and rows.parquet is not None and rows.spark is spark
@@ -99,11 +110,12 @@ def test_event_tables_are_checked_and_reduced_on_spark(messy_events, spark):  # 
                                   check_exact=False, rtol=1e-9, atol=1e-9)
 
 
-def test_a_lake_folder_given_as_a_uri_is_scanned_by_spark(messy_events, spark):  # noqa: F811
+def test_a_lake_folder_given_as_a_uri_is_scanned_by_spark(
+        messy_events, events_on_both, spark):  # noqa: F811
     """The folder as a URI (file:// here; s3://, abfs:// in a lake): Spark reads the
     files itself, the driver only their footers; same rejects and panel."""
     out, as_of = messy_events
-    embedded = load_data(out, ContractSettings(as_of=as_of))
+    embedded = events_on_both[0]
     on_spark = load_data(out.resolve().as_uri(), ContractSettings(as_of=as_of), spark=spark)
     for name in EVENTS:
         assert on_spark.tables[name].parquet is not None
