@@ -77,9 +77,12 @@ SPARK = Dialect(name="spark", types={"STRING": "STRING", "DATE": "DATE", "DOUBLE
                 exact_sum="sum", hash_function="xxhash64")
 DIALECTS = {"duckdb": DUCKDB, "spark": SPARK}
 
-PLAIN_CODE_POINT = "(c BETWEEN 33 AND 126 OR c >= 13312)"
+PLAIN_ASCII = (33, 126)
+PLAIN_FROM = 0x3400
+PLAIN_CODE_POINT = f"(c BETWEEN {PLAIN_ASCII[0]} AND {PLAIN_ASCII[1]} OR c >= {PLAIN_FROM})"
 """A character that is certainly not whitespace: printable ASCII, or CJK and above
-(Python's str.strip removes no character from U+3400 on)."""
+(Python's str.strip removes no character from U+3400 on). features.coercion's small-column
+path uses the same bounds."""
 
 
 def plain_ends(d: Dialect, column: str) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.coercion import CONVERSIONS, coerce, is_blank, map_text
+from features.coercion import CONVERSIONS, coerce, is_blank, map_text, plain_text
 from features.contract import (
     CANCELLED_STATUSES,
     COMPLAINT_CATEGORIES,
@@ -175,6 +175,9 @@ def frame_table(table: Table, frame: pd.DataFrame) -> RawTable:
     for name in frame.columns:
         column = frame[name]
         if column.dtype.kind != "O":
+            continue
+        if plain_text(column) is not None:  # nothing to trim (most posted columns)
+            frame[name] = column.astype("string")
             continue
         text = column.astype("string")  # a number posted in a text field, as a CSV has it
         stripped = text.str.strip()

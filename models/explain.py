@@ -39,6 +39,7 @@ from features.catalog import BY_NAME, CONTEXT_NOTES, GROUPS
 from features.panel import peer_medians
 from features.text import context_sentence, sentence_with_context
 from models.bundle import Bundle, ClassifierBundle
+from models.dataset import as_numbers
 
 CONTEXT_GROUPS = frozenset({"profile", "season"})
 """Fixed attributes: context for a score, never a reason (docs/model-card.md)."""
@@ -159,7 +160,7 @@ class Context:
             names = [c for c in self.population.columns
                      if c in BY_NAME and not BY_NAME[c].categorical]
             frame = self.population[["cutoff", "profile_region", "profile_tier"]].join(
-                self.population[names].apply(pd.to_numeric, errors="coerce"))
+                as_numbers(self.population, names))
             self._all_medians = peer_medians(frame, names, self.min_peer_group)
         return self._all_medians
 
@@ -173,8 +174,7 @@ class Context:
         """The dealers' own values of `names` `months` earlier; NaN where unknown."""
         if self.past is None:
             return np.full((len(dealer_ids), len(names)), np.nan)
-        past = self.past.reindex(columns=names).apply(pd.to_numeric, errors="coerce")
-        past = past.astype(float)
+        past = as_numbers(self.past.reindex(columns=names), names)
         past.index = past.index.astype(str)
         return np.array(past.reindex(dealer_ids).to_numpy(dtype=float))
 

@@ -145,3 +145,32 @@ def test_a_large_text_date_column_is_parsed_per_distinct_day():
     pd.testing.assert_series_equal(big.values, small)
     assert big.unreadable.tolist() == [False] * 12_000 + [True, False]
     assert int(big.converted["date_form"].sum()) == 12_000
+
+
+CELLS = ["D1", "上海鑫华橱柜", None, "D 1", " D1", "D1\u3000", "", "   ", "\x1cD1", "D1\t",
+         "2024-03-01", "2024-03-01 10:00:00", "2024/3/1", "20240301", "1,200", "¥80", "12",
+         "true", "是", "ab\u00a0"]
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+@pytest.mark.parametrize("cells", [CELLS[:3] + CELLS[10:12], CELLS[:3], *[
+    [c, "D2", None] for c in CELLS[3:]]], ids=repr)
+def test_small_columns_of_plain_text_coerce_as_the_vectorised_steps_do(monkeypatch, kind,
+                                                                        cells):
+    """A small column whose cells need no trimming skips the vectorised steps: the same
+    values, dtype, unreadable cells, conversions and blanks as those steps give."""
+    import features.coercion as coercion
+
+    for dtype in ("str", "object"):
+        column = pd.Series(cells, dtype=dtype, index=[3, 1, *range(5, 5 + len(cells) - 2)])
+        fast, fast_blank = coerce(column, kind), coercion.is_blank(column)
+        with monkeypatch.context() as m:
+            m.setattr(coercion, "_SMALL", -1)
+            slow, slow_blank = coerce(column, kind), coercion.is_blank(column)
+        pd.testing.assert_series_equal(fast.values, slow.values)
+        pd.testing.assert_series_equal(fast.unreadable, slow.unreadable)
+        assert fast.converted.keys() == slow.converted.keys()
+        for name, mask in fast.converted.items():
+            pd.testing.assert_series_equal(mask, slow.converted[name])
+        # a mask either way (numpy's bool or Arrow's: every caller reads it as booleans)
+        pd.testing.assert_series_equal(fast_blank.astype(bool), slow_blank.astype(bool))
