@@ -63,7 +63,6 @@ def store_url(request, tmp_path):
 LONG_FIRST = (
     "tests/features/test_spark.py",
     "tests/serve/cli/test_cli_models.py",
-    "tests/serve/batch/test_spark_scoring.py",
     "tests/serve/cli/test_faults.py",
     "tests/test_notebooks.py",
     "tests/serve/cli/test_cli.py",
@@ -82,6 +81,28 @@ the Spark scoring file (two tests, 78 s) started last and one worker ran alone f
 A file missing here only starts later; it is never skipped."""
 
 
+ONE_WORKER = {"tests/serve/batch/test_spark_scoring.py": "tests/features/test_spark.py"}
+"""Files run on the same worker as another file, right after it: both Spark files use one
+session (a JVM of about 1 GB that takes some 15 s to start), which a worker starts once."""
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    """--dist loadfile, with ONE_WORKER's files handed out together with their partner."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class Together(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return ONE_WORKER.get(scope, scope)
+
+    return Together(config, log)
+
+
 def pytest_collection_modifyitems(session, config, items) -> None:
     rank = {path: i for i, path in enumerate(LONG_FIRST)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+    for path, partner in ONE_WORKER.items():  # right after its partner
+        rank[path] = rank.get(partner, len(LONG_FIRST)) + 0.5
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(LONG_FIRST)))
