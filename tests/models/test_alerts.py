@@ -15,6 +15,8 @@ from models.alerts import (
     AlertRule,
     AlertSettings,
     RuleError,
+    _mask,
+    _masks,
     backtest_frames,
     band_constants,
     check_rules,
@@ -104,6 +106,25 @@ def test_rule_fires_on_its_case_and_not_its_near_miss(name):
     for col, value in hit.items():  # the alert carries the numbers that triggered it
         if col in numbers:
             assert numbers[col] == pytest.approx(value)
+
+
+def test_all_rules_at_once_fire_as_each_rule_alone():
+    """fire() evaluates every rule in one pass: the same hits, in the same order, as each
+    rule on its own over every case and near miss; a rule that cannot be evaluated there
+    is still named (each rule is then evaluated alone)."""
+    frame = _frame(*[case for pair in CASES.values() for case in pair], {})
+    together = fire(frame, DEFAULT_RULES, CONSTANTS)
+    alone = [fire(frame, [rule], CONSTANTS) for rule in DEFAULT_RULES]
+    assert together == [[hit for fired in alone for hit in fired[i]]
+                        for i in range(len(frame))]
+    assert sum(map(len, together)) >= len(CASES)
+    for rule, mask in zip(DEFAULT_RULES, _masks(frame, list(DEFAULT_RULES), CONSTANTS),
+                          strict=True):  # against pandas' eval of the rule alone
+        np.testing.assert_array_equal(mask, _mask(frame, rule, CONSTANTS))
+    typo = AlertRule(name="typo", group="orders", when="orders_amount_3mm < 0",
+                     show=["orders_amount_3m"], title_en="x", title_zh="x")
+    with pytest.raises(RuleError, match="typo"):
+        fire(frame, [*DEFAULT_RULES, typo], CONSTANTS)
 
 
 def test_reason_by_splits_reasons():
