@@ -85,6 +85,11 @@ def is_blank(values: pd.Series) -> pd.Series:
     missing = plain_text(values)
     if missing is not None:
         return pd.Series(missing, index=values.index)
+    return _blank_vectorised(values)
+
+
+def _blank_vectorised(values: pd.Series) -> pd.Series:
+    """is_blank's steps over the whole column, for one that is not plain text."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         blank_category = is_blank(pd.Series(values.cat.categories)).to_numpy()
         codes = values.cat.codes.to_numpy()
@@ -113,7 +118,8 @@ def coerce(values: pd.Series, kind: Kind, *, many_values: bool = False,
         typed = values.astype("string")  # what trimming and blanking would give
         return Coerced(typed if many_values else typed.astype("category"),
                        pd.Series(False, index=values.index), {})
-    blank = is_blank(values) if missing is None else pd.Series(missing, index=values.index)
+    blank = (_blank_vectorised(values) if missing is None  # plain_text said no already
+             else pd.Series(missing, index=values.index))
     converted: dict[str, pd.Series] = {}
     text = None
     if values.dtype.kind not in "Mmfiub":
