@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from models.calibration import Calibrator
-from models.dataset import FeatureSpec
+from models.dataset import FeatureSpec, ModelInput
 
 BUNDLE_FILE = "bundle.json"
 SURVIVAL = "survival"
@@ -25,8 +25,26 @@ MONTHS_AHEAD = "months_ahead"
 the hazard's clock, an input beside the cutoff's features (models.survival)."""
 
 
+Frame = pd.DataFrame | ModelInput
+"""Panel rows, or their ModelInput when several models read the same rows (scoring)."""
+
+
 def _booster_text(booster: lgb.Booster) -> str:
     return booster.model_to_string(num_iteration=-1)
+
+
+def _reads_codes(booster: lgb.Booster, spec: FeatureSpec) -> bool:
+    """Whether the booster's categories are the spec's, in order, so that the spec's codes
+    mean to it what its own pandas conversion would (true of every booster fitted on
+    spec.matrix; a booster that is not gets the DataFrame and maps them itself)."""
+    return (booster.pandas_categorical or []) == [list(v) for v in spec.categories.values()]
+
+
+def model_input(booster: lgb.Booster, spec: FeatureSpec, frame: Frame
+                ) -> np.ndarray | pd.DataFrame:
+    """What `booster` predicts from for these rows."""
+    rows = ModelInput.of(frame)
+    return rows.codes(spec) if _reads_codes(booster, spec) else spec.matrix(rows.frame)
 
 
 @dataclass
@@ -40,16 +58,18 @@ class ClassifierBundle:
     metadata: dict = field(default_factory=dict)
     kind = "classifier"
 
-    def margin(self, frame: pd.DataFrame) -> np.ndarray:
+    def margin(self, frame: Frame) -> np.ndarray:
         """Raw log-odds: what the contributions add up to."""
-        return self.booster.predict(self.spec.matrix(frame), raw_score=True)
+        return self.booster.predict(model_input(self.booster, self.spec, frame),
+                                    raw_score=True)
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict(self, frame: Frame) -> np.ndarray:
         return self.calibrator(self.margin(frame))
 
-    def contributions(self, frame: pd.DataFrame) -> np.ndarray:
+    def contributions(self, frame: Frame) -> np.ndarray:
         """TreeSHAP per feature in log-odds, plus the base value as the last column."""
-        return np.asarray(self.booster.predict(self.spec.matrix(frame), pred_contrib=True))
+        return np.asarray(self.booster.predict(model_input(self.booster, self.spec, frame),
+                                               pred_contrib=True))
 
     def save(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
@@ -77,19 +97,21 @@ class ForecastBundle:
     model = "forecast"
     kind = "forecast"
 
-    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
-        x = self.spec.matrix(frame)
-        logs = {q: b.predict(x) + self.shifts.get(q, 0.0) for q, b in self.quantiles.items()}
+    def predict(self, frame: Frame) -> pd.DataFrame:
+        rows = ModelInput.of(frame)
+        logs = {q: b.predict(model_input(b, self.spec, rows)) + self.shifts.get(q, 0.0)
+                for q, b in self.quantiles.items()}
         qs = sorted(logs)
         stacked = np.sort(np.column_stack([logs[q] for q in qs]), axis=1)  # no crossing
         out = pd.DataFrame({_quantile_name(q): np.expm1(np.maximum(stacked[:, i], 0.0))
-                            for i, q in enumerate(qs)}, index=frame.index)
-        out["expected"] = self.mean.predict(x)
+                            for i, q in enumerate(qs)}, index=rows.frame.index)
+        out["expected"] = self.mean.predict(model_input(self.mean, self.spec, rows))
         return out
 
-    def contributions(self, frame: pd.DataFrame) -> np.ndarray:
+    def contributions(self, frame: Frame) -> np.ndarray:
         """TreeSHAP of the expected-amount model, in log(amount), base value last."""
-        return np.asarray(self.mean.predict(self.spec.matrix(frame), pred_contrib=True))
+        return np.asarray(self.mean.predict(model_input(self.mean, self.spec, frame),
+                                            pred_contrib=True))
 
     def save(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
@@ -118,26 +140,31 @@ class SurvivalBundle:
     model = SURVIVAL
     kind = SURVIVAL
 
-    def hazards(self, frame: pd.DataFrame) -> np.ndarray:
+    def hazards(self, frame: Frame) -> np.ndarray:
         """[row, month 1..horizon]: the chance of being gone in that month if still there."""
-        x = self.spec.matrix(frame).reset_index(drop=True)
+        x = model_input(self.booster, self.spec, frame)
         n = len(x)
-        stacked = x.iloc[np.tile(np.arange(n), self.horizon)].reset_index(drop=True)
-        stacked[MONTHS_AHEAD] = np.repeat(np.arange(1, self.horizon + 1), n).astype(float)
+        months = np.repeat(np.arange(1, self.horizon + 1), n).astype(float)
+        if isinstance(x, np.ndarray):  # the months ahead are the booster's last input
+            stacked = np.column_stack([np.tile(x, (self.horizon, 1)), months])
+        else:
+            stacked = x.reset_index(drop=True).iloc[np.tile(np.arange(n), self.horizon)
+                                                    ].reset_index(drop=True)
+            stacked[MONTHS_AHEAD] = months
         margin = self.booster.predict(stacked, raw_score=True)
-        return self.calibrator(margin, months=stacked[MONTHS_AHEAD].to_numpy()
-                               ).reshape(self.horizon, n).T
+        return self.calibrator(margin, months=months).reshape(self.horizon, n).T
 
-    def curves(self, frame: pd.DataFrame) -> np.ndarray:
+    def curves(self, frame: Frame) -> np.ndarray:
         """[row, month 1..horizon]: the chance of still ordering after that many months."""
         return np.cumprod(1.0 - self.hazards(frame), axis=1)
 
-    def predict(self, frame: pd.DataFrame, report_months: list[int] | None = None
+    def predict(self, frame: Frame, report_months: list[int] | None = None
                 ) -> pd.DataFrame:
         """The chance of still ordering at the report months (those it was fitted with
         unless given) and the months expected to keep ordering: the pyfunc's output."""
         months = report_months or self.metadata.get("report_months") or [self.horizon]
-        return summarize(self.curves(frame), months, index=frame.index)
+        rows = ModelInput.of(frame)
+        return summarize(self.curves(rows), months, index=rows.frame.index)
 
     def save(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)

@@ -108,6 +108,31 @@ class FeatureSpec:
             out[name] = pd.Categorical(values, categories=list(known))
         return out[list(self.names)]
 
+    def codes(self, frame: pd.DataFrame) -> np.ndarray:
+        """What LightGBM makes of `matrix(frame)`, without its per-call conversion: floats,
+        each categorical as its code among the training categories (missing or unseen:
+        NaN). Valid for a booster whose categories are this spec's (one fitted on
+        `matrix`; models.bundle checks); ~1.5 ms less per predict on a one-row call."""
+        missing = [n for n in self.names if n not in frame.columns]
+        if missing:
+            raise TrainingDataError(f"input lacks {len(missing)} feature(s) the model was "
+                                    f"fitted on: {', '.join(missing)}")
+        numeric = [n for n in self.names if n not in self.categories]
+        out = np.empty((len(frame), len(self.names)))
+        position = {n: j for j, n in enumerate(self.names)}
+        out[:, [position[n] for n in numeric]] = _floats(frame, numeric)
+        for name, known in self.categories.items():
+            text = frame[name].astype("string").to_numpy(dtype=object, na_value=None)
+            code = pd.Index(known, dtype=object).get_indexer(text).astype(float)
+            code[code < 0] = np.nan
+            out[:, position[name]] = code
+        return out
+
+    @property
+    def key(self) -> tuple:
+        """Hashable identity: two specs with equal keys build the same inputs."""
+        return self.names, tuple(self.categories.items())
+
     def to_dict(self) -> dict:
         return {"names": list(self.names),
                 "categories": {k: list(v) for k, v in self.categories.items()}}
@@ -122,12 +147,39 @@ def as_numbers(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     """The columns `names` as floats: the panel's numeric columns converted in one block
     (per column, pandas costs ~30 us of set-up each, most of a one-row call); columns
     of text (from a file or a request) each read as a number, or missing."""
+    return pd.DataFrame(_floats(frame, names), columns=names, index=frame.index)
+
+
+def _floats(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """as_numbers' values: [row, name]."""
     block = frame[names]
     if all(dtype.kind in "biuf" for dtype in block.dtypes):
-        return pd.DataFrame(block.to_numpy(dtype=float, na_value=np.nan), columns=names,
-                            index=frame.index)
-    return pd.DataFrame({n: pd.to_numeric(block[n], errors="coerce").to_numpy(dtype=float)
-                         for n in names}, index=frame.index)
+        return block.to_numpy(dtype=float, na_value=np.nan)
+    return np.column_stack([pd.to_numeric(block[n], errors="coerce").to_numpy(dtype=float)
+                            for n in names]) if names else np.empty((len(frame), 0))
+
+
+class ModelInput:
+    """One frame's model inputs, built once per FeatureSpec and read by every model that
+    shares it. The champions (churn, decline, forecast, leave, survival) are fitted on one
+    panel, so one spec: built per model, the same inputs cost POST /v1/score ~3.5 ms five
+    times over for a single row."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self._codes: dict[tuple, np.ndarray] = {}
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame | ModelInput) -> ModelInput:
+        return frame if isinstance(frame, ModelInput) else cls(frame)
+
+    def codes(self, spec: FeatureSpec) -> np.ndarray:
+        """spec.codes(frame), computed on first use. Read-only: callers share it."""
+        if spec.key not in self._codes:
+            built = spec.codes(self.frame)
+            built.flags.writeable = False
+            self._codes[spec.key] = built
+        return self._codes[spec.key]
 
 
 def _categories(col: pd.Series) -> list:

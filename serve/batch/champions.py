@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from models.bundle import ClassifierBundle, ForecastBundle, SurvivalBundle
+from models.dataset import ModelInput
 from serve.settings import Settings
 
 RISK_MODELS = ("churn", "decline")
@@ -109,11 +110,11 @@ class ModelOutputs:
 
 def model_outputs(rows: pd.DataFrame, champions: Champions) -> ModelOutputs:
     """The champions' outputs on `rows`, in this process."""
-    rows = rows.reset_index(drop=True)
+    rows = ModelInput(rows.reset_index(drop=True))  # the champions share their inputs
     contributions = {m: getattr(champions, m).contributions(rows) for m in RISK_MODELS
                      if getattr(champions, m) is not None}
     forecast = (champions.forecast.predict(rows) if champions.forecast is not None else
-                pd.DataFrame({c: np.full(len(rows), np.nan) for c in FORECAST_COLUMNS}))
+                pd.DataFrame({c: np.full(len(rows.frame), np.nan) for c in FORECAST_COLUMNS}))
     leave = champions.leave.predict(rows) if champions.leave is not None else None
     curves = champions.survival.curves(rows) if champions.survival is not None else None
     return ModelOutputs(contributions, forecast[list(FORECAST_COLUMNS)], leave, curves)

@@ -23,7 +23,7 @@ from models.alerts import PAST_FORECAST, SCORE_COLUMNS, band_constants, fire
 from models.bands import band
 from models.baselines import TREND_CLIP
 from models.bundle import MONTHS_COLUMN, months_ordering
-from models.dataset import label_end
+from models.dataset import as_numbers, label_end
 from models.explain import Context, Explanation, explain
 from serve.batch.champions import (
     LEAVE,
@@ -431,11 +431,12 @@ def _flags(tables: dict[str, pd.DataFrame], rows: pd.DataFrame, cutoff: pd.Times
     if reference is None:
         return flags
     ranges = reference.metadata.get("feature_ranges", {})
-    x = reference.spec.matrix(rows)
-    names = [n for n in ranges if n in x.columns and n not in cfg.range_exempt]
+    spec = reference.spec
+    names = [n for n in ranges if n in spec.names and n not in spec.categories
+             and n not in cfg.range_exempt]
     if not names:
         return flags
-    values = x[names].to_numpy(dtype=float)
+    values = as_numbers(rows, names).to_numpy()
     lo = np.array([ranges[n][0] for n in names])
     hi = np.array([ranges[n][1] for n in names])
     outside = (values < lo) | (values > hi)

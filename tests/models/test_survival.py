@@ -165,3 +165,23 @@ def test_curves_fall_from_one_and_save_and_load_identically(fitted, network, tmp
     again = load_bundle(bundle.save(tmp_path / "b"))
     assert isinstance(again, SurvivalBundle)
     assert np.array_equal(again.curves(rows), curves)
+
+
+def test_curves_from_shared_inputs_are_the_frame_s(fitted, network):
+    """Scoring passes a ModelInput (float codes, the months ahead stacked as the last
+    column) where the curves were built from the DataFrame: the same hazards, unseen and
+    missing categories included."""
+    from models.dataset import ModelInput
+    from tests.models.test_training import newest, with_odd_categories
+
+    bundle, _ = fitted
+    rows = with_odd_categories(newest(network))
+    x = bundle.spec.matrix(rows)
+    n = len(x)
+    stacked = x.iloc[np.tile(np.arange(n), bundle.horizon)].reset_index(drop=True)
+    stacked["months_ahead"] = np.repeat(np.arange(1, bundle.horizon + 1), n).astype(float)
+    months = stacked["months_ahead"].to_numpy()
+    expected = bundle.calibrator(bundle.booster.predict(stacked, raw_score=True),
+                                 months=months).reshape(bundle.horizon, n).T
+    np.testing.assert_array_equal(bundle.hazards(ModelInput(rows)), expected)
+    pd.testing.assert_frame_equal(bundle.predict(ModelInput(rows)), bundle.predict(rows))

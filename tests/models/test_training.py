@@ -8,8 +8,8 @@ import pytest
 
 from features.simulator.truth import CAUSE_GROUPS, read_churners
 from models.backtest import evaluation_origins, metrics_table, run_backtest
-from models.bundle import ClassifierBundle, load_bundle
-from models.dataset import label_end
+from models.bundle import ClassifierBundle, load_bundle, model_input
+from models.dataset import FeatureSpec, ModelInput, label_end
 from models.explain import CONTEXT_GROUPS, Context, explain, grouped_contributions
 from models.fidelity import cause_hits, fidelity_table
 from models.training import fit_classifier, fit_forecast, fit_models
@@ -51,6 +51,53 @@ def test_contributions_add_up_to_the_raw_score(fitted, network):
     fc = bundles["forecast"]
     np.testing.assert_allclose(np.exp(fc.contributions(rows).sum(axis=1)),
                                fc.predict(rows)["expected"], rtol=1e-9)
+
+
+def with_odd_categories(rows: pd.DataFrame) -> pd.DataFrame:
+    """The newest rows with a region never trained on and a missing tier, as text."""
+    rows = rows.reset_index(drop=True).copy()
+    for name in ("profile_region", "profile_tier"):
+        rows[name] = rows[name].astype(object)
+    rows.loc[0, "profile_region"] = "海外"
+    rows.loc[1, "profile_tier"] = None
+    return rows
+
+
+def test_shared_inputs_give_what_lightgbm_reads_from_the_frame(fitted, network):
+    """Scoring hands every champion one ModelInput (float codes, built once) instead of
+    each building its DataFrame for LightGBM to convert: the predictions and TreeSHAP must
+    be LightGBM's own from the DataFrame, unseen and missing categories included."""
+    _, bundles = fitted
+    rows = with_odd_categories(newest(network))
+    shared = ModelInput(rows)
+    for name, bundle in bundles.items():
+        booster = bundle.booster if isinstance(bundle, ClassifierBundle) else bundle.mean
+        frame = bundle.spec.matrix(rows)
+        assert isinstance(model_input(booster, bundle.spec, shared), np.ndarray), name
+        for how in ({"raw_score": True}, {"pred_contrib": True}):
+            np.testing.assert_array_equal(booster.predict(shared.codes(bundle.spec), **how),
+                                          booster.predict(frame, **how), err_msg=name)
+        if isinstance(bundle, ClassifierBundle):
+            np.testing.assert_array_equal(bundle.predict(shared), bundle.predict(rows))
+        else:
+            pd.testing.assert_frame_equal(bundle.predict(shared), bundle.predict(rows))
+    assert shared.codes(bundles["churn"].spec) is shared.codes(bundles["decline"].spec)
+    assert not shared.codes(bundles["churn"].spec).flags.writeable
+
+
+def test_a_booster_with_other_categories_reads_the_frame(fitted, network):
+    """Codes mean something only against the booster's own categories: a spec whose
+    categories are not the booster's, in order, gets the DataFrame and LightGBM's mapping."""
+    _, bundles = fitted
+    bundle = bundles["churn"]
+    name, known = next(iter(bundle.spec.categories.items()))
+    other = FeatureSpec(bundle.spec.names,
+                        bundle.spec.categories | {name: tuple(reversed(known))})
+    rows = newest(network)
+    assert isinstance(model_input(bundle.booster, other, ModelInput(rows)), pd.DataFrame)
+    np.testing.assert_array_equal(
+        bundle.booster.predict(model_input(bundle.booster, other, rows), raw_score=True),
+        bundle.booster.predict(other.matrix(rows), raw_score=True))
 
 
 def test_probabilities_and_intervals_are_well_formed(fitted, network):
