@@ -151,12 +151,19 @@ def as_numbers(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
 
 
 def _floats(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
-    """as_numbers' values: [row, name]."""
+    """as_numbers' values: [row, name]. The numeric columns in one block, the others
+    (text, or all missing) each read as numbers."""
     block = frame[names]
-    if all(dtype.kind in "biuf" for dtype in block.dtypes):
+    numeric = np.array([dtype.kind in "biuf" for dtype in block.dtypes], dtype=bool)
+    if numeric.all():
         return block.to_numpy(dtype=float, na_value=np.nan)
-    return np.column_stack([pd.to_numeric(block[n], errors="coerce").to_numpy(dtype=float)
-                            for n in names]) if names else np.empty((len(frame), 0))
+    out = np.empty((len(frame), len(names)))
+    if numeric.any():
+        out[:, numeric] = block.iloc[:, np.flatnonzero(numeric)].to_numpy(
+            dtype=float, na_value=np.nan)
+    for j in np.flatnonzero(~numeric):
+        out[:, j] = pd.to_numeric(block.iloc[:, j], errors="coerce").to_numpy(dtype=float)
+    return out
 
 
 class ModelInput:

@@ -18,6 +18,7 @@ import pandas as pd
 from features.catalog import BY_NAME
 from features.text import format_signed
 from models.bundle import ClassifierBundle
+from models.dataset import as_numbers
 from serve.settings import Settings
 
 
@@ -31,20 +32,19 @@ def batch_levers(rows: pd.DataFrame, churn_p: np.ndarray, reasons: list[list[dic
         return out
     cfg = settings.levers
     ranges = churn.metadata.get("feature_ranges", {})
-    candidates, owners, variants = [], [], []
+    candidates, owners = [], []
     at_risk = np.flatnonzero(np.nan_to_num(churn_p, nan=-1.0) >= cfg.min_probability)
-    for i in at_risk:
-        row = rows.iloc[i]
-        for lever in _candidates(row, reasons[i], settings, ranges):
-            changed = row.copy()
-            for feature, value in lever["changes"].items():
-                changed[feature] = value
+    names = [f for f in rows.columns if f in BY_NAME]
+    numbers = as_numbers(rows.iloc[at_risk], names).to_numpy()
+    for k, i in enumerate(at_risk):
+        current = {f: None if np.isnan(v) else float(v)
+                   for f, v in zip(names, numbers[k], strict=True)}
+        for lever in _candidates(current, reasons[i], settings, ranges):
             candidates.append(lever)
             owners.append(i)
-            variants.append(changed)
-    if not variants:
+    if not candidates:
         return out
-    after = churn.predict(pd.DataFrame(variants).astype(rows.dtypes.to_dict()))
+    after = churn.predict(_variants(rows, owners, [c["changes"] for c in candidates]))
     for lever, i, p in zip(candidates, owners, after, strict=True):
         points = (churn_p[i] - p) * 100
         if points >= cfg.min_points:
@@ -56,16 +56,34 @@ def batch_levers(rows: pd.DataFrame, churn_p: np.ndarray, reasons: list[list[dic
     return out
 
 
-def _candidates(row: pd.Series, reasons: list[dict], settings: Settings,
+def _variants(rows: pd.DataFrame, owners: list[int], changes: list[dict]) -> pd.DataFrame:
+    """Each candidate's row: its owner's row with the candidate's changes (numeric
+    features), built column by column rather than row by row."""
+    out = rows.iloc[owners].reset_index(drop=True)
+    by_feature: dict[str, tuple[list[int], list[float]]] = {}
+    for k, change in enumerate(changes):
+        for feature, value in change.items():
+            at, values = by_feature.setdefault(feature, ([], []))
+            at.append(k)
+            values.append(value)
+    for feature, (at, values) in by_feature.items():
+        column = out[feature].to_numpy(dtype=float, copy=True)
+        column[at] = values
+        out[feature] = column
+    return out
+
+
+def _candidates(current: dict[str, float | None], reasons: list[dict], settings: Settings,
                 ranges: dict) -> list[dict]:
+    """The row's candidate levers; `current`: its features' values as numbers (None where
+    missing or not a number)."""
     def usable(feature: str, value: float) -> bool:
-        current = row.get(feature)
-        if value is None or not np.isfinite(value) or (current is not None and current == value):
+        now = current.get(feature)
+        if value is None or not np.isfinite(value) or (now is not None and now == value):
             return False
         low, high = ranges.get(feature, (-np.inf, np.inf))
         return bool(low <= value <= high)
 
-    current = {f: _float(row[f]) for f in row.index if f in BY_NAME}
     out = []
     for scenario in settings.what_if.scenarios:
         changes = {f: v for f, v in scenario.applied_to(current).items() if usable(f, v)}

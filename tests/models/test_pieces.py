@@ -18,7 +18,15 @@ from models.calibration import (
     fit_platt,
     fit_platt_by_month,
 )
-from models.dataset import FeatureSpec, TrainingDataError, known_cutoffs, label_end, time_slices
+from models.dataset import (
+    FeatureSpec,
+    TrainingDataError,
+    as_numbers,
+    known_cutoffs,
+    label_end,
+    time_slices,
+)
+from models.explain import Context
 from models.gate import champion_checks, decide
 from models.metrics import (
     classification_metrics,
@@ -71,6 +79,34 @@ def test_feature_spec_rebuilds_the_training_columns():
     with pytest.raises(TrainingDataError, match="lacks 1 feature.*: profile_region"):
         spec.matrix(pd.DataFrame({"orders_amount_3m": [1.0]}))
     assert FeatureSpec.from_dict(spec.to_dict()) == spec
+    codes = spec.codes(pd.DataFrame({"orders_amount_3m": ["3", "x", None],
+                                     "profile_region": ["华南", "西北", None]}))
+    np.testing.assert_array_equal(codes, [[3.0, 1.0], [np.nan, np.nan], [np.nan, np.nan]])
+    with pytest.raises(TrainingDataError, match="lacks 1 feature.*: profile_region"):
+        spec.codes(pd.DataFrame({"orders_amount_3m": [1.0]}))
+
+
+def test_numbers_from_mixed_columns_are_each_column_read_as_a_number():
+    frame = pd.DataFrame({"a": [1, 2], "b": ["3.5", "oops"], "c": [None, None],
+                          "d": [0.5, np.nan], "e": pd.array([True, None], dtype="boolean")})
+    np.testing.assert_array_equal(as_numbers(frame, ["d", "b", "a", "c", "e"]).to_numpy(),
+                                  [[0.5, 3.5, 1, np.nan, 1.0], [np.nan, np.nan, 2, np.nan,
+                                                                np.nan]])
+    assert as_numbers(frame, []).shape == (2, 0)
+
+
+def test_past_values_are_the_asked_dealers_own_and_missing_where_unknown():
+    """The explanations' "12 months ago" values: one row per dealer asked for, in that
+    order; NaN for a dealer without a past row and for a feature the past lacks."""
+    past = pd.DataFrame({"dealer_id": ["D1", "D2"], "orders_amount_3m": [10.0, 20.0],
+                         "orders_count_3m": ["4", None]})
+    context = Context(past, past, min_peer_group=1, months=12)
+    got = context.pasts(["orders_count_3m", "tickets_open", "orders_amount_3m"],
+                        np.array(["D2", "D9", "D1"]))
+    np.testing.assert_array_equal(got, [[np.nan, np.nan, 20.0], [np.nan] * 3,
+                                        [4.0, np.nan, 10.0]])
+    assert Context(past, None, min_peer_group=1, months=12).pasts(
+        ["orders_amount_3m"], np.array(["D1"])).shape == (1, 1)
 
 
 def test_calibrators_are_monotone_and_round_trip():
@@ -292,3 +328,20 @@ def test_a_first_version_that_beats_every_baseline_is_a_provisional_champion():
     # passing everything is a full champion
     full = decide("churn", _table(0.9), {"roc_auc": 0.9}, None, GateSettings(), (0.1, 0.9))
     assert full.promote and not full.provisional
+
+
+def test_a_factor_and_a_note_as_dicts_are_their_fields_in_order():
+    """to_dict reads the instance's __dict__ (dataclasses.fields was the slow part of
+    batch scoring's factors): it must stay exactly the fields."""
+    from dataclasses import fields
+
+    from models.explain import Factor, Note
+
+    factor = Factor(group="orders", direction="raises", contribution=0.4, share=0.5,
+                    effect=0.2, feature="orders_amount_3m", value=1.0, past_value=None,
+                    peer_median=2.0, actionable=True, sentence_en="en", sentence_zh="zh")
+    note = Note(feature="profile_tier", value="C", contribution=0.2, sentence_en="en",
+                sentence_zh="zh")
+    for item in (factor, note):
+        assert list(item.to_dict()) == [f.name for f in fields(item)]
+        assert item.to_dict() == {f.name: getattr(item, f.name) for f in fields(item)}
