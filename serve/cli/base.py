@@ -5,6 +5,7 @@ errors said in one line (exit 2), progress bars, and the steps several commands 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from datetime import date
@@ -21,8 +22,25 @@ from features.validation import NoUsableRows, load_data, write_rejects
 from serve.cli.report import print_report, report_json
 from serve.settings import ConfigError, Settings, load_settings
 
+PIPED_WIDTH = 160
+"""Columns of output that goes to a file or a pipe (cron's log, `monitor > report.txt`)
+rather than a terminal: Rich's 80 cut the monitor's dates to "2025-0…". A terminal
+keeps its own width, and COLUMNS, when set, wins over both."""
+
+
 console = Console()
 errors = Console(stderr=True)
+
+
+def fit_to_output() -> None:
+    """Each console's width for where its output goes now: COLUMNS when set, a
+    terminal's own width, else PIPED_WIDTH. The console script calls it before each
+    command (a process forked from one that imported the command line, as the tests'
+    forkserver, reuses its consoles)."""
+    columns = os.environ.get("COLUMNS", "")
+    for each, stream in ((console, sys.stdout), (errors, sys.stderr)):
+        each.width = (int(columns) if columns.isdigit() else
+                      None if stream.isatty() else PIPED_WIDTH)
 
 EXIT_BAD_INPUT = 2
 

@@ -19,7 +19,7 @@ import typer
 
 from features.io import WriteError
 from serve.cli import data, notify, programs, scoring, serving, tasks, training
-from serve.cli.base import EXIT_BAD_INPUT, CliState, errors
+from serve.cli.base import EXIT_BAD_INPUT, CliState, errors, fit_to_output
 
 app = typer.Typer(
     help="dealer-risk: early warning of dealers about to cut their orders or leave.",
@@ -59,6 +59,7 @@ def run() -> None:
     one line (exit 2) instead of a traceback: a tracking store that cannot be reached, an
     artefact that cannot be written (a full disk). Nothing earlier was replaced."""
     from models.errors import StoreUnreachable
+    fit_to_output()
     try:
         app()
     except (StoreUnreachable, WriteError) as exc:

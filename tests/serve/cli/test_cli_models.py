@@ -242,5 +242,8 @@ def test_monitor_reports_drift_and_matured_scores_and_logs_them(project):
     run_ = _client(project).get_run(report["run_id"])
     assert run_.data.tags["dealer_risk.command"] == "monitor"
     assert "psi.churn_probability" in run_.data.metrics
-    strict = run(["monitor", "net", "--strict"], project)
+    # as cron runs it: into a file, no COLUMNS, so the tables are not cut to 80 columns
+    piped = {k: v for k, v in cli_env().items() if k != "COLUMNS"}
+    strict = run_cli(["monitor", "net", "--strict"], project, env=piped)
     assert strict.returncode == (4 if report["shifted"] else 0), strict.stderr
+    assert re.search(r"│ 2024-02-01( \*)? *│ churn", strict.stdout), strict.stdout
