@@ -140,8 +140,8 @@ class SurvivalBundle:
     model = SURVIVAL
     kind = SURVIVAL
 
-    def hazards(self, frame: Frame) -> np.ndarray:
-        """[row, month 1..horizon]: the chance of being gone in that month if still there."""
+    def margins(self, frame: Frame) -> np.ndarray:
+        """[row, month 1..horizon]: the booster's hazard log-odds, before calibration."""
         x = model_input(self.booster, self.spec, frame)
         n = len(x)
         months = np.repeat(np.arange(1, self.horizon + 1), n).astype(float)
@@ -151,8 +151,13 @@ class SurvivalBundle:
             stacked = x.reset_index(drop=True).iloc[np.tile(np.arange(n), self.horizon)
                                                     ].reset_index(drop=True)
             stacked[MONTHS_AHEAD] = months
-        margin = self.booster.predict(stacked, raw_score=True)
-        return self.calibrator(margin, months=months).reshape(self.horizon, n).T
+        return self.booster.predict(stacked, raw_score=True).reshape(self.horizon, n).T
+
+    def hazards(self, frame: Frame) -> np.ndarray:
+        """[row, month 1..horizon]: the chance of being gone in that month if still there."""
+        margins = self.margins(frame)
+        months = np.broadcast_to(np.arange(1, self.horizon + 1, dtype=float), margins.shape)
+        return self.calibrator(margins.ravel(), months=months.ravel()).reshape(margins.shape)
 
     def curves(self, frame: Frame) -> np.ndarray:
         """[row, month 1..horizon]: the chance of still ordering after that many months."""

@@ -33,7 +33,7 @@ from models.backtest import (
     metrics_table,
     run_backtest,
 )
-from models.bundle import ClassifierBundle
+from models.bundle import ClassifierBundle, SurvivalBundle
 from models.calibration import fit_calibrator
 from models.card import render_card
 from models.dataset import TARGETS, TrainingDataError, known_cutoffs
@@ -389,18 +389,29 @@ def recalibrate(bundle: ClassifierBundle, rows: pd.DataFrame, version: str, inpu
     booster (the same ranking and reasons) with a new calibrator, registered as a new
     version and made champion, with where it came from. `rows`: the active dealers of those
     months, labels known. Returns the new version."""
-    configure(settings.tracking, work_dir)
     target = TARGETS[bundle.model]
     y = rows[target].to_numpy(dtype=float)
     calibrator, _ = fit_calibrator(bundle.margin(rows), y, rows["cutoff"].to_numpy(),
                                    settings.calibration.method)
     months = sorted(pd.to_datetime(rows["cutoff"]).unique())
     fresh = replace(bundle, calibrator=calibrator, metadata={
-        **bundle.metadata, "recalibrated_from": version,
+        **bundle.metadata,
         "recalibration_cutoffs": [f"{months[0]:%Y-%m-%d}", f"{months[-1]:%Y-%m-%d}"]})
-    name = registered_name(settings.tracking, bundle.model)
+    return register_recalibrated(fresh, rows, version, inputs, settings, work_dir)
+
+
+def register_recalibrated(fresh: ClassifierBundle | SurvivalBundle, rows: pd.DataFrame,
+                          version: str, inputs: RunInputs, settings: ModelSettings,
+                          work_dir: Path) -> str:
+    """Register `fresh` (a champion with a refitted calibrator: a classifier, or the
+    survival model's hazards, models.survival.recalibrated_survival) as a new version made
+    champion, tagged with the version it came from and carrying its gate metrics. `rows`:
+    what it was refitted on (the signature's example). Returns the new version."""
+    configure(settings.tracking, work_dir)
+    fresh = replace(fresh, metadata={**fresh.metadata, "recalibrated_from": version})
+    name = registered_name(settings.tracking, fresh.model)
     with _start_parent("recalibrate", inputs, settings):
-        mlflow.set_tags({"model": bundle.model, "recalibrated_from": version})
+        mlflow.set_tags({"model": fresh.model, "recalibrated_from": version})
         mv = log_bundle(fresh, rows, name)
     client = MlflowClient()
     client.set_model_version_tag(name, mv.version, "recalibrated_from", version)

@@ -16,14 +16,14 @@ the curve, the older rows all of it, and nothing is learned from data after the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from features.settings import LabelSettings
 from models.bundle import MONTHS_AHEAD, SURVIVAL, SurvivalBundle
-from models.calibration import fit_platt, fit_platt_by_month
+from models.calibration import Calibrator, fit_platt, fit_platt_by_month
 from models.dataset import FeatureSpec, TrainingDataError
 from models.settings import ModelSettings
 from models.survival_metrics import d_calibration, integrated_brier, kaplan_meier, uno_c
@@ -133,8 +133,7 @@ def fit_survival(panel: pd.DataFrame, origin: pd.Timestamp, settings: ModelSetti
     booster, trees = fit_booster(params, wide, *parts["fit"], *parts["es"], settings.booster)
     x_cal, y_cal = parts["cal"]
     margin = booster.predict(wide.matrix(x_cal), raw_score=True)
-    calibrator = (fit_platt_by_month(margin, x_cal[MONTHS_AHEAD].to_numpy(), y_cal)
-                  if sv.calibration == "platt_by_month" else fit_platt(margin, y_cal))
+    calibrator = _hazard_calibrator(margin, x_cal[MONTHS_AHEAD].to_numpy(), y_cal, sv)
     months = np.concatenate([x[MONTHS_AHEAD].to_numpy() for x, _ in parts.values()])
     gone = np.concatenate([y for _, y in parts.values()])
     return SurvivalBundle(
@@ -146,6 +145,75 @@ def fit_survival(panel: pd.DataFrame, origin: pd.Timestamp, settings: ModelSetti
                   "horizon_months": sv.horizon_months,
                   "report_months": list(sv.report_months),
                   "kaplan_meier": period_kaplan_meier(months, gone, sv.horizon_months)})
+
+
+def _hazard_calibrator(margin: np.ndarray, months: np.ndarray, gone: np.ndarray,
+                       sv) -> Calibrator:
+    """The hazards' calibrator on person-periods: their margins, months ahead and losses."""
+    return (fit_platt_by_month(margin, months, gone) if sv.calibration == "platt_by_month"
+            else fit_platt(margin, gone))
+
+
+@dataclass(frozen=True)
+class NewestPeriods:
+    """The person-periods of the newest calibration cutoffs at an origin (those a model
+    fitted there would calibrate on), with a bundle's raw hazards on them."""
+
+    cutoffs: pd.DatetimeIndex
+    rows: pd.DataFrame
+    margin: np.ndarray
+    months: np.ndarray
+    gone: np.ndarray
+
+
+def newest_periods(bundle: SurvivalBundle, panel: pd.DataFrame, origin: pd.Timestamp,
+                   settings: ModelSettings, labels: LabelSettings) -> NewestPeriods:
+    """fit_survival's calibration slice at `origin`, scored by `bundle`'s booster: each row
+    followed as far as the origin's data settles (months 1..time), lost in its last month
+    if the event came."""
+    cuts = training_cutoffs(panel, origin, settings, labels)
+    cal = settings.survival.calibration_cutoffs
+    if len(cuts) < cal:
+        raise TrainingDataError(
+            f"{SURVIVAL}: {len(cuts)} cutoffs with follow-up before {origin:%Y-%m-%d}, need "
+            f"{cal} (models.survival.calibration_cutoffs) to check or refit its calibration")
+    cuts = cuts[-cal:]
+    rows = panel[panel["cutoff"].isin(cuts) & panel[LABEL].notna()].reset_index(drop=True)
+    time, event = observed(rows, origin, labels, bundle.horizon)
+    margins = bundle.margins(rows)
+    months = np.arange(1, bundle.horizon + 1)
+    at_risk = months[None, :] <= time[:, None]  # row-major: person_periods' order
+    gone = event[:, None] & (months[None, :] == time[:, None])
+    return NewestPeriods(cutoffs=cuts, rows=rows, margin=margins[at_risk],
+                         months=np.broadcast_to(months, margins.shape)[at_risk].astype(float),
+                         gone=gone[at_risk].astype(float))
+
+
+def survival_calibration(bundle: SurvivalBundle, periods: NewestPeriods,
+                         tolerance: float) -> dict:
+    """The curves' calibration in the large on the newest months: losses the calibrated
+    hazards expect over the person-periods against those observed, their relative gap, and
+    whether it drifts beyond `tolerance` (scoring.calibration_tolerance, as the
+    classifiers' check)."""
+    expected = float(bundle.calibrator(periods.margin, months=periods.months).sum())
+    observed_ = float(periods.gone.sum())
+    gap = expected / observed_ - 1 if observed_ else float("nan")
+    return {"months": [f"{c:%Y-%m-%d}" for c in periods.cutoffs],
+            "person_periods": len(periods.gone), "expected_losses": expected,
+            "observed_losses": observed_, "gap": gap,
+            "drifting": bool(observed_) and abs(gap) > tolerance}
+
+
+def recalibrated_survival(bundle: SurvivalBundle, periods: NewestPeriods,
+                          settings: ModelSettings) -> SurvivalBundle:
+    """The same booster with its hazards' calibrator refitted on the newest periods: what
+    fit_survival would have fitted there, so a champion whose curves drift follows the
+    data without a new booster (the ranking and Uno's C stay)."""
+    calibrator = _hazard_calibrator(periods.margin, periods.months, periods.gone,
+                                    settings.survival)
+    return replace(bundle, calibrator=calibrator, metadata={
+        **bundle.metadata, "recalibration_cutoffs": [f"{periods.cutoffs[0]:%Y-%m-%d}",
+                                                     f"{periods.cutoffs[-1]:%Y-%m-%d}"]})
 
 
 def period_kaplan_meier(months: np.ndarray, gone: np.ndarray, horizon: int) -> list[float]:

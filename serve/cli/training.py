@@ -192,7 +192,7 @@ def retrain(
                          highlight=False, markup=False)
             raise typer.Exit(3) from None
         try:
-            recalibrated = _recalibrate_drifting(loaded, cfg, folder, result)
+            recalibrated = _recalibrate_drifting(loaded, cfg, folder, result, panel)
         except Exception as exc:  # the champions keep their aliases: nothing moved
             errors.print(f"error: recalibration failed: {type(exc).__name__}: {exc}",
                          highlight=False, markup=False)
@@ -220,33 +220,49 @@ def retrain(
         console.print(f"Kept the champions (see the reasons above). Rescored as of {day}.")
 
 
-def _recalibrate_drifting(loaded, cfg: Settings, folder: Location, result) -> dict[str, str]:
-    """Champions kept by the gate (churn, decline, leave) whose calibration drifts on the
-    newest matured months get a calibrator refitted on them (same booster); returns model
-    -> new version."""
-    from models.pipeline import recalibrate
+def _recalibrate_drifting(loaded, cfg: Settings, folder: Location, result, panel
+                          ) -> dict[str, str]:
+    """Champions kept by the gate whose calibration drifts on the newest months get a
+    calibrator refitted there (same booster): the classifiers (churn, decline, leave) on
+    their matured months, the survival model's hazards on the person-periods it would
+    calibrate on at the training origin (expected against observed losses). Returns
+    model -> new version."""
+    from models.pipeline import recalibrate, register_recalibrated
+    from models.survival import newest_periods, recalibrated_survival, survival_calibration
+    from serve.batch.champions import SURVIVAL
     from serve.batch.scoring import (
         CHECKED_MODELS,
         calibration_check,
         matured_by_model,
         scoring_cutoff,
     )
-    kept = [m for m in CHECKED_MODELS
+    kept = [m for m in (*CHECKED_MODELS, SURVIVAL)
             if m in result.decisions and not result.decisions[m].promote]
     if not kept:
         return {}
     champions = champions_or_fail(cfg)
-    cutoff = scoring_cutoff(loaded.tables, None)
-    present = [m for m in CHECKED_MODELS if getattr(champions, m) is not None]
-    matured = matured_by_model(loaded.tables, cutoff, cfg, present)
-    check = calibration_check(loaded.tables, champions, cutoff, cfg, matured)
-    drifting = [m for m in kept if check.get(m, {}).get("drifting")]
-    if not drifting:
-        return {}
-    inputs = run_inputs(loaded, cfg, folder)
-    return {m: recalibrate(getattr(champions, m), matured[m][matured[m][m].notna()],
-                           champions.versions[m], inputs, cfg.models, cfg.work_dir)
-            for m in drifting}
+    out: dict[str, str] = {}
+    classifiers = [m for m in kept if m in CHECKED_MODELS]
+    if classifiers:
+        cutoff = scoring_cutoff(loaded.tables, None)
+        present = [m for m in CHECKED_MODELS if getattr(champions, m) is not None]
+        matured = matured_by_model(loaded.tables, cutoff, cfg, present)
+        check = calibration_check(loaded.tables, champions, cutoff, cfg, matured)
+        for m in classifiers:
+            if check.get(m, {}).get("drifting"):
+                out[m] = recalibrate(getattr(champions, m), matured[m][matured[m][m].notna()],
+                                     champions.versions[m], run_inputs(loaded, cfg, folder),
+                                     cfg.models, cfg.work_dir)
+    if SURVIVAL in kept and champions.survival is not None:
+        periods = newest_periods(champions.survival, panel, result.origin, cfg.models,
+                                 cfg.labels)
+        if survival_calibration(champions.survival, periods,
+                                cfg.scoring.calibration_tolerance)["drifting"]:
+            out[SURVIVAL] = register_recalibrated(
+                recalibrated_survival(champions.survival, periods, cfg.models), periods.rows,
+                champions.versions[SURVIVAL], run_inputs(loaded, cfg, folder), cfg.models,
+                cfg.work_dir)
+    return out
 
 
 def backtest(

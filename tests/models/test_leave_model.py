@@ -173,3 +173,48 @@ def test_a_short_history_trains_without_the_leave_model(network):
     fit and judge the model out of time; `train` says so and goes on without it."""
     assert not len(fittable_origins(network.panel, "leave", 2, small_settings(),
                                     network.labels))
+
+
+def test_retrain_recalibrates_a_kept_survival_champion_whose_curves_drift(trained):
+    """Curves that expect twice the losses on the newest months: when the gate keeps the
+    champion, `retrain` refits its hazards' calibrator there and registers it as the new
+    champion, same booster, tagged with where it came from; curves that hold are left."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from features.storage import as_location
+    from models.calibration import Calibrator
+    from models.pipeline import register_recalibrated
+    from models.survival import newest_periods, survival_calibration
+    from serve.batch.champions import load_champions
+    from serve.cli.training import _recalibrate_drifting
+    from serve.settings import Settings
+
+    result, panel, loaded, models, work = trained
+    settings = Settings(work_dir=work, models=models)
+    champions = load_champions(settings)
+    kept = SimpleNamespace(decisions={"survival": SimpleNamespace(promote=False)},
+                           origin=result.origin)
+    folder = as_location(work / "data")
+    tolerance = settings.scoring.calibration_tolerance
+    periods = newest_periods(champions.survival, panel, result.origin, models, settings.labels)
+    if not survival_calibration(champions.survival, periods, tolerance)["drifting"]:
+        assert _recalibrate_drifting(loaded, settings, folder, kept, panel) == {}
+    params = champions.survival.calibrator.params
+    skewed = replace(champions.survival, calibrator=Calibrator(
+        "platt_by_month", {**params, "b": params["b"] + np.log(2.0)}))
+    inputs = RunInputs(settings=models.model_dump(mode="json"),
+                       fingerprint=data_fingerprint(loaded.report), data_dir=str(work / "data"))
+    bad = register_recalibrated(skewed, periods.rows, champions.versions["survival"], inputs,
+                                models, work)
+    assert survival_calibration(load_champions(settings).survival, periods,
+                                tolerance)["drifting"]
+    done = _recalibrate_drifting(loaded, settings, folder, kept, panel)
+    again = load_champions(settings)
+    assert done == {"survival": again.versions["survival"]} and done["survival"] != bad
+    assert again.survival.booster.model_to_string() == \
+        champions.survival.booster.model_to_string()
+    assert abs(survival_calibration(again.survival, periods, tolerance)["gap"]) < 0.01
+    tags = MlflowClient().get_model_version("dealer-risk-survival", done["survival"]).tags
+    assert tags["recalibrated_from"] == bad and tags["gate"] == "recalibrated"
+    assert again.survival.metadata["recalibration_cutoffs"][-1] == f"{periods.cutoffs[-1]:%Y-%m-%d}"

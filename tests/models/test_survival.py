@@ -185,3 +185,42 @@ def test_curves_from_shared_inputs_are_the_frame_s(fitted, network):
                                  months=months).reshape(bundle.horizon, n).T
     np.testing.assert_array_equal(bundle.hazards(ModelInput(rows)), expected)
     pd.testing.assert_frame_equal(bundle.predict(ModelInput(rows)), bundle.predict(rows))
+
+
+def test_recalibrating_at_the_fit_s_own_origin_gives_its_calibrator(fitted, network):
+    """The newest periods are fit_survival's calibration slice, scored the same way: refit
+    there, the calibrator is the one the fit made, and its losses match the observed."""
+    from models.survival import newest_periods, recalibrated_survival, survival_calibration
+
+    bundle, settings = fitted
+    origin = network.panel["cutoff"].max()
+    periods = newest_periods(bundle, network.panel, origin, settings, network.labels)
+    assert len(periods.cutoffs) == settings.survival.calibration_cutoffs
+    assert periods.gone.sum() > 0 and len(periods.gone) > len(periods.rows)
+    again = recalibrated_survival(bundle, periods, settings)
+    assert again.calibrator.method == bundle.calibrator.method
+    assert again.calibrator.params == pytest.approx(bundle.calibrator.params, rel=1e-9)
+    check = survival_calibration(bundle, periods, tolerance=0.15)
+    assert check["gap"] == pytest.approx(0.0, abs=0.01) and not check["drifting"]
+
+
+def test_curves_that_drift_are_found_and_refitted_to_the_observed_losses(fitted, network):
+    """Hazards twice too high on the newest months: the check says drifting; the refit
+    keeps the booster and brings expected losses back to the observed."""
+    from dataclasses import replace
+
+    from models.calibration import Calibrator
+    from models.survival import newest_periods, recalibrated_survival, survival_calibration
+
+    bundle, settings = fitted
+    params = bundle.calibrator.to_dict()["params"]
+    drifted = replace(bundle, calibrator=Calibrator(
+        "platt_by_month", {**params, "b": params["b"] + np.log(2.0)}))
+    origin = network.panel["cutoff"].max()
+    periods = newest_periods(drifted, network.panel, origin, settings, network.labels)
+    check = survival_calibration(drifted, periods, tolerance=0.15)
+    assert check["drifting"] and check["gap"] > 0.5
+    fixed = recalibrated_survival(drifted, periods, settings)
+    assert fixed.booster is drifted.booster
+    assert fixed.metadata["recalibration_cutoffs"] == [check["months"][0], check["months"][-1]]
+    assert abs(survival_calibration(fixed, periods, tolerance=0.15)["gap"]) < 0.01
