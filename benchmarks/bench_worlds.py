@@ -326,7 +326,7 @@ def judge_world(name: str, folder: Path, settings: Settings, origins: int) -> di
         out["naive_first_fixed"] = float(np.mean([t[0] in CONTEXT_GROUPS
                                                   for t in naive_first]))
     out["first_reason_fixed"] = first_reason_fixed
-    out["levers"] = lever_hits(panel, bt, folder, settings)
+    out["levers"] = lever_hits(panel, bt, folder, settings, RESAMPLES)
     out["seconds"] = time.perf_counter() - t0
     return out
 
@@ -542,10 +542,12 @@ def _top_decile(rows: pd.DataFrame, score: str) -> int:
 
 
 def lever_hits(panel: pd.DataFrame, bt, folder: Path, settings: Settings,
-               origins: int = 3) -> dict:
+               resamples: int, origins: int = 3) -> dict:
     """Levers as `dealer-risk score` computes them, from each of the newest `origins`
     backtest models (out of time): how often an at-risk dealer's top lever names the
-    cause whose footprint the simulator put on it (bench_levers.py, on every world)."""
+    cause whose footprint the simulator put on it (bench_levers.py, on every world), with
+    dealer-bootstrap 95% intervals of the rates and of their leads over the constant
+    answers (each resample's own commonest causes: what a constant would have said)."""
     ramps = [f"ramp_{c}" for c in ("service", "quality", "logistics", "price", "competitor",
                                    "neglect")]
     months = pd.read_parquet(folder / TRUTH_DIR / "dealer_months.parquet",
@@ -573,11 +575,46 @@ def lever_hits(panel: pd.DataFrame, bt, folder: Path, settings: Settings,
         causes = true_causes(months, origin)
         for dealer, found in zip(rows["dealer_id"], levers, strict=True):
             if found:
-                records.append({"true_cause": causes.get(dealer),
+                records.append({"dealer_id": dealer, "true_cause": causes.get(dealer),
                                 "top_cause": lever_cause(found[0]),
                                 "any_cause": causes.get(dealer) in {lever_cause(x)
                                                                     for x in found}})
-    return hit_rates(pd.DataFrame(records, columns=["true_cause", "top_cause", "any_cause"]))
+    records = pd.DataFrame(records, columns=["dealer_id", "true_cause", "top_cause",
+                                             "any_cause"])
+    rates = hit_rates(records)
+    caused = records[records["true_cause"].notna()]
+    if not rates["dealers"]:
+        return rates
+
+    # the constant answers are fixed causes (the commonest of all these dealers): in a
+    # resample they are scored as they are, not chosen again (the best of a resample's
+    # noisy shares would flatter them)
+    commonest = caused["true_cause"].value_counts().index[:3].tolist()
+
+    def stats(r: pd.DataFrame) -> dict[str, float]:
+        got = hit_rates(r)
+        truth = r["true_cause"]
+        return {"hit": got["hit"], "any": got["any"], "visit_top": got["visit_top"],
+                "hit_lead": got["hit"] - float((truth == commonest[0]).mean()),
+                "any_lead": got["any"] - float(truth.isin(commonest).mean())}
+    return {**rates, "hit_lead": rates["hit"] - rates["naive"],
+            "any_lead": rates["any"] - rates["naive3"],
+            **dealer_bootstrap(caused, stats, None, resamples, settings.models.seed)}
+
+
+def lever_row(world: str, lv: dict) -> str:
+    """One world's line of the levers table."""
+    def with_interval(key: str, signed: bool = False) -> str:
+        fmt = "+.2f" if signed else ".2f"
+        if f"{key}_low" not in lv:
+            return f"{lv[key]:{fmt}}"
+        return f"{lv[key]:{fmt}} ({lv[f'{key}_low']:{fmt}} to {lv[f'{key}_high']:{fmt}})"
+    if not lv["dealers"]:
+        return f"| {world} | 0 | | | | | | | | |"
+    return (f"| {world} | {lv['dealers']} | {with_interval('hit')} | {lv['naive']:.2f} | "
+            f"{with_interval('hit_lead', True)} | {with_interval('any')} | "
+            f"{lv['naive3']:.2f} | {with_interval('any_lead', True)} | "
+            f"{with_interval('visit_top')} | {lv['neglect']:.2f} |")
 
 
 def verdicts(r: dict) -> list[str]:
@@ -626,14 +663,13 @@ def markdown(results: list[dict], command: str) -> str:
     per_origin = "\n".join(f"- {r['world']}: mean probability / oracle / observed rate: "
                            + ", ".join(r["per_origin"]) for r in results)
     levers = ("Levers (the newest 3 origins' models, dealers at risk with a true active "
-              "cause):\n\n| world | dealers | top lever names the cause | always the "
-              "commonest cause | one of the 3 does | always the 3 commonest | top lever is "
-              "\"visit more\" | cause is neglect |\n"
-              "|---|---:|---:|---:|---:|---:|---:|---:|\n" + "\n".join(
-                  f"| {r['world']} | {r['levers']['dealers']} | {r['levers']['hit']:.2f} | "
-                  f"{r['levers']['naive']:.2f} | {r['levers']['any']:.2f} | "
-                  f"{r['levers']['naive3']:.2f} | {r['levers']['visit_top']:.2f} | "
-                  f"{r['levers']['neglect']:.2f} |" for r in results if "levers" in r))
+              "cause; dealer-bootstrap 95% intervals in parentheses; a lead is the levers' "
+              "rate less the constant answer's, on the same dealers):\n\n| world | dealers "
+              "| top lever names the cause | always the commonest cause | lead | one of the "
+              "3 does | always the 3 commonest | lead | top lever is \"visit more\" | "
+              "cause is neglect |\n"
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n" + "\n".join(
+                  lever_row(r["world"], r["levers"]) for r in results if "levers" in r))
     return (f"`{command}` ({platform.node()}, {date.today()}, "
             f"{sum(r['seconds'] for r in results):.0f} s)\n\n" + head + "\n".join(lines)
             + "\n\n" + per_origin + "\n\n" + plain_table(results) + "\n\n" + levers
