@@ -25,7 +25,7 @@ from features.settings import LabelSettings
 from models.bundle import MONTHS_AHEAD, SURVIVAL, SurvivalBundle
 from models.calibration import Calibrator, fit_platt, fit_platt_by_month
 from models.dataset import FeatureSpec, TrainingDataError
-from models.settings import ModelSettings
+from models.settings import ModelSettings, SurvivalSettings
 from models.survival_metrics import d_calibration, integrated_brier, kaplan_meier, uno_c
 from models.training import booster_params, fit_booster
 
@@ -148,7 +148,7 @@ def fit_survival(panel: pd.DataFrame, origin: pd.Timestamp, settings: ModelSetti
 
 
 def _hazard_calibrator(margin: np.ndarray, months: np.ndarray, gone: np.ndarray,
-                       sv) -> Calibrator:
+                       sv: SurvivalSettings) -> Calibrator:
     """The hazards' calibrator on person-periods: their margins, months ahead and losses."""
     return (fit_platt_by_month(margin, months, gone) if sv.calibration == "platt_by_month"
             else fit_platt(margin, gone))

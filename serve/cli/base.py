@@ -22,11 +22,11 @@ from features.validation import NoUsableRows, load_data, write_rejects
 from serve.cli.report import print_report, report_json
 from serve.settings import ConfigError, Settings, load_settings
 
+EXIT_BAD_INPUT = 2
 PIPED_WIDTH = 160
 """Columns of output that goes to a file or a pipe (cron's log, `monitor > report.txt`)
 rather than a terminal: Rich's 80 cut the monitor's dates to "2025-0…". A terminal
 keeps its own width, and COLUMNS, when set, wins over both."""
-
 
 console = Console()
 errors = Console(stderr=True)
@@ -41,8 +41,6 @@ def fit_to_output() -> None:
     for each, stream in ((console, sys.stdout), (errors, sys.stderr)):
         each.width = (int(columns) if columns.isdigit() else
                       None if stream.isatty() else PIPED_WIDTH)
-
-EXIT_BAD_INPUT = 2
 
 
 class CliState:
