@@ -5,6 +5,7 @@ and against the simulator's leaving oracle, out of time.
     python benchmarks/bench_survival.py --seeds 2        # and two held-out worlds drawn now
     python benchmarks/bench_survival.py --worlds baseline --origins 3
     python benchmarks/bench_survival.py --held-out disrupted:34106:2020-08   # again
+    python benchmarks/bench_survival.py --months 60 --stale 6   # kept champions, recalibrated
 
 Each world (cached by bench_worlds.py under <work>/worlds) is built into the panel, and the
 survival model is refitted at the newest --origins origins whose dealers the data follows
@@ -20,6 +21,14 @@ dealer-bootstrap 95% intervals:
 - Uno's C at 3 months of the model (risk: 1 - S(3)) against the simulator's leaving oracle
   on the same rows (its probability that the dealer truly leaves in the months the 90-day
   horizon touches, given the latent state): no model ranks better on average.
+
+With --stale MONTHS, also what `retrain` does for a survival champion the gate keeps: at
+each origin, the model fitted MONTHS earlier (a champion that kept its place), its curves as
+they are and with the hazards' calibrator refitted on the newest periods at the origin
+(models.survival.recalibrated_survival, what `retrain` registers when they drift), beside the
+model fitted at the origin and Kaplan-Meier, on the same rows; and at how many origins
+`retrain`'s check finds them drifting. Needs the history for a fit MONTHS before each origin
+(--months 60 for 6).
 
 The oracle speaks of three months only; over twelve there is no oracle here, and the
 honest reference is Kaplan-Meier. Prints the table and the command that produced it;
@@ -42,7 +51,18 @@ from features.panel import build_panel
 from features.settings import ContractSettings
 from features.simulator.truth import TRUTH_DIR
 from features.validation import load_data
-from models.survival import run_survival_backtest, survival_metrics, survival_origins
+from models.dataset import TrainingDataError
+from models.survival import (
+    LABEL,
+    fit_survival,
+    newest_periods,
+    observed,
+    recalibrated_survival,
+    run_survival_backtest,
+    survival_calibration,
+    survival_metrics,
+    survival_origins,
+)
 from models.survival_metrics import integrated_brier, uno_c
 from serve.settings import Settings
 
@@ -66,7 +86,80 @@ against the simulator's leaving oracle on the same rows. Intervals: 95%, dealer 
 "held out" worlds are drawn at run time; nothing was tuned on them."""
 
 
-def judge_world(name: str, folder: Path, settings: Settings, origins: int) -> dict:
+def stale_champions(panel: pd.DataFrame, bt, settings: Settings, months: int) -> dict | None:
+    """At each origin of `bt` whose history allows a fit `months` earlier: that older model's
+    curves on the origin's rows, as they are and recalibrated on the origin's newest periods,
+    beside the model fitted at the origin and Kaplan-Meier (bt's), on the same rows; and
+    retrain's check of the older model there. None when no origin allows it."""
+    models, labels = settings.models, settings.labels
+    end = pd.Timestamp(panel["cutoff"].max())
+    horizon = models.survival.horizon_months
+    parts: dict[str, list] = {"time": [], "event": [], "stale": [], "recalibrated": [],
+                              "fresh": [], "kaplan_meier": []}
+    used, drifting, gaps = [], 0, []
+    for origin in bt.origins:
+        try:
+            old = fit_survival(panel, origin - pd.DateOffset(months=months), models, labels)
+        except TrainingDataError:
+            continue
+        periods = newest_periods(old, panel, origin, models, labels)
+        check = survival_calibration(old, periods, settings.scoring.calibration_tolerance)
+        drifting += check["drifting"]
+        gaps.append(check["gap"])
+        fixed = recalibrated_survival(old, periods, models)
+        test = panel[(panel["cutoff"] == origin) & panel[LABEL].notna()]
+        time_, event = observed(test, end, labels, horizon)
+        at = np.flatnonzero((bt.rows["origin"] == origin).to_numpy())
+        parts["time"].append(time_)
+        parts["event"].append(event)
+        parts["stale"].append(old.curves(test))
+        parts["recalibrated"].append(fixed.curves(test))
+        parts["fresh"].append(bt.curves[at])
+        parts["kaplan_meier"].append(bt.baseline[at])
+        used.append(origin)
+    if not used:
+        return None
+    t, e = np.concatenate(parts["time"]), np.concatenate(parts["event"])
+    return {"origins": ", ".join(f"{o:%Y-%m}" for o in used), "rows": len(t),
+            "drifting": drifting, "gaps": gaps,
+            **{k: survival_metrics(t, e, np.concatenate(parts[k]), models)
+               for k in ("stale", "recalibrated", "fresh", "kaplan_meier")}}
+
+
+def stale_markdown(results: list[dict], months: int) -> str:
+    """The --stale table: a champion fitted `months` before each origin, as it is and
+    recalibrated, against a fresh fit and Kaplan-Meier."""
+    lines = [f"Champions fitted {months} months before the origin (kept by the gate), as they "
+             "are and recalibrated on the origin's newest periods (what `retrain` does when "
+             "its check finds them drifting), against the model fitted at the origin and "
+             "Kaplan-Meier, on the same rows:", "",
+             "| world | origins | dealer-months | retrain's check: drifting (expected / "
+             "observed losses - 1) | IBS: kept / recalibrated / fitted at the origin / "
+             "Kaplan-Meier | D-calibration p: kept / recalibrated / fitted / Kaplan-Meier | "
+             "still ordering at 12, predicted: kept / recalibrated / fitted / observed | "
+             "Uno's C at 12: kept / recalibrated |",
+             "|---|---|---|---|---|---|---|---|"]
+    keys = ("stale", "recalibrated", "fresh", "kaplan_meier")
+    for r in results:
+        st = r.get("stale_champions")
+        if st is None:
+            lines.append(f"| {r['world']} | none with {months} months of history before | "
+                         "| | | | | |")
+            continue
+        ibs = " / ".join(f"{st[k]['ibs']:.4f}" for k in keys)
+        dcal = " / ".join(f"{st[k]['d_calibration_p']:.3g}" for k in keys)
+        still = " / ".join(f"{st[k]['predicted_still_ordering']:.1%}" for k in keys[:3])
+        gaps = ", ".join(f"{g:+.0%}" for g in st["gaps"])
+        lines.append(
+            f"| {r['world']} | {st['origins']} | {st['rows']:,} | {st['drifting']} of "
+            f"{len(st['gaps'])} ({gaps}) | {ibs} | {dcal} | {still} / "
+            f"{st['stale']['observed_still_ordering']:.1%} | {st['stale']['uno_c']:.3f} / "
+            f"{st['recalibrated']['uno_c']:.3f} |")
+    return "\n".join(lines)
+
+
+def judge_world(name: str, folder: Path, settings: Settings, origins: int,
+                stale: int = 0) -> dict:
     t0 = time.perf_counter()
     manifest = json.loads((folder / TRUTH_DIR / "manifest.json").read_text(encoding="utf-8"))
     loaded = load_data(folder, ContractSettings(as_of=date.fromisoformat(manifest["as_of"])))
@@ -103,6 +196,8 @@ def judge_world(name: str, folder: Path, settings: Settings, origins: int) -> di
     out["model"] = survival_metrics(t, e, bt.curves, models)
     out["km"] = survival_metrics(t, e, bt.baseline, models)
     out["c3_ratio"] = point["c3"] / point["c3_oracle"]
+    if stale:
+        out["stale_champions"] = stale_champions(panel, bt, settings, stale)
     out["seconds"] = time.perf_counter() - t0
     return out
 
@@ -130,6 +225,9 @@ def markdown(results: list[dict], command: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     world_arguments(parser, origins=3)
+    parser.add_argument("--stale", type=int, default=0, metavar="MONTHS",
+                        help="also champions fitted this many months before each origin, "
+                        "as they are and recalibrated (what retrain does)")
     args = parser.parse_args()
     settings = Settings()
     root = Path(settings.work_dir) / "worlds"
@@ -139,13 +237,15 @@ def main() -> int:
     for name, seed, start in [(n, None, None) for n in args.worlds] + held_out:
         folder = world_data(name, root, args.dealers, args.months, args.fresh, seed, start)
         label = name if seed is None else f"held out: {name} seed {seed} from {start}"
-        r = judge_world(label, folder, settings, args.origins)
+        r = judge_world(label, folder, settings, args.origins, args.stale)
         results.append(r)
         print(f"{label}: Uno's C {r['uno_c']:.3f} ({r['uno_c_low']:.3f}-{r['uno_c_high']:.3f})"
               f" vs KM {r['km']['uno_c']:.3f}; IBS {r['ibs']:.4f} vs KM {r['ibs_km']:.4f}; "
               f"D-cal p {r['model']['d_calibration_p']:.3g}; at 3 months C {r['c3']:.3f} vs "
               f"oracle {r['c3_oracle']:.3f} ({r['seconds']:.0f} s)", flush=True)
     text = markdown(results, command.strip())
+    if args.stale:
+        text += "\n" + stale_markdown(results, args.stale) + "\n"
     print(text)
     if args.markdown:
         args.markdown.write_text(text, encoding="utf-8")
