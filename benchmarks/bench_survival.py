@@ -56,7 +56,6 @@ from models.survival import (
     LABEL,
     fit_survival,
     newest_periods,
-    observed,
     recalibrated_survival,
     run_survival_backtest,
     survival_calibration,
@@ -92,8 +91,6 @@ def stale_champions(panel: pd.DataFrame, bt, settings: Settings, months: int) ->
     beside the model fitted at the origin and Kaplan-Meier (bt's), on the same rows; and
     retrain's check of the older model there. None when no origin allows it."""
     models, labels = settings.models, settings.labels
-    end = pd.Timestamp(panel["cutoff"].max())
-    horizon = models.survival.horizon_months
     parts: dict[str, list] = {"time": [], "event": [], "stale": [], "recalibrated": [],
                               "fresh": [], "kaplan_meier": []}
     used, drifting, gaps = [], 0, []
@@ -107,11 +104,10 @@ def stale_champions(panel: pd.DataFrame, bt, settings: Settings, months: int) ->
         drifting += check["drifting"]
         gaps.append(check["gap"])
         fixed = recalibrated_survival(old, periods, models)
-        test = panel[(panel["cutoff"] == origin) & panel[LABEL].notna()]
-        time_, event = observed(test, end, labels, horizon)
+        test = panel[(panel["cutoff"] == origin) & panel[LABEL].notna()]  # bt's rows there
         at = np.flatnonzero((bt.rows["origin"] == origin).to_numpy())
-        parts["time"].append(time_)
-        parts["event"].append(event)
+        parts["time"].append(bt.rows["time"].to_numpy()[at])
+        parts["event"].append(bt.rows["event"].to_numpy()[at])
         parts["stale"].append(old.curves(test))
         parts["recalibrated"].append(fixed.curves(test))
         parts["fresh"].append(bt.curves[at])

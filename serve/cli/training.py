@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -241,6 +242,7 @@ def _recalibrate_drifting(loaded, cfg: Settings, folder: Location, result, panel
     if not kept:
         return {}
     champions = champions_or_fail(cfg)
+    inputs = functools.cache(lambda: run_inputs(loaded, cfg, folder))  # hashes the files
     out: dict[str, str] = {}
     classifiers = [m for m in kept if m in CHECKED_MODELS]
     if classifiers:
@@ -251,8 +253,7 @@ def _recalibrate_drifting(loaded, cfg: Settings, folder: Location, result, panel
         for m in classifiers:
             if check.get(m, {}).get("drifting"):
                 out[m] = recalibrate(getattr(champions, m), matured[m][matured[m][m].notna()],
-                                     champions.versions[m], run_inputs(loaded, cfg, folder),
-                                     cfg.models, cfg.work_dir)
+                                     champions.versions[m], inputs(), cfg.models, cfg.work_dir)
     if SURVIVAL in kept and champions.survival is not None:
         periods = newest_periods(champions.survival, panel, result.origin, cfg.models,
                                  cfg.labels)
@@ -260,8 +261,7 @@ def _recalibrate_drifting(loaded, cfg: Settings, folder: Location, result, panel
                                 cfg.scoring.calibration_tolerance)["drifting"]:
             out[SURVIVAL] = register_recalibrated(
                 recalibrated_survival(champions.survival, periods, cfg.models), periods.rows,
-                champions.versions[SURVIVAL], run_inputs(loaded, cfg, folder), cfg.models,
-                cfg.work_dir)
+                champions.versions[SURVIVAL], inputs(), cfg.models, cfg.work_dir)
     return out
 
 
