@@ -229,7 +229,11 @@ class SurvivalSettings(BaseModel):
                                "this halves the training rows for little information.")
     calibration_cutoffs: int = Field(default=4, ge=1, description="The newest of those "
                                      "(strided) cutoffs, kept from the booster, on which its "
-                                     "hazards are calibrated (Platt).")
+                                     "hazards are calibrated (Platt): the fewest.")
+    calibration_cutoffs_most: int = Field(
+        default=6, ge=1, description="Where the history allows, up to this many: the "
+        "calibration takes older cutoffs, followed for more of the horizon, once the booster "
+        "keeps its least fit and early-stopping cutoffs (models.survival.calibration_count).")
     calibration: Literal["platt_by_month", "platt"] = Field(
         default="platt_by_month", description="How the hazards are calibrated on those "
         "cutoffs: 'platt_by_month', a slope and intercept that move with the months ahead "
@@ -244,6 +248,9 @@ class SurvivalSettings(BaseModel):
         if max(self.report_months) > self.horizon_months or min(self.report_months) < 1:
             raise ValueError(f"report_months {self.report_months} must lie in 1.."
                              f"{self.horizon_months} (horizon_months)")
+        if self.calibration_cutoffs_most < self.calibration_cutoffs:
+            raise ValueError(f"calibration_cutoffs_most {self.calibration_cutoffs_most} must "
+                             f"be at least calibration_cutoffs {self.calibration_cutoffs}")
         return self
 
 

@@ -147,6 +147,27 @@ def test_summary_is_the_report_months_and_the_area_under_the_curve():
                                                    "months_ordering": 3.0})
 
 
+def test_the_calibration_takes_more_cutoffs_only_beyond_the_booster_s_least():
+    """Four cutoffs at the least; the fifth and sixth only once the booster keeps its
+    least fit (6 // 2) and early-stopping (3 // 2) cutoffs; never more than six."""
+    from models.settings import ModelSettings
+    from models.survival import _slices, calibration_count
+
+    settings = ModelSettings()
+    counts = {n: calibration_count(n, settings) for n in range(8, 14)}
+    assert counts == {8: 4, 9: 5, 10: 6, 11: 6, 12: 6, 13: 6}
+    cuts = pd.date_range("2020-01-01", periods=12, freq="2MS")
+    fit, es, cal = _slices(cuts, settings)
+    assert (len(fit), len(es), len(cal)) == (5, 1, 6)
+    assert fit.append(es).append(cal).equals(cuts)
+    short = _slices(cuts[:8], settings)
+    assert [len(s) for s in short] == [3, 1, 4]
+    fixed = ModelSettings(survival={"calibration_cutoffs_most": 4})
+    assert calibration_count(12, fixed) == 4
+    with pytest.raises(ValueError, match="calibration_cutoffs_most"):
+        ModelSettings(survival={"calibration_cutoffs": 5, "calibration_cutoffs_most": 4})
+
+
 @pytest.fixture(scope="module")
 def fitted(network):
     settings = small_settings()
@@ -195,7 +216,8 @@ def test_recalibrating_at_the_fit_s_own_origin_gives_its_calibrator(fitted, netw
     bundle, settings = fitted
     origin = network.panel["cutoff"].max()
     periods = newest_periods(bundle, network.panel, origin, settings, network.labels)
-    assert len(periods.cutoffs) == settings.survival.calibration_cutoffs
+    assert [f"{c:%Y-%m-%d}" for c in periods.cutoffs[[0, -1]]] == \
+        bundle.metadata["calibration_cutoffs"]
     assert periods.gone.sum() > 0 and len(periods.gone) > len(periods.rows)
     again = recalibrated_survival(bundle, periods, settings)
     assert again.calibrator.method == bundle.calibrator.method
