@@ -73,10 +73,30 @@ def training_cutoffs(panel: pd.DataFrame, origin: pd.Timestamp, settings: ModelS
                      labels: LabelSettings) -> pd.DatetimeIndex:
     """The newest `fit_cutoffs` cutoffs with any follow-up at the origin, every
     `cutoff_stride`-th counted back from the newest."""
-    cuts = pd.DatetimeIndex(panel.loc[panel[LABEL].notna(), "cutoff"].unique()).sort_values()
+    return strided_cutoffs(panel.loc[panel[LABEL].notna(), "cutoff"].unique(), origin,
+                           settings, labels)
+
+
+def strided_cutoffs(cutoffs, origin: pd.Timestamp, settings: ModelSettings,
+                    labels: LabelSettings) -> pd.DatetimeIndex:
+    """training_cutoffs among `cutoffs` (the data's, or a panel's labelled ones)."""
+    cuts = pd.DatetimeIndex(cutoffs).sort_values()
     cuts = cuts[follow_up(cuts, origin, labels) >= 1]
     sv = settings.survival
     return cuts[-sv.fit_cutoffs:][::-1][::sv.cutoff_stride][::-1]
+
+
+def newest_cutoffs(strided: pd.DatetimeIndex, origin: pd.Timestamp,
+                   settings: ModelSettings) -> pd.DatetimeIndex:
+    """Of the strided cutoffs at an origin, those a model fitted there calibrates on: what
+    `retrain` and `score` check a champion's curves on."""
+    least = settings.survival.calibration_cutoffs
+    if len(strided) < least:
+        raise TrainingDataError(
+            f"{SURVIVAL}: {len(strided)} cutoffs with follow-up before {origin:%Y-%m-%d}, "
+            f"need {least} (models.survival.calibration_cutoffs) to check or refit its "
+            "calibration")
+    return strided[-calibration_count(len(strided), settings):]
 
 
 def _counts(settings: ModelSettings) -> tuple[int, int, int]:
@@ -187,16 +207,16 @@ class NewestPeriods:
 
 def newest_periods(bundle: SurvivalBundle, panel: pd.DataFrame, origin: pd.Timestamp,
                    settings: ModelSettings, labels: LabelSettings) -> NewestPeriods:
-    """fit_survival's calibration slice at `origin`, scored by `bundle`'s booster: each row
-    followed as far as the origin's data settles (months 1..time), lost in its last month
-    if the event came."""
-    cuts = training_cutoffs(panel, origin, settings, labels)
-    least = settings.survival.calibration_cutoffs
-    if len(cuts) < least:
-        raise TrainingDataError(
-            f"{SURVIVAL}: {len(cuts)} cutoffs with follow-up before {origin:%Y-%m-%d}, need "
-            f"{least} (models.survival.calibration_cutoffs) to check or refit its calibration")
-    cuts = cuts[-calibration_count(len(cuts), settings):]
+    """fit_survival's calibration slice at `origin`, scored by `bundle`'s booster."""
+    cuts = newest_cutoffs(training_cutoffs(panel, origin, settings, labels), origin, settings)
+    return periods_at(bundle, panel, cuts, origin, labels)
+
+
+def periods_at(bundle: SurvivalBundle, panel: pd.DataFrame, cuts: pd.DatetimeIndex,
+               origin: pd.Timestamp, labels: LabelSettings) -> NewestPeriods:
+    """The person-periods of the panel's rows at `cuts`, scored by `bundle`'s booster: each
+    row followed as far as the origin's data settles (months 1..time), lost in its last
+    month if the event came."""
     rows = panel[panel["cutoff"].isin(cuts) & panel[LABEL].notna()].reset_index(drop=True)
     time, event = observed(rows, origin, labels, bundle.horizon)
     margins = bundle.margins(rows)

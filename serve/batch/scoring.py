@@ -25,6 +25,7 @@ from models.baselines import TREND_CLIP
 from models.bundle import MONTHS_COLUMN, months_ordering
 from models.dataset import as_numbers, label_end
 from models.explain import Context, Explanation, explain
+from models.survival import newest_cutoffs, periods_at, strided_cutoffs, survival_calibration
 from serve.batch.champions import (
     LEAVE,
     RISK_MODELS,
@@ -318,6 +319,26 @@ def calibration_check(tables: dict[str, pd.DataFrame], champions: Champions,
                       "mean_probability": float(p.mean()), "observed_rate": rate,
                       "gap": gap, "drifting": abs(gap) > cfg.calibration_tolerance}
     return out
+
+
+def survival_check(tables: dict[str, pd.DataFrame], champions: Champions,
+                   cutoff: pd.Timestamp, settings: Settings) -> dict | None:
+    """The survival champion's calibration at the cutoff, as `retrain` checks it: the
+    losses its hazards expect over the person-periods a model fitted at the cutoff would
+    calibrate on (models.survival.newest_cutoffs, each row followed as far as the
+    cutoff's data settles) against those observed. None without a survival champion or
+    with too little settled history. The panel is built at those few cutoffs only."""
+    bundle = champions.survival
+    if bundle is None:
+        return None
+    cuts = [c for c in default_cutoffs(tables) if c < cutoff]
+    strided = strided_cutoffs(cuts, cutoff, settings.models, settings.labels)
+    if len(strided) < settings.models.survival.calibration_cutoffs:
+        return None
+    picked = newest_cutoffs(strided, cutoff, settings.models)
+    panel = build_panel(tables, picked, panel=settings.panel, labels=settings.labels)
+    periods = periods_at(bundle, panel, picked, cutoff, settings.labels)
+    return survival_calibration(bundle, periods, settings.scoring.calibration_tolerance)
 
 
 def _alerts(rows: pd.DataFrame, scored: pd.DataFrame, earlier: pd.DataFrame | None,

@@ -69,7 +69,12 @@ def score_shown(loaded, cfg: Settings, as_of: str | None, out: Path | None,
     from serve.batch.plan import load_effect_model, snapshot_effects
     from serve.batch.reps import quarter_starts
     from serve.batch.roster import roster
-    from serve.batch.scoring import calibration_check, score_batch, scoring_cutoff
+    from serve.batch.scoring import (
+        calibration_check,
+        score_batch,
+        scoring_cutoff,
+        survival_check,
+    )
     from serve.batch.snapshots import export_rows, previous_snapshot, snapshot_on, write_snapshot
     from serve.batch.support import snapshot_support
     try:
@@ -105,6 +110,9 @@ def score_shown(loaded, cfg: Settings, as_of: str | None, out: Path | None,
                                                    cfg))
             bar.advance(task)
     check = calibration_check(loaded.tables, champions, newest, cfg)
+    survival = survival_check(loaded.tables, champions, newest, cfg)
+    if survival is not None:
+        check["survival"] = survival
     write_text_atomically(json.dumps(check, indent=1), path.with_name(f"{day}.calibration.json"))
     if show:
         _print_snapshot(snapshot, day, versions, path)
@@ -118,13 +126,21 @@ def score_shown(loaded, cfg: Settings, as_of: str | None, out: Path | None,
 def _print_calibration(check: dict, cfg: Settings) -> None:
     """The champions' calibration on the newest matured months, and what to do if it drifts."""
     for model, c in check.items():
-        line = (f"{model} calibration on {c['months'][0]} .. {c['months'][-1]} (labels "
-                f"complete): mean probability {c['mean_probability']:.1%} against "
-                f"{c['observed_rate']:.1%} observed ({c['gap']:+.1%} relative)")
+        if model == "survival":
+            line = (f"survival calibration on {c['months'][0]} .. {c['months'][-1]} (each "
+                    f"dealer followed as far as the data settles): the curves expect "
+                    f"{c['expected_losses']:,.0f} losses where {c['observed_losses']:,.0f} "
+                    f"were observed ({c['gap']:+.1%} relative)")
+            fix = "it recalibrates the survival champion's hazards on those months"
+        else:
+            line = (f"{model} calibration on {c['months'][0]} .. {c['months'][-1]} (labels "
+                    f"complete): mean probability {c['mean_probability']:.1%} against "
+                    f"{c['observed_rate']:.1%} observed ({c['gap']:+.1%} relative)")
+            fix = "it recalibrates on the newest matured months"
         if c["drifting"]:
             console.print(f"[yellow]warning:[/yellow] {line}, beyond "
                           f"±{cfg.scoring.calibration_tolerance:.0%}: run `dealer-risk retrain` "
-                          "(it recalibrates on the newest matured months).", highlight=False)
+                          f"({fix}).", highlight=False)
         else:
             console.print(line, highlight=False)
 

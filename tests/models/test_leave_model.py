@@ -218,3 +218,39 @@ def test_retrain_recalibrates_a_kept_survival_champion_whose_curves_drift(traine
     tags = MlflowClient().get_model_version("dealer-risk-survival", done["survival"]).tags
     assert tags["recalibrated_from"] == bad and tags["gate"] == "recalibrated"
     assert again.survival.metadata["recalibration_cutoffs"][-1] == f"{periods.cutoffs[-1]:%Y-%m-%d}"
+
+
+def test_score_checks_the_survival_curves_as_retrain_does(trained):
+    """`score`'s survival check builds a panel at the calibration cutoffs alone and finds,
+    at the newest cutoff and six months before it (data after it censored), exactly what
+    retrain's check finds on the whole training panel; hazards twice too high drift."""
+    from dataclasses import replace
+
+    from models.calibration import Calibrator
+    from models.survival import newest_periods, survival_calibration
+    from serve.batch.champions import load_champions
+    from serve.batch.scoring import survival_check
+    from serve.settings import Settings
+
+    _, panel, loaded, models, work = trained
+    settings = Settings(work_dir=work, models=models)
+    champions = load_champions(settings)
+    tolerance = settings.scoring.calibration_tolerance
+    newest = panel["cutoff"].max()
+    for cutoff in (newest, newest - pd.DateOffset(months=6)):
+        check = survival_check(loaded.tables, champions, cutoff, settings)
+        periods = newest_periods(champions.survival, panel, cutoff, models, settings.labels)
+        expected = survival_calibration(champions.survival, periods, tolerance)
+        assert check["months"] == expected["months"]
+        assert len(check["months"]) >= models.survival.calibration_cutoffs
+        assert pd.Timestamp(check["months"][-1]) < cutoff
+        assert check["person_periods"] == expected["person_periods"] > 0
+        assert check["observed_losses"] == expected["observed_losses"] > 0
+        assert check["expected_losses"] == pytest.approx(expected["expected_losses"], rel=1e-9)
+    params = champions.survival.calibrator.params
+    skewed = replace(champions, survival=replace(champions.survival, calibrator=Calibrator(
+        "platt_by_month", {**params, "b": params["b"] + np.log(2.0)})))
+    drifting = survival_check(loaded.tables, skewed, newest, settings)
+    assert drifting["drifting"] and drifting["gap"] > 0.5
+    assert survival_check(loaded.tables, replace(champions, survival=None), newest,
+                          settings) is None
