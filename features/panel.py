@@ -13,7 +13,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from features.catalog import CATALOG, PEER_BASES, Feature
+from features.catalog import ACROSS_DEALERS, CATALOG, PEER_BASES, Feature
 from features.labels import (
     LABEL_COLUMNS,
     active_mask,
@@ -88,6 +88,8 @@ def build_panel(
     progress: Callable[[str, int, int], None] | None = None,
     covered_until: pd.Timestamp | None = None,
     history_from: pd.Period | None = None,
+    across_dealers: bool = True,
+    with_labels: bool = True,
 ) -> pd.DataFrame:
     """One row per dealer in the panel at each cutoff: keys, `active`, features, labels.
 
@@ -95,6 +97,12 @@ def build_panel(
     newest order; a single dealer's posted history (POST /v1/score) ends at its last order,
     not at the scoring date, so the caller says how far it is complete, and where the
     batch data's history started (`history_from`, see build_monthly).
+
+    For that posted history, `across_dealers=False` leaves the features computed across
+    dealers (ACROSS_DEALERS: peers, order rhythm, the same rep's dealers) unknown, as the
+    caller computes them among the snapshot's population (with_peers_from), and
+    `with_labels=False` leaves the labels unknown, as nothing is learned from it: among
+    one dealer's rows both would be computed only to be thrown away.
     """
     panel = panel or PanelSettings()
     labels = labels or LabelSettings()
@@ -133,11 +141,20 @@ def build_panel(
     frame[REP] = _visiting_rep(m, dealers, row_dealer, cut[row_cut])
     out = pd.DataFrame(frame)
     tick("peers", len(computed) + 1)
-    _add_peers(out, features, panel.min_peer_group)
-    add_rep_relative(out, features, panel.min_peer_group)
-    add_rhythm(out, features)
+    if across_dealers:
+        _add_peers(out, features, panel.min_peer_group)
+        add_rep_relative(out, features, panel.min_peer_group)
+        add_rhythm(out, features)
+    else:
+        for f in features:
+            if f.name in ACROSS_DEALERS:
+                out[f.name] = np.nan
     tick("labels", len(computed) + 2)
-    _add_labels(out, m, tables, row_dealer, cut[row_cut], end, labels)
+    if with_labels:
+        _add_labels(out, m, tables, row_dealer, cut[row_cut], end, labels)
+    else:
+        for name in LABEL_COLUMNS:
+            out[name] = np.nan
     out["stage"] = stage(out, panel.stages)
     ordered = list(KEYS) + ["active", "stage", REP] + [f.name for f in features] + list(
         LABEL_COLUMNS)

@@ -51,10 +51,14 @@ def scoring_cutoff(tables: dict[str, pd.DataFrame], as_of: date | None) -> pd.Ti
 
 def panel_for_scoring(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp,
                       settings: Settings, covered_until: pd.Timestamp | None = None,
-                      history_from: pd.Period | None = None
+                      history_from: pd.Period | None = None, posted: bool = False
                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(everyone in the panel at the cutoff, the same dealers `past_months` earlier)."""
-    panels = panels_at(tables, cutoff, [], settings, covered_until, history_from)
+    """(everyone in the panel at the cutoff, the same dealers `past_months` earlier).
+    `posted`: one dealer's posted history, whose features across dealers the caller
+    computes among the snapshot's population and whose labels nobody reads (build_panel's
+    across_dealers and with_labels)."""
+    panels = panels_at(tables, cutoff, [], settings, covered_until, history_from,
+                       across_dealers=not posted, with_labels=not posted)
     return panels[cutoff], panels[past_cutoff(cutoff, settings)]
 
 
@@ -66,7 +70,8 @@ def past_cutoff(cutoff: pd.Timestamp, settings: Settings) -> pd.Timestamp:
 def panels_at(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp,
               also: list[pd.Timestamp], settings: Settings,
               covered_until: pd.Timestamp | None = None,
-              history_from: pd.Period | None = None) -> dict[pd.Timestamp, pd.DataFrame]:
+              history_from: pd.Period | None = None, *, across_dealers: bool = True,
+              with_labels: bool = True) -> dict[pd.Timestamp, pd.DataFrame]:
     """The panel at the cutoff, `past_months` before it, and at the `also` cutoffs, built in
     one pass. A cutoff outside the data has an empty panel (the cutoff itself: an error)."""
     allowed = default_cutoffs(tables, covered_until, history_from)
@@ -76,7 +81,8 @@ def panels_at(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp,
         raise CutoffError(f"cutoff {cutoff:%Y-%m-%d} is outside the data (possible: "
                           f"{allowed[0]:%Y-%m-%d} .. {allowed[-1]:%Y-%m-%d})")
     panel = build_panel(tables, inside, panel=settings.panel, labels=settings.labels,
-                        covered_until=covered_until, history_from=history_from)
+                        covered_until=covered_until, history_from=history_from,
+                        across_dealers=across_dealers, with_labels=with_labels)
     return {c: panel[panel["cutoff"] == c].reset_index(drop=True) for c in wanted}
 
 

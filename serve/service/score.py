@@ -125,7 +125,8 @@ def score_posted(body: ScoreRequest, state: ServingState, settings: Settings) ->
     try:
         population, past = panel_for_scoring(loaded.tables, as_of, settings,
                                              covered_until=as_of,
-                                             history_from=pd.Period(snap.history_from, "M"))
+                                             history_from=pd.Period(snap.history_from, "M"),
+                                             posted=True)
     except CutoffError as exc:
         raise Invalid(f"the posted orders cannot be scored as of {day}: {exc}"
                             ) from None

@@ -88,3 +88,30 @@ def test_one_posted_dealer_is_judged_against_its_rep_s_dealers_in_the_population
     posted[FEATURE] = np.nan  # what a single dealer's own history gives
     again = with_peers_from(population, posted, 3)
     assert again[FEATURE].tolist() == [-3]
+
+
+def test_a_posted_dealer_s_panel_leaves_out_only_what_its_population_gives(panel):
+    """One dealer's history built without the features across dealers and the labels
+    (POST /v1/score): every other column is the full build's, those are unknown, and
+    among the population they come out as the full build's do."""
+    from features.catalog import ACROSS_DEALERS
+    from features.labels import LABEL_COLUMNS
+
+    tables, rows = panel
+    one = {"dealers": tables["dealers"][tables["dealers"]["dealer_id"] == "D4"],
+           **{k: v[v["dealer_id"] == "D4"] for k, v in tables.items() if k != "dealers"}}
+    settings = PanelSettings(min_peer_group=3)
+    full = build_panel(one, [CUTOFF], panel=settings)
+    lean = build_panel(one, [CUTOFF], panel=settings, across_dealers=False,
+                       with_labels=False)
+    assert list(lean.columns) == list(full.columns)
+    across = [c for c in full.columns if c in ACROSS_DEALERS]
+    assert FEATURE in across and {"leave_month", "churn"} <= set(LABEL_COLUMNS)
+    assert lean[across + list(LABEL_COLUMNS)].isna().all().all()
+    assert full["leave_month"].notna().all()  # known (no loss yet: inf), here unknown
+    rest = [c for c in full.columns if c not in across and c not in LABEL_COLUMNS]
+    pd.testing.assert_frame_equal(lean[rest], full[rest])
+    population = rows.reset_index()
+    pd.testing.assert_frame_equal(with_peers_from(population, lean, 3)[across],
+                                  with_peers_from(population, full, 3)[across])
+    assert with_peers_from(population, lean, 3)[FEATURE].tolist() == [-3]
