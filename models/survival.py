@@ -16,6 +16,7 @@ the curve, the older rows all of it, and nothing is learned from data after the 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -77,8 +78,8 @@ def training_cutoffs(panel: pd.DataFrame, origin: pd.Timestamp, settings: ModelS
                            settings, labels)
 
 
-def strided_cutoffs(cutoffs, origin: pd.Timestamp, settings: ModelSettings,
-                    labels: LabelSettings) -> pd.DatetimeIndex:
+def strided_cutoffs(cutoffs: Iterable[pd.Timestamp] | np.ndarray, origin: pd.Timestamp,
+                    settings: ModelSettings, labels: LabelSettings) -> pd.DatetimeIndex:
     """training_cutoffs among `cutoffs` (the data's, or a panel's labelled ones)."""
     cuts = pd.DatetimeIndex(cutoffs).sort_values()
     cuts = cuts[follow_up(cuts, origin, labels) >= 1]
@@ -113,10 +114,10 @@ def calibration_count(available: int, settings: ModelSettings) -> int:
     its least fit and early-stopping cutoffs.
 
     Why more where the history allows: the newest cutoffs are followed only a few months,
-    so with four of them months 7-12 of the curve were extrapolated; six passed
-    D-calibration in 15 of 17 worlds at their newest origin where four passed in 12 (IBS
-    lower in 13; benchmarks/HISTORY.md, 2026-12-06). A short export keeps four, so it
-    trains as before."""
+    so with four of them months 7-12 of the curve were extrapolated; with up to six the
+    curves pass D-calibration out of time in six of nine worlds where four passed in three
+    (benchmarks/RESULTS.md, survival-worlds; worse on the demo sample's origins, recorded
+    there too). A short export keeps four, so it trains as before."""
     fit, es, cal = _counts(settings)
     return int(min(max(available - fit - es, cal), settings.survival.calibration_cutoffs_most))
 

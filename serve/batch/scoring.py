@@ -23,7 +23,7 @@ from models.alerts import PAST_FORECAST, SCORE_COLUMNS, band_constants, fire
 from models.bands import band
 from models.baselines import TREND_CLIP
 from models.bundle import MONTHS_COLUMN, months_ordering
-from models.dataset import as_numbers, label_end
+from models.dataset import TrainingDataError, as_numbers, label_end
 from models.explain import Context, Explanation, explain
 from models.survival import newest_cutoffs, periods_at, strided_cutoffs, survival_calibration
 from serve.batch.champions import (
@@ -338,10 +338,11 @@ def survival_check(tables: dict[str, pd.DataFrame], champions: Champions,
     if bundle is None:
         return None
     cuts = [c for c in default_cutoffs(tables) if c < cutoff]
-    strided = strided_cutoffs(cuts, cutoff, settings.models, settings.labels)
-    if len(strided) < settings.models.survival.calibration_cutoffs:
+    try:
+        picked = newest_cutoffs(strided_cutoffs(cuts, cutoff, settings.models,
+                                                settings.labels), cutoff, settings.models)
+    except TrainingDataError:  # too little settled history to check anything on
         return None
-    picked = newest_cutoffs(strided, cutoff, settings.models)
     panel = build_panel(tables, picked, panel=settings.panel, labels=settings.labels)
     periods = periods_at(bundle, panel, picked, cutoff, settings.labels)
     return survival_calibration(bundle, periods, settings.scoring.calibration_tolerance)

@@ -254,3 +254,5 @@ def test_score_checks_the_survival_curves_as_retrain_does(trained):
     assert drifting["drifting"] and drifting["gap"] > 0.5
     assert survival_check(loaded.tables, replace(champions, survival=None), newest,
                           settings) is None
+    early = panel["cutoff"].min() + pd.DateOffset(months=12)  # nothing settled yet
+    assert survival_check(loaded.tables, champions, early, settings) is None
