@@ -8,6 +8,7 @@ or excluded as a cancelled order line. The report shows that the four add up.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
@@ -359,7 +360,8 @@ class _TableCheck:
             first = iter(())
         else:
             first = (f[[table.key]] for f in (chunks if once else self.raw.chunks(rows)))
-        self.first_pass = _FirstPass(first, table.key, hashes, keys)
+        small = once and sum(len(c) for c in chunks) <= SMALL_TABLE
+        self.first_pass = _FirstPass(first, table.key, hashes, keys, small=small)
         self.cursor = 0
         accepted_parts, rejected_parts = [], []
         rows_read = duplicates = cancelled = 0
@@ -374,10 +376,10 @@ class _TableCheck:
         malformed = self._malformed()
         rows_read += len(malformed)
         accepted = concat_frames(accepted_parts)
-        rejected = pd.concat([*rejected_parts, malformed], ignore_index=True)
-        rejected = rejected.sort_values("row", kind="stable").reset_index(drop=True)
-        for column in ("column", "value", "detail"):  # missing is <NA>, however concatenated
-            rejected[column] = rejected[column].astype("string").astype(object)
+        if len(malformed) or any(len(part) for part in rejected_parts):
+            rejected = _assemble_rejects(rejected_parts, malformed)
+        else:
+            rejected = _no_rejects(tuple(present)).copy()
 
         dates = accepted[table.event_date].dropna()
         report = TableReport(
@@ -429,7 +431,8 @@ class _TableCheck:
             if col.name not in accepted:
                 accepted[col.name] = _empty_column(col.kind, len(accepted), col.many_values)
         accepted = accepted[list(table.column_names)]
-        rejected = self._rejects(kept[bad], reason, column, value, detail)
+        rejected = (_reject_rows(kept[bad], reason, column, value, detail) if bad.any()
+                    else _no_rejected_rows(tuple(kept.columns)))
         return accepted, rejected, int(duplicated.sum()), int(cancelled.sum())
 
     def _note_conversions(self, kept: pd.DataFrame, typed: pd.DataFrame) -> None:
@@ -665,8 +668,7 @@ class _TableCheck:
         col = self.table.event_date
         if self.opened is None or col not in t:
             return
-        start = pd.to_datetime(t["dealer_id"].map(self.opened).astype(object),
-                               errors="coerce").astype("datetime64[ns]")
+        start = _looked_up(self.opened, t["dealer_id"])
         grace = pd.Timedelta(days=self.settings.opened_grace_days)
         when = t[col].astype("datetime64[ns]")
         early = when.notna() & start.notna() & (when < start - grace)
@@ -708,23 +710,10 @@ class _TableCheck:
             detail[also] = detail[also] + "; " + text[also]
         return reason, column, value, detail
 
-    def _rejects(self, rows, reason, column, value, detail) -> pd.DataFrame:
-        out = pd.DataFrame(
-            {
-                "row": (rows.index.to_numpy() + 1).astype("int64"),
-                "reason": reason.reindex(rows.index).to_numpy(),
-                "column": column.reindex(rows.index).to_numpy(),
-                "value": value.reindex(rows.index).to_numpy(),
-                "detail": detail.reindex(rows.index).to_numpy(),
-            }
-        )
-        originals = rows.reset_index(drop=True).astype("string")
-        return pd.concat([out, originals], axis=1)
-
     def _malformed(self) -> pd.DataFrame:
         malformed = self.raw.malformed
         if malformed is None or not len(malformed):
-            return pd.DataFrame(columns=REJECT_COLUMNS)
+            return _no_malformed()
         expected = malformed.attrs.get("fields_expected")
         return pd.DataFrame(
             {
@@ -737,7 +726,71 @@ class _TableCheck:
         )
 
 
+def _looked_up(days: pd.Series, ids: pd.Series) -> pd.Series:
+    """Each row's day from `days` (a day per dealer id, ids unique), NaT where the id is
+    missing or not there; a categorical column is looked up once per distinct id."""
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        known = days.index.get_indexer(ids.cat.categories.astype(object))
+        codes = ids.cat.codes.to_numpy()
+        at = np.where(codes >= 0, known[np.maximum(codes, 0)], -1)
+    else:
+        at = days.index.get_indexer(ids.astype(object))
+    values = days.to_numpy(dtype="datetime64[ns]")
+    out = values[np.maximum(at, 0)] if len(values) else np.full(len(at), np.datetime64("NaT"),
+                                                                dtype="datetime64[ns]")
+    return pd.Series(np.where(at >= 0, out, np.datetime64("NaT")), index=ids.index,
+                     dtype="datetime64[ns]")
+
+
+def _reject_rows(rows: pd.DataFrame, reason: pd.Series, column: pd.Series,
+                 value: pd.Series, detail: pd.Series) -> pd.DataFrame:
+    """A chunk's rejected rows: where and why (REJECT_COLUMNS), then the row as written."""
+    out = pd.DataFrame(
+        {
+            "row": (rows.index.to_numpy() + 1).astype("int64"),
+            "reason": reason.reindex(rows.index).to_numpy(),
+            "column": column.reindex(rows.index).to_numpy(),
+            "value": value.reindex(rows.index).to_numpy(),
+            "detail": detail.reindex(rows.index).to_numpy(),
+        }
+    )
+    originals = rows.reset_index(drop=True).astype("string")
+    return pd.concat([out, originals], axis=1)
+
+
+def _assemble_rejects(parts: list[pd.DataFrame], malformed: pd.DataFrame) -> pd.DataFrame:
+    """A table's rejects: its chunks' and its malformed records, in file order."""
+    rejected = pd.concat([*parts, malformed], ignore_index=True)
+    rejected = rejected.sort_values("row", kind="stable").reset_index(drop=True)
+    for column in ("column", "value", "detail"):  # missing is <NA>, however concatenated
+        rejected[column] = rejected[column].astype("string").astype(object)
+    return rejected
+
+
+def _no_malformed() -> pd.DataFrame:
+    return pd.DataFrame(columns=REJECT_COLUMNS)
+
+
+@functools.lru_cache(maxsize=64)
+def _no_rejected_rows(columns: tuple[str, ...]) -> pd.DataFrame:
+    """_reject_rows of no row of a chunk with these columns, built once: its pandas steps
+    cost about 5 ms a table with nothing to reject, the bulk of checking a posted dealer's
+    clean history. Read only (concatenated, never changed)."""
+    none = pd.Series(pd.NA, index=pd.Index([], dtype="int64"), dtype="string")
+    return _reject_rows(pd.DataFrame(columns=list(columns), index=none.index), none, none,
+                        none, none)
+
+
+@functools.lru_cache(maxsize=64)
+def _no_rejects(columns: tuple[str, ...]) -> pd.DataFrame:
+    """_assemble_rejects of a table none of whose rows was rejected, built once (callers
+    get a copy)."""
+    return _assemble_rejects([_no_rejected_rows(columns)], _no_malformed())
+
+
 REPEAT_TABLE = 1 << 24
+SMALL_TABLE = 10_000
+"""Up to this many rows in one chunk, a table's rows are hashed in Python (_row_hashes)."""
 
 
 class _FirstPass:
@@ -752,14 +805,15 @@ class _FirstPass:
 
     def __init__(self, chunks: Iterable[pd.DataFrame], key: str | None,
                  hashes: np.ndarray | None = None,
-                 key_candidates: tuple[np.ndarray, pd.Series] | None = None) -> None:
+                 key_candidates: tuple[np.ndarray, pd.Series] | None = None, *,
+                 small: bool = False) -> None:
         """`hashes` and `key_candidates` (positions, raw keys), when given, come from
         DuckDB over a Parquet file; otherwise both are computed from the chunks."""
         given, keys, rows = hashes is not None, [], []
         parts = [] if hashes is None else [hashes]
         for chunk in chunks:
             if not given:
-                parts.append(_row_hashes(chunk))
+                parts.append(_row_hashes(chunk, small))
             if key is not None and key_candidates is None:
                 keys.append(chunk[key])
                 rows.append(chunk.index.to_numpy() + 1)
@@ -806,12 +860,20 @@ class _FirstPass:
         return out
 
 
-def _row_hashes(chunk: pd.DataFrame) -> np.ndarray:
+def _row_hashes(chunk: pd.DataFrame, small: bool = False) -> np.ndarray:
     """Each row's 64-bit hash, by the text of its values (as rows are compared): two chunks
     of a Parquet file (its row groups) may type the same values differently (a dictionary
     of their own, booleans as bool in one and object with a None in another), which
-    pandas would hash differently."""
-    return pd.util.hash_pandas_object(chunk.astype("string"), index=False).to_numpy()
+    pandas would hash differently. `small`: the whole table is this one chunk of at most
+    SMALL_TABLE rows (a posted history), hashed as Python tuples of the same text, about
+    a millisecond less per table than pandas' column passes; a table hashes all its rows
+    one way."""
+    text = chunk.astype("string")
+    if small:
+        rows = zip(*(text[c].to_numpy(dtype=object) for c in text.columns), strict=True)
+        return np.fromiter((hash(row) for row in rows), dtype=np.int64,
+                           count=len(text)).view(np.uint64)
+    return pd.util.hash_pandas_object(text, index=False).to_numpy()
 
 
 def _repeated(values: np.ndarray) -> np.ndarray:

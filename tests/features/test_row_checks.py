@@ -278,3 +278,36 @@ def test_a_table_whose_every_record_id_is_missing_rejects_each_row(folder, setti
     loaded = load_data(folder({"visits.csv": visits}), settings)
     assert list(loaded.rejects["visits"]["reason"]) == ["missing_id"]
     assert loaded.report.tables["visits"].accepted == 0
+
+
+def test_a_table_with_nothing_to_reject_gets_the_rejects_frame_of_one_that_had(folder,
+                                                                               settings):
+    """Clean tables skip the rejects' pandas steps (a frame built once per set of columns):
+    the frame is the one a rejected row would have come in, emptied, and each load gets
+    its own, so changing one changes no later load."""
+    clean = load_data(folder(with_order("O9,D1,2024-02-03,doors,1,10,10,completed")),
+                      settings).rejects["orders"]
+    dirty = load_data(folder(with_order("O9,D1,2024-02-30,doors,1,10,10,completed")),
+                      settings).rejects["orders"]
+    assert clean.empty and len(dirty) == 1
+    pd.testing.assert_frame_equal(clean, dirty.iloc[:0])
+    clean.loc[0] = "changed"
+    again = load_data(folder(with_order("O9,D1,2024-02-03,doors,1,10,10,completed")),
+                      settings).rejects["orders"]
+    pd.testing.assert_frame_equal(again, dirty.iloc[:0])
+
+
+@pytest.mark.parametrize("categorical", [True, False])
+def test_each_row_gets_its_dealer_s_opening_day_as_a_map_would(categorical):
+    """The opening-day lookup behind before_dealer_opened, per distinct id: the days
+    Series.map gives, with NaT for a missing id, an unknown one and an unknown day."""
+    from features.validation import _looked_up
+
+    days = pd.Series(pd.to_datetime(["2021-03-01", None, "2019-12-31"]).to_numpy(),
+                     index=["D1", "D2", "D3"])
+    ids = pd.Series(["D3", None, "D9", "D1", "D2", "D1"], index=[5, 6, 7, 8, 9, 10],
+                    dtype="category" if categorical else "string")
+    expected = pd.to_datetime(ids.map(days).astype(object), errors="coerce").astype(
+        "datetime64[ns]")
+    pd.testing.assert_series_equal(_looked_up(days, ids), expected, check_names=False)
+    assert _looked_up(days.iloc[:0], ids).isna().all()
