@@ -735,11 +735,8 @@ def _looked_up(days: pd.Series, ids: pd.Series) -> pd.Series:
         at = np.where(codes >= 0, known[np.maximum(codes, 0)], -1)
     else:
         at = days.index.get_indexer(ids.astype(object))
-    values = days.to_numpy(dtype="datetime64[ns]")
-    out = values[np.maximum(at, 0)] if len(values) else np.full(len(at), np.datetime64("NaT"),
-                                                                dtype="datetime64[ns]")
-    return pd.Series(np.where(at >= 0, out, np.datetime64("NaT")), index=ids.index,
-                     dtype="datetime64[ns]")
+    values = np.append(days.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+    return pd.Series(values[at], index=ids.index)  # at -1: the NaT appended last
 
 
 def _reject_rows(rows: pd.DataFrame, reason: pd.Series, column: pd.Series,

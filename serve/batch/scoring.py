@@ -337,10 +337,10 @@ def survival_check(tables: dict[str, pd.DataFrame], champions: Champions,
     bundle = champions.survival
     if bundle is None:
         return None
-    cuts = [c for c in default_cutoffs(tables) if c < cutoff]
-    try:
-        picked = newest_cutoffs(strided_cutoffs(cuts, cutoff, settings.models,
-                                                settings.labels), cutoff, settings.models)
+    try:  # strided_cutoffs keeps only cutoffs with follow-up, all before the cutoff
+        picked = newest_cutoffs(strided_cutoffs(default_cutoffs(tables), cutoff,
+                                                settings.models, settings.labels),
+                                cutoff, settings.models)
     except TrainingDataError:  # too little settled history to check anything on
         return None
     panel = build_panel(tables, picked, panel=settings.panel, labels=settings.labels)
