@@ -52,3 +52,11 @@ def test_the_demo_runs_the_versions_the_tests_ran():
     dev, main = pins("requirements-dev.lock"), pins("requirements.lock")
     assert set(main) <= set(dev)
     assert {n: v for n, v in main.items() if dev[n] != v} == {}
+
+
+def test_the_installer_is_locked_too():
+    """`./run` installs uv from its own lock before the project's: one pinned version,
+    with hashes, as the locks it installs."""
+    assert list(pins("requirements-uv.lock")) == ["uv"]
+    run = (ROOT / "run").read_text(encoding="utf-8")
+    assert "--require-hashes -r requirements-uv.lock" in run
