@@ -14,7 +14,8 @@ years of history (order lines, tickets, complaints, deliveries, visits), median 
 calls after a warm-up. Then the service on loopback with uvicorn workers, loaded with wrk
 (Debian's `wrk` package) at the same connections, one after the other:
 - the single-dealer lookup with factors, GET /v1/dealers/{id}/risk (ids rotate);
-- POST /v1/score with that dealer's posted history;
+- POST /v1/score with that dealer's posted history, then with 64 dealers' histories
+  around the median's size in turn (--post-dealers; issue 33's rotating dealers);
 - with --peer: `mlflow models serve` on models:/dealer-risk-churn@champion, one dealer's
   feature row per request (probability only).
 With --lookup only the lookup, in alternating wrk runs against a bare FastAPI + orjson app
@@ -107,6 +108,28 @@ def lua_post(body: str, path_: str, folder: Path, name: str) -> Path:
     return path
 
 
+def lua_posts(bodies: list[str], path_: str, folder: Path) -> Path:
+    """POST each body in turn (wrk's two threads start half the list apart), so a dealer
+    comes back only after all the others: nothing about it is warm."""
+    names = []
+    for i, body in enumerate(bodies):
+        names.append(folder / f"post-{i}.json")
+        names[-1].write_text(body, encoding="utf-8")
+    path = folder / "posts.lua"
+    path.write_text(
+        "files = {" + ",".join(f"'{n}'" for n in names) + "}\nbodies = {}\n"
+        "for _, name in ipairs(files) do\n  local f = io.open(name, 'rb')\n"
+        "  bodies[#bodies + 1] = f:read('*a')\n  f:close()\nend\n"
+        "local threads = 0\nfunction setup(thread)\n"
+        "  thread:set('offset', threads * math.floor(#files / 2))\n"
+        "  threads = threads + 1\nend\n"
+        "function init(args)\n  i = offset\nend\n"
+        "function request()\n  i = i % #bodies + 1\n"
+        f"  return wrk.format('POST', '{path_}', "
+        "{['Content-Type'] = 'application/json'}, bodies[i])\nend\n")
+    return path
+
+
 def dealer_history(data: Path, dealer: str, as_of: str, months: int = 24) -> str:
     """The dealer's rows of every table dated in the `months` before as_of, as a body."""
     return dealer_histories(data, [dealer], as_of, months)[dealer]
@@ -191,6 +214,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="with --lookup: runs of each")
     parser.add_argument("--post-only", action="store_true",
                         help="only POST /v1/score's work in this process (no wrk)")
+    parser.add_argument("--post-dealers", type=int, default=64, help="dealers the loaded "
+                        "POST /v1/score run posts in turn")
     parser.add_argument("--rotate", type=int, default=15, help="with --post-only: dealers "
                         "posted once each")
     parser.add_argument("--profile", action="store_true", help="with --post-only: where "
@@ -223,8 +248,11 @@ def main() -> None:
     if args.lookup:
         report_lookup(snapshot, env, args)
         return
-    median = snapshot.sort_values("orders_amount_12m")["dealer_id"].iloc[len(snapshot) // 2]
+    ordered = snapshot.sort_values("orders_amount_12m")["dealer_id"].tolist()
+    median = ordered[len(ordered) // 2]
     body = dealer_history(data, median, as_of)
+    around = ordered[max(0, len(ordered) // 2 - args.post_dealers):][:2 * args.post_dealers:2]
+    rotating = dealer_histories(data, around, as_of)
     sizes = ", ".join(f"{k} {len(v)}" for k, v in json.loads(body).items()
                       if isinstance(v, list))
     print(f"in process, POST /v1/score's work on {median}'s history ({sizes}): "
@@ -244,6 +272,9 @@ def main() -> None:
             rows["POST /v1/score (median dealer's 2 years)"] = wrk(
                 base, lua_post(body, "/v1/score", folder, "score"), args.connections,
                 args.duration)
+            rows[f"POST /v1/score ({len(around)} dealers around the median, in turn)"] = wrk(
+                base, lua_posts([rotating[d] for d in around], "/v1/score", folder),
+                args.connections, args.duration)
         finally:
             stop(ours)
         if args.peer:

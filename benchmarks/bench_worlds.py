@@ -101,9 +101,12 @@ the way from the days-since-last-order ranking to the oracle the model covers; i
 paired bootstrap over dealers. Targets in every world: ROC AUC at least 95% of the oracle's;
 mean probability within 15% of the observed rate at every origin where the oracle's own mean
 is within 10% of it (elsewhere the observed rate strays from what the dealers' true chances
-give: noise no model should follow); a shock's group among a
-dealer's top-3 reasons at most twice as often in the shocked region (channel) as elsewhere; the
-true cause among the top-3 risk-raising reasons for at least 75% of churners with a cause.
+give: noise no model should follow; the table "Calibration in the large" judges the level
+against that noise instead: is the observed number of churners inside the 95% interval of the
+score's own probabilities, beside the oracle, the bar, and a constant rate, the floor); a
+shock's group among a dealer's top-3 reasons at most twice as often in the shocked region
+(channel) as elsewhere; the true cause among the top-3 risk-raising reasons for at least 75%
+of churners with a cause.
 "naive" is the ranking shipped before (raw contributions against the average dealer, any
 direction, fixed attributes included). The levers table asks of each world what bench_levers.py
 asks of the demo: does an at-risk dealer's top lever name the cause the simulator put on it,
