@@ -788,7 +788,7 @@ def _no_rejects(columns: tuple[str, ...]) -> pd.DataFrame:
 
 REPEAT_TABLE = 1 << 24
 SMALL_TABLE = 10_000
-"""Up to this many rows in one chunk, a table's rows are hashed in Python (_row_hashes)."""
+"""Up to this many rows, read at once, a table's rows are hashed in Python (_row_hashes)."""
 
 
 class _FirstPass:
@@ -862,10 +862,10 @@ def _row_hashes(chunk: pd.DataFrame, small: bool = False) -> np.ndarray:
     """Each row's 64-bit hash, by the text of its values (as rows are compared): two chunks
     of a Parquet file (its row groups) may type the same values differently (a dictionary
     of their own, booleans as bool in one and object with a None in another), which
-    pandas would hash differently. `small`: the whole table is this one chunk of at most
-    SMALL_TABLE rows (a posted history), hashed as Python tuples of the same text, about
-    a millisecond less per table than pandas' column passes; a table hashes all its rows
-    one way."""
+    pandas would hash differently. `small`: the whole table was read at once and has at most
+    SMALL_TABLE rows (a posted history), so every chunk of it is hashed as Python tuples of
+    the same text, about a millisecond less per table than pandas' column passes; a table
+    hashes all its rows one way."""
     text = chunk.astype("string")
     if small:
         rows = zip(*(text[c].to_numpy(dtype=object) for c in text.columns), strict=True)
