@@ -8,6 +8,7 @@ writing snapshots happen in serve/batch/snapshots.py and the CLI.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date
 from typing import NamedTuple
 
@@ -71,19 +72,73 @@ def panels_at(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp,
               also: list[pd.Timestamp], settings: Settings,
               covered_until: pd.Timestamp | None = None,
               history_from: pd.Period | None = None, *, across_dealers: bool = True,
-              with_labels: bool = True) -> dict[pd.Timestamp, pd.DataFrame]:
+              with_labels: bool = True, panels: Panels | None = None
+              ) -> dict[pd.Timestamp, pd.DataFrame]:
     """The panel at the cutoff, `past_months` before it, and at the `also` cutoffs, built in
-    one pass. A cutoff outside the data has an empty panel (the cutoff itself: an error)."""
+    one pass (or taken from `panels`, built once for more). A cutoff outside the data has
+    an empty panel (the cutoff itself: an error)."""
     allowed = default_cutoffs(tables, covered_until, history_from)
     wanted = sorted({cutoff, past_cutoff(cutoff, settings), *also})
     inside = [c for c in wanted if allowed[0] <= c <= allowed[-1]]
     if cutoff not in inside:
         raise CutoffError(f"cutoff {cutoff:%Y-%m-%d} is outside the data (possible: "
                           f"{allowed[0]:%Y-%m-%d} .. {allowed[-1]:%Y-%m-%d})")
-    panel = build_panel(tables, inside, panel=settings.panel, labels=settings.labels,
-                        covered_until=covered_until, history_from=history_from,
-                        across_dealers=across_dealers, with_labels=with_labels)
+    if panels is not None:
+        panel = panels.at(inside)
+    else:
+        panel = build_panel(tables, inside, panel=settings.panel, labels=settings.labels,
+                            covered_until=covered_until, history_from=history_from,
+                            across_dealers=across_dealers, with_labels=with_labels)
     return {c: panel[panel["cutoff"] == c].reset_index(drop=True) for c in wanted}
+
+
+def scoring_cutoffs(cutoff: pd.Timestamp, settings: Settings) -> list[pd.Timestamp]:
+    """The cutoffs a snapshot at `cutoff` reads the panel at: the cutoff, the dealers' own
+    past, and the year's quarter starts (the reps' scorecard)."""
+    return sorted({cutoff, past_cutoff(cutoff, settings), *quarter_starts(cutoff)})
+
+
+class Panels:
+    """The panel at many cutoffs from one pass over the data, for `score`'s snapshots and
+    the calibration checks after them.
+
+    Most of build_panel's cost is the monthly aggregates, the same whichever cutoffs are
+    asked, and each cutoff's rows are computed among that cutoff's dealers alone (peers,
+    the same rep's dealers, order rhythm, labels), so a cutoff's rows taken from a panel
+    built at more cutoffs are those built at it alone (tests/serve/batch/test_scoring.py). On
+    the demo `score` built four panels for one snapshot (the snapshot's, the churn and
+    decline checks', the leave check's, the survival check's) and one more per extra
+    snapshot; now it builds one, and `retrain` and `demo` lend the panel they trained on
+    and build none.
+    """
+
+    def __init__(self, tables: dict[str, pd.DataFrame], settings: Settings,
+                 frame: pd.DataFrame | None, cutoffs: Iterable[pd.Timestamp]) -> None:
+        self.tables, self.settings = tables, settings
+        self.frame = frame
+        self.cutoffs = frozenset(pd.DatetimeIndex(list(cutoffs)))
+        """The cutoffs `frame` was built at (a cutoff may have no rows)."""
+
+    @classmethod
+    def build(cls, tables: dict[str, pd.DataFrame], settings: Settings,
+              cutoffs: Iterable[pd.Timestamp]) -> Panels:
+        """One build at every cutoff of `cutoffs` inside the data (the others are left
+        out: their panels are empty)."""
+        allowed = default_cutoffs(tables)
+        inside = sorted({c for c in pd.DatetimeIndex(list(cutoffs))
+                         if allowed[0] <= c <= allowed[-1]})
+        frame = (build_panel(tables, inside, panel=settings.panel, labels=settings.labels)
+                 if inside else None)
+        return cls(tables, settings, frame, inside)
+
+    def at(self, cutoffs: Iterable[pd.Timestamp]) -> pd.DataFrame:
+        """The panel at `cutoffs` (each inside the data), in build_panel's order: taken
+        from the one built when it holds them all, else built."""
+        wanted = pd.DatetimeIndex(sorted(set(pd.DatetimeIndex(list(cutoffs)))))
+        if self.frame is not None and set(wanted) <= self.cutoffs:
+            return self.frame[self.frame["cutoff"].isin(wanted)].reset_index(drop=True)
+        return build_panel(self.tables, wanted, panel=self.settings.panel,
+                           labels=self.settings.labels)
 
 
 class Batch(NamedTuple):
@@ -99,18 +154,20 @@ class Batch(NamedTuple):
 def score_batch(tables: dict[str, pd.DataFrame], champions: Champions, cutoff: pd.Timestamp,
                 settings: Settings, previous: pd.DataFrame | None = None,
                 earlier: pd.DataFrame | None = None, spark=None,
-                quarter_snapshots: dict[pd.Timestamp, pd.DataFrame | None] | None = None
-                ) -> Batch:
+                quarter_snapshots: dict[pd.Timestamp, pd.DataFrame | None] | None = None,
+                panels: Panels | None = None) -> Batch:
     """Score every active dealer at the cutoff.
 
     `previous`: the last snapshot (for the change); `earlier`: the snapshot one forecast
     horizon before, whose forecast covered the months just ended (for the alert on orders
     below the forecast's p10); `quarter_snapshots`: the snapshots kept at the year's
-    quarter starts (the reps' expected losses). With a Spark session (engine 'spark') the
-    models run there, by partitions of dealers; the rest is the same code."""
+    quarter starts (the reps' expected losses); `panels`: the panel built once at more
+    cutoffs (at least scoring_cutoffs), else it is built here. With a Spark session
+    (engine 'spark') the models run there, by partitions of dealers; the rest is the
+    same code."""
     starts = quarter_starts(cutoff)
-    panels = panels_at(tables, cutoff, starts, settings)
-    population, past = panels[cutoff], panels[past_cutoff(cutoff, settings)]
+    at = panels_at(tables, cutoff, starts, settings, panels=panels)
+    population, past = at[cutoff], at[past_cutoff(cutoff, settings)]
     rows = population[population["active"]].reset_index(drop=True)
     outputs = None
     if spark is not None:
@@ -119,7 +176,7 @@ def score_batch(tables: dict[str, pd.DataFrame], champions: Champions, cutoff: p
     snapshot = score_rows(rows, peers=rows, past=past, tables=tables, cutoff=cutoff,
                           champions=champions, settings=settings, previous=previous,
                           earlier=earlier, outputs=outputs)
-    reps = rep_rows(tables, snapshot, {c: panels[c] for c in starts if len(panels[c])},
+    reps = rep_rows(tables, snapshot, {c: at[c] for c in starts if len(at[c])},
                     cutoff, quarter_snapshots or {})
     return Batch(snapshot, pd.concat([population, past], ignore_index=True), reps)
 
@@ -260,21 +317,27 @@ def risk_kind(churn_p: np.ndarray, leave_p: np.ndarray, floor: float) -> np.ndar
     return np.where(np.isnan(leave_p) | np.isnan(churn_p), RISK_KINDS[3], kind)
 
 
-def matured_rows(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp,
-                 settings: Settings, model: str | None = None) -> pd.DataFrame:
-    """The active dealers of the newest `scoring.calibration_months` months whose labels
-    are complete by the cutoff (their windows end before it): the churn, decline and
-    forecast labels (default), or `model`'s alone (the leave label, confirmed by months
-    of silence, completes most of a year later)."""
+def matured_cutoffs(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp,
+                    settings: Settings, model: str | None = None) -> list[pd.Timestamp]:
+    """The newest `scoring.calibration_months` cutoffs whose labels are complete by the
+    cutoff (their windows end before it): the churn, decline and forecast labels
+    (default), or `model`'s alone (the leave label, confirmed by months of silence,
+    completes most of a year later)."""
     models = (*RISK_MODELS, "forecast") if model is None else (model,)
     cuts = pd.DatetimeIndex(default_cutoffs(tables))
     done = np.logical_and.reduce([label_end(cuts, m, settings.labels) <= cutoff
                                   for m in models])
-    matured = list(cuts[done])
+    return list(cuts[done])[-settings.scoring.calibration_months:]
+
+
+def matured_rows(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp,
+                 settings: Settings, model: str | None = None,
+                 panels: Panels | None = None) -> pd.DataFrame:
+    """The active dealers of matured_cutoffs() (taken from `panels` when given)."""
+    matured = matured_cutoffs(tables, cutoff, settings, model)
     if not matured:
         return pd.DataFrame(columns=["cutoff"])
-    panel = build_panel(tables, matured[-settings.scoring.calibration_months:],
-                        panel=settings.panel, labels=settings.labels)
+    panel = (panels or Panels(tables, settings, None, [])).at(matured)
     return panel[panel["active"]].reset_index(drop=True)
 
 
@@ -283,32 +346,35 @@ CHECKED_MODELS = (*RISK_MODELS, LEAVE)
 
 
 def matured_by_model(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp,
-                     settings: Settings, models: list[str]) -> dict[str, pd.DataFrame]:
+                     settings: Settings, models: list[str], panels: Panels | None = None
+                     ) -> dict[str, pd.DataFrame]:
     """matured_rows() of each of `models`: churn and decline share theirs (built once), the
     leave model has its own months."""
     out: dict[str, pd.DataFrame] = {}
     for model in models:
         if model in RISK_MODELS:
             shared = next((out[m] for m in RISK_MODELS if m in out), None)
-            out[model] = matured_rows(tables, cutoff, settings) if shared is None else shared
+            out[model] = (matured_rows(tables, cutoff, settings, panels=panels)
+                          if shared is None else shared)
         else:
-            out[model] = matured_rows(tables, cutoff, settings, model)
+            out[model] = matured_rows(tables, cutoff, settings, model, panels)
     return out
 
 
 def calibration_check(tables: dict[str, pd.DataFrame], champions: Champions,
                       cutoff: pd.Timestamp, settings: Settings,
-                      matured: dict[str, pd.DataFrame] | None = None) -> dict[str, dict]:
+                      matured: dict[str, pd.DataFrame] | None = None,
+                      panels: Panels | None = None) -> dict[str, dict]:
     """The champions' calibration on the newest months whose labels are complete by the
     cutoff: per classifier (churn, decline and, where there is one, leave), the mean
     probability against the observed rate over the active dealers of those months, their
     relative gap, and whether it drifts beyond the tolerance. A score is only as honest as
     this: `score` prints it, `retrain` refits. `matured`: matured_by_model() of the same
-    cutoff, when the caller has it."""
+    cutoff, when the caller has it; else it is taken from `panels` (or built)."""
     cfg = settings.scoring
     present = [m for m in CHECKED_MODELS if getattr(champions, m) is not None]
     if matured is None:
-        matured = matured_by_model(tables, cutoff, settings, present)
+        matured = matured_by_model(tables, cutoff, settings, present, panels)
     out = {}
     for model in present:
         rows = matured.get(model)
@@ -327,24 +393,46 @@ def calibration_check(tables: dict[str, pd.DataFrame], champions: Champions,
     return out
 
 
+def survival_cutoffs(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp,
+                     settings: Settings) -> list[pd.Timestamp]:
+    """The cutoffs whose person-periods a survival model fitted at the cutoff would
+    calibrate on (models.survival.newest_cutoffs; only cutoffs with follow-up, all before
+    the cutoff); none with too little settled history."""
+    try:
+        return list(newest_cutoffs(strided_cutoffs(default_cutoffs(tables), cutoff,
+                                                   settings.models, settings.labels),
+                                   cutoff, settings.models))
+    except TrainingDataError:
+        return []
+
+
+def check_cutoffs(tables: dict[str, pd.DataFrame], champions: Champions,
+                  cutoff: pd.Timestamp, settings: Settings) -> list[pd.Timestamp]:
+    """Every cutoff calibration_check and survival_check read the panel at."""
+    wanted = set(matured_cutoffs(tables, cutoff, settings))
+    if getattr(champions, LEAVE) is not None:
+        wanted |= set(matured_cutoffs(tables, cutoff, settings, LEAVE))
+    if champions.survival is not None:
+        wanted |= set(survival_cutoffs(tables, cutoff, settings))
+    return sorted(wanted)
+
+
 def survival_check(tables: dict[str, pd.DataFrame], champions: Champions,
-                   cutoff: pd.Timestamp, settings: Settings) -> dict | None:
+                   cutoff: pd.Timestamp, settings: Settings,
+                   panels: Panels | None = None) -> dict | None:
     """The survival champion's calibration at the cutoff, as `retrain` checks it: the
     losses its hazards expect over the person-periods a model fitted at the cutoff would
-    calibrate on (models.survival.newest_cutoffs, each row followed as far as the
-    cutoff's data settles) against those observed. None without a survival champion or
-    with too little settled history. The panel is built at those few cutoffs only."""
+    calibrate on (survival_cutoffs, each row followed as far as the cutoff's data
+    settles) against those observed. None without a survival champion or with too little
+    settled history. The panel is taken from `panels`, or built at those few cutoffs."""
     bundle = champions.survival
     if bundle is None:
         return None
-    try:  # strided_cutoffs keeps only cutoffs with follow-up, all before the cutoff
-        picked = newest_cutoffs(strided_cutoffs(default_cutoffs(tables), cutoff,
-                                                settings.models, settings.labels),
-                                cutoff, settings.models)
-    except TrainingDataError:  # too little settled history to check anything on
+    picked = survival_cutoffs(tables, cutoff, settings)
+    if not picked:  # too little settled history to check anything on
         return None
-    panel = build_panel(tables, picked, panel=settings.panel, labels=settings.labels)
-    periods = periods_at(bundle, panel, picked, cutoff, settings.labels)
+    panel = (panels or Panels(tables, settings, None, [])).at(picked)
+    periods = periods_at(bundle, panel, pd.DatetimeIndex(picked), cutoff, settings.labels)
     return survival_calibration(bundle, periods, settings.scoring.calibration_tolerance)
 
 

@@ -60,8 +60,10 @@ def score(
 
 
 def score_shown(loaded, cfg: Settings, as_of: str | None, out: Path | None,
-                history: int = 1, show: bool = True) -> str:
-    """Write the snapshots; returns the newest as-of date."""
+                history: int = 1, show: bool = True, panel=None) -> str:
+    """Write the snapshots; returns the newest as-of date. The panel is built once for
+    every snapshot and the calibration checks (serve.batch.scoring.Panels); `panel`: one
+    the caller built at every default cutoff (retrain and demo train on it), used as is."""
     import pandas as pd
 
     from features.monthly import history_start
@@ -70,9 +72,12 @@ def score_shown(loaded, cfg: Settings, as_of: str | None, out: Path | None,
     from serve.batch.reps import quarter_starts
     from serve.batch.roster import roster
     from serve.batch.scoring import (
+        Panels,
         calibration_check,
+        check_cutoffs,
         score_batch,
         scoring_cutoff,
+        scoring_cutoffs,
         survival_check,
     )
     from serve.batch.snapshots import export_rows, previous_snapshot, snapshot_on, write_snapshot
@@ -91,6 +96,13 @@ def score_shown(loaded, cfg: Settings, as_of: str | None, out: Path | None,
     horizon = cfg.labels.forecast.horizon_months
     with progress_bar() as bar:
         task = bar.add_task("scoring", total=len(cutoffs))
+        if panel is not None:
+            panels = Panels(loaded.tables, cfg, panel, default_cutoffs(loaded.tables))
+        else:
+            bar.update(task, description="building the panel")
+            panels = Panels.build(loaded.tables, cfg, [
+                *(c for cutoff in cutoffs for c in scoring_cutoffs(cutoff, cfg)),
+                *check_cutoffs(loaded.tables, champions, newest, cfg)])
         for cutoff in cutoffs:
             day = f"{cutoff:%Y-%m-%d}"
             bar.update(task, description=f"scoring as of {day}")
@@ -100,7 +112,7 @@ def score_shown(loaded, cfg: Settings, as_of: str | None, out: Path | None,
                         for s in quarter_starts(cutoff)[1:]}
             snapshot, population, reps = score_batch(
                 loaded.tables, champions, cutoff, cfg, previous_snapshot(cfg.work_dir, day),
-                earlier, spark=spark_session(cfg), quarter_snapshots=quarters)
+                earlier, spark=spark_session(cfg), quarter_snapshots=quarters, panels=panels)
             path = write_snapshot(snapshot, cfg.work_dir, day, population,
                                   str(history_start(loaded.tables)),
                                   snapshot_support(loaded.tables, cutoff,
@@ -109,8 +121,8 @@ def score_shown(loaded, cfg: Settings, as_of: str | None, out: Path | None,
                                   snapshot_effects(population, snapshot, cutoff, effect_model,
                                                    cfg))
             bar.advance(task)
-    check = calibration_check(loaded.tables, champions, newest, cfg)
-    survival = survival_check(loaded.tables, champions, newest, cfg)
+    check = calibration_check(loaded.tables, champions, newest, cfg, panels=panels)
+    survival = survival_check(loaded.tables, champions, newest, cfg, panels)
     if survival is not None:
         check["survival"] = survival
     write_text_atomically(json.dumps(check, indent=1), path.with_name(f"{day}.calibration.json"))

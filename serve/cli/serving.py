@@ -109,7 +109,7 @@ def demo(
     console.rule("4. Train, backtest the newest origins, register and gate the models")
     train_shown(out, cfg, loaded, panel, as_json=False)
     console.rule("5. Score every active dealer with the champion models")
-    score_shown(loaded, cfg, None, None, cfg.scoring.history_snapshots)
+    score_shown(loaded, cfg, None, None, cfg.scoring.history_snapshots, panel=panel)
     if serve_api:
         snapshot = _newest_snapshot(cfg)
         base = f"http://127.0.0.1:{cfg.api.port}"

@@ -199,7 +199,7 @@ def retrain(
                          highlight=False, markup=False)
             raise typer.Exit(3) from None
         failpoint("retrain.trained")
-        day = score_shown(loaded, cfg, None, None, show=not as_json)
+        day = score_shown(loaded, cfg, None, None, show=not as_json, panel=panel)
     from serve.cli.notify import notify_after_scoring
     notified = notify_after_scoring(cfg, show=not as_json)
     promoted = [m for m, d in result.decisions.items() if d.promote]
@@ -228,11 +228,13 @@ def _recalibrate_drifting(loaded, cfg: Settings, folder: Location, result, panel
     their matured months, the survival model's hazards on the person-periods it would
     calibrate on at the training origin (expected against observed losses). Returns
     model -> new version."""
+    from features.panel import default_cutoffs
     from models.pipeline import recalibrate, register_recalibrated
     from models.survival import newest_periods, recalibrated_survival, survival_calibration
     from serve.batch.champions import SURVIVAL
     from serve.batch.scoring import (
         CHECKED_MODELS,
+        Panels,
         calibration_check,
         matured_by_model,
         scoring_cutoff,
@@ -248,7 +250,8 @@ def _recalibrate_drifting(loaded, cfg: Settings, folder: Location, result, panel
     if classifiers:
         cutoff = scoring_cutoff(loaded.tables, None)
         present = [m for m in CHECKED_MODELS if getattr(champions, m) is not None]
-        matured = matured_by_model(loaded.tables, cutoff, cfg, present)
+        matured = matured_by_model(loaded.tables, cutoff, cfg, present, Panels(
+            loaded.tables, cfg, panel, default_cutoffs(loaded.tables)))
         check = calibration_check(loaded.tables, champions, cutoff, cfg, matured)
         for m in classifiers:
             if check.get(m, {}).get("drifting"):

@@ -263,3 +263,52 @@ def test_the_money_figures_agree_for_every_dealer(served):
                              snap["churn_probability"].to_numpy())[seasoned]
     staying = 1 - snap["churn_probability"].to_numpy()[seasoned]
     np.testing.assert_allclose(ratio, outlook(stays / last_year[seasoned], staying))
+
+
+def test_a_cutoff_taken_from_a_panel_built_at_more_is_the_one_built_alone(network, cfg):
+    """Scoring and its checks share one panel (Panels): each cutoff's rows, peers, order
+    rhythm and labels included, must be what a panel built at that cutoff alone holds."""
+    from features.panel import build_panel, default_cutoffs
+    from serve.batch.scoring import Panels
+
+    tables = network.loaded.tables
+    cuts = default_cutoffs(tables)
+    picked = [cuts[5], cuts[-13], cuts[-1]]
+    outside = pd.Timestamp("1990-01-01")
+    wide = Panels.build(tables, cfg, [*picked, cuts[-2], outside])
+    assert outside not in wide.cutoffs and len(wide.cutoffs) == 4
+    for cutoff in picked:
+        alone = build_panel(tables, [cutoff], panel=cfg.panel, labels=cfg.labels)
+        assert len(alone)
+        pd.testing.assert_frame_equal(wide.at([cutoff]), alone)
+    both = build_panel(tables, picked[1:], panel=cfg.panel, labels=cfg.labels)
+    pd.testing.assert_frame_equal(wide.at(picked[1:]), both)
+    # the panel `retrain` and `demo` trained on, lent as is
+    lent = Panels(tables, cfg, network.panel, cuts)
+    pd.testing.assert_frame_equal(lent.at(picked[1:]), both)
+    # a cutoff it was not built at is built
+    pd.testing.assert_frame_equal(wide.at([cuts[0]]), build_panel(
+        tables, [cuts[0]], panel=cfg.panel, labels=cfg.labels))
+
+
+def test_the_snapshot_and_its_checks_from_one_panel_are_those_built_apart(
+        network, champions, cfg, monkeypatch):
+    import serve.batch.scoring as scoring
+
+    tables = network.loaded.tables
+    cutoff = network.panel["cutoff"].max()
+    apart = scoring.score_batch(tables, champions, cutoff, cfg)
+    checked_apart = scoring.calibration_check(tables, champions, cutoff, cfg)
+    panels = scoring.Panels.build(tables, cfg, [
+        *scoring.scoring_cutoffs(cutoff, cfg),
+        *scoring.check_cutoffs(tables, champions, cutoff, cfg)])
+    built = []
+    monkeypatch.setattr(scoring, "build_panel", lambda *a, **k: built.append(a) or
+                        pytest.fail("a panel was built again"))
+    shared = scoring.score_batch(tables, champions, cutoff, cfg, panels=panels)
+    checked = scoring.calibration_check(tables, champions, cutoff, cfg, panels=panels)
+    assert not built
+    pd.testing.assert_frame_equal(shared.snapshot, apart.snapshot)
+    pd.testing.assert_frame_equal(shared.population, apart.population)
+    pd.testing.assert_frame_equal(shared.reps, apart.reps)
+    assert checked == checked_apart and set(checked) == {"churn", "decline"}
