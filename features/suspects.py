@@ -20,6 +20,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from features.coercion import coerce, map_text
 from features.contract import CANCELLED_STATUSES, COMPLAINT_CATEGORIES, Kind, Table
@@ -135,8 +136,10 @@ class SuspectSplit:
                        {every}
                 FROM hashed
                 WHERE NOT coalesce({self._certainly_passes(d)}, false)
-                   OR h__ IN (SELECT h FROM repeated){reused}
-                ORDER BY file_row_number""")
+                   OR h__ IN (SELECT h FROM repeated){reused}""")
+        # in file order, sorted here: few rows, where ORDER BY costs Spark a sampling job
+        # and a range shuffle of every table
+        suspects = suspects.take(pc.sort_indices(suspects, [("row__", "ascending")]))
         rows = suspects.column("row__").to_numpy().astype(np.int64)
         gone = suspects.column("cancelled__").to_numpy(zero_copy_only=False).astype(bool)
         kept = suspects.drop(["row__", "cancelled__"]).filter(pa.array(~gone))
