@@ -335,19 +335,26 @@ def report_lookup(snapshot: pd.DataFrame, env: dict, args) -> None:
           f"bare {sum(r['non_2xx'] for r in rows['bare'])}")
 
 
-def report_post(work: Path, data: Path | None, rotate: int = 15, profile: bool = False
-                ) -> None:
-    """The in-process POST figures alone (for A/B runs of two trees via PYTHONPATH): the
-    median dealer posted again and again, and `rotate` dealers of two years' history
-    around the median's size, each posted once (nothing about the posted dealer is warm)."""
+def rotating_dealers(work: Path, rotate: int) -> tuple[str, str, list[str]]:
+    """(the newest snapshot's date, its median dealer by last-12-month orders, `rotate` + 1
+    dealers around the median's size, every other one): the dealers the in-process POST
+    figures post."""
     snaps = sorted((work / "snapshots").glob("????-??-??.parquet"))
     if not snaps:
         raise SystemExit(f"no snapshot in {work}/snapshots: run ./run demo --no-serve first")
     snapshot, as_of = pd.read_parquet(snaps[-1]), snaps[-1].stem
     ordered = snapshot.sort_values("orders_amount_12m")["dealer_id"].tolist()
     middle = len(ordered) // 2
-    median = ordered[middle]
     around = ordered[max(0, middle - rotate):middle + rotate + 1:2][:rotate + 1]
+    return as_of, ordered[middle], around
+
+
+def report_post(work: Path, data: Path | None, rotate: int = 15, profile: bool = False
+                ) -> None:
+    """The in-process POST figures alone (for A/B runs of two trees via PYTHONPATH): the
+    median dealer posted again and again, and `rotate` dealers of two years' history
+    around the median's size, each posted once (nothing about the posted dealer is warm)."""
+    as_of, median, around = rotating_dealers(work, rotate)
     bodies = dealer_histories((data or work / "sample-data").resolve(),
                               list(dict.fromkeys([median, *around])), as_of)
     print(f"# {' '.join(['python', *sys.argv])}")

@@ -28,10 +28,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import pandas as pd
-
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_api import dealer_histories  # noqa: E402  (a sibling script)
+from bench_api import dealer_histories, rotating_dealers  # noqa: E402  (a sibling script)
 
 QUERY_PREFIXES = ("SELECT", "WITH")
 
@@ -170,13 +168,7 @@ def main() -> None:
     from serve.service.state import load_state
     from serve.settings import Settings
 
-    snaps = sorted((work / "snapshots").glob("????-??-??.parquet"))
-    if not snaps:
-        raise SystemExit(f"no snapshot in {work}/snapshots: run ./run demo --no-serve first")
-    snapshot, as_of = pd.read_parquet(snaps[-1]), snaps[-1].stem
-    ordered = snapshot.sort_values("orders_amount_12m")["dealer_id"].tolist()
-    middle = len(ordered) // 2
-    around = ordered[max(0, middle - args.rotate):middle + args.rotate + 1:2][:args.rotate + 1]
+    as_of, _, around = rotating_dealers(work, args.rotate)
     bodies = dealer_histories((args.data or work / "sample-data").resolve(), around, as_of)
     settings = Settings(work_dir=work)
     state = load_state(settings)
