@@ -248,10 +248,9 @@ def main() -> None:
     if args.lookup:
         report_lookup(snapshot, env, args)
         return
-    ordered = snapshot.sort_values("orders_amount_12m")["dealer_id"].tolist()
-    median = ordered[len(ordered) // 2]
+    _, median, around = rotating_dealers(work, args.post_dealers)
+    around = around[:args.post_dealers]
     body = dealer_history(data, median, as_of)
-    around = ordered[max(0, len(ordered) // 2 - args.post_dealers):][:2 * args.post_dealers:2]
     rotating = dealer_histories(data, around, as_of)
     sizes = ", ".join(f"{k} {len(v)}" for k, v in json.loads(body).items()
                       if isinstance(v, list))
